@@ -1,0 +1,254 @@
+"""Load ODCS v3 contracts safely, with the line of every element, and validate them.
+
+Contracts are parsed with the `open-data-contract-standard` pydantic model after validation against
+the JSON schema that package ships. Positions are kept so every problem can be reported as
+`path:line:column: message`, which is what editors and CI annotations understand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+MAX_CONTRACT_BYTES = 1_000_000
+CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
+
+JsonPath = tuple[str | int, ...]
+
+
+class ContractError(Exception):
+    """A contract that cannot be used, located as precisely as we can."""
+
+    def __init__(self, path: Path | str, message: str, line: int = 1, column: int = 1):
+        self.path = Path(path)
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(self.location_message())
+
+    def location_message(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass
+class Contract:
+    """One contract file: the validated ODCS model plus what we need to point at its lines."""
+
+    path: Path
+    document: dict[str, Any]
+    positions: dict[JsonPath, tuple[int, int]] = field(repr=False)
+    model: Any = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.document["id"]
+
+    @property
+    def version(self) -> str:
+        return str(self.document["version"])
+
+    @property
+    def name(self) -> str:
+        return self.document.get("name") or self.path.name.removesuffix(".odcs.yaml")
+
+    @property
+    def status(self) -> str:
+        return self.document.get("status", "")
+
+    @property
+    def custom(self) -> dict[str, Any]:
+        return custom_properties(self.document.get("customProperties"))
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        return list(self.document.get("schema") or [])
+
+    @property
+    def object_names(self) -> list[str]:
+        return [obj["name"] for obj in self.objects]
+
+    def object(self, name: str) -> dict[str, Any]:
+        for obj in self.objects:
+            if obj["name"] == name:
+                return obj
+        raise ContractError(
+            self.path, f"unknown object {name!r}; the contract has: {', '.join(self.object_names)}"
+        )
+
+    @property
+    def servers(self) -> list[dict[str, Any]]:
+        return list(self.document.get("servers") or [])
+
+    @property
+    def team(self) -> dict[str, Any]:
+        team = self.document.get("team") or {}
+        return {"members": team} if isinstance(team, list) else team
+
+    @property
+    def owners(self) -> list[str]:
+        """E-mail addresses of the team members whose role is owner (Dagster `owners`)."""
+        members = self.team.get("members") or []
+        return [m["username"] for m in members if m.get("role") == "owner" and "@" in m["username"]]
+
+    @property
+    def description(self) -> str:
+        description = self.document.get("description") or {}
+        return "\n\n".join(description[k] for k in ("purpose", "usage", "limitations") if description.get(k))
+
+    @property
+    def sla(self) -> list[dict[str, Any]]:
+        return list(self.document.get("slaProperties") or [])
+
+    def position(self, *json_path: str | int) -> tuple[int, int]:
+        """Line and column (1-based) of the deepest element of `json_path` that has a position."""
+        for end in range(len(json_path), -1, -1):
+            if json_path[:end] in self.positions:
+                return self.positions[json_path[:end]]
+        return (1, 1)
+
+    def error(self, message: str, *json_path: str | int) -> ContractError:
+        line, column = self.position(*json_path)
+        return ContractError(self.path, message, line, column)
+
+
+def custom_properties(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
+    """ODCS `customProperties` lists as a plain mapping."""
+    return {item["property"]: item.get("value") for item in items or [] if "property" in item}
+
+
+def properties_of(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(obj.get("properties") or [])
+
+
+@cache
+def odcs_json_schema() -> dict[str, Any]:
+    """The ODCS JSON schema shipped with the `open-data-contract-standard` package."""
+    text = resources.files("open_data_contract_standard").joinpath("schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def parse_yaml(path: Path, text: str) -> tuple[Any, dict[JsonPath, tuple[int, int]]]:
+    """Parse YAML without constructing objects, refusing aliases (no anchor bombs)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.events import AliasEvent
+
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        for event in yaml.parse(text):
+            if isinstance(event, AliasEvent):
+                mark = event.start_mark
+                raise ContractError(
+                    path, "YAML aliases (*anchor references) are not allowed in contracts",
+                    mark.line + 1, mark.column + 1,
+                )
+        document = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise ContractError(path, f"invalid YAML: {exc.problem or exc.context}", line, column) from None
+    except YAMLError as exc:
+        raise ContractError(path, f"invalid YAML: {exc}") from None
+    positions: dict[JsonPath, tuple[int, int]] = {}
+    return _plain(document, (), positions), positions
+
+
+def _plain(node: Any, here: JsonPath, positions: dict[JsonPath, tuple[int, int]]) -> Any:
+    """Round-trip YAML nodes as plain Python values, recording each child's 1-based position."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        plain = {}
+        for key, value in node.items():
+            line, column = node.lc.key(key)
+            positions[(*here, str(key))] = (line + 1, column + 1)
+            plain[str(key)] = _plain(value, (*here, str(key)), positions)
+        return plain
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, value in enumerate(node):
+            line, column = node.lc.item(index)
+            positions[(*here, index)] = (line + 1, column + 1)
+            items.append(_plain(value, (*here, index), positions))
+        return items
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str(node)
+
+
+def schema_errors(path: Path, document: Any, positions: dict[JsonPath, tuple[int, int]]) -> list[ContractError]:
+    """Every violation of the ODCS JSON schema, each at the line of the offending element."""
+    from jsonschema import Draft201909Validator
+
+    if not isinstance(document, dict):
+        return [ContractError(path, "a contract must be a YAML mapping")]
+    validator = Draft201909Validator(odcs_json_schema())
+    errors = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        where = tuple(error.absolute_path)
+        line, column = (1, 1)
+        for end in range(len(where), -1, -1):
+            if where[:end] in positions:
+                line, column = positions[where[:end]]
+                break
+        pointer = "/".join(map(str, where)) or "(root)"
+        errors.append(ContractError(path, f"ODCS schema: {pointer}: {_short(error)}", line, column))
+    return errors
+
+
+def _short(error: Any) -> str:
+    """The most specific message of a jsonschema error (oneOf/allOf errors nest the useful one)."""
+    best = error
+    while best.context:
+        best = min(best.context, key=lambda e: len(e.message))
+    return best.message if len(best.message) < 300 else best.message[:297] + "..."
+
+
+def load_contract(path: Path | str) -> Contract:
+    """Read, schema-validate and parse one contract; raise `ContractError` on the first problem."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ContractError(path, f"cannot read contract: {exc.strerror}") from None
+    if size > MAX_CONTRACT_BYTES:
+        raise ContractError(path, f"contract is {size} bytes; the limit is {MAX_CONTRACT_BYTES}")
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError(path, f"contract is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    document, positions = parse_yaml(path, text)
+    errors = schema_errors(path, document, positions)
+    if errors:
+        raise errors[0]
+    from open_data_contract_standard.model import OpenDataContractStandard
+    from pydantic import ValidationError
+
+    try:
+        model = OpenDataContractStandard.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = tuple(first["loc"])
+        line, column = positions.get(where, (1, 1))
+        raise ContractError(path, f"ODCS model: {'/'.join(map(str, where))}: {first['msg']}", line, column) from None
+    return Contract(path=path, document=document, positions=positions, model=model)
+
+
+def contract_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """Contract files under the given files or folders, in a stable order."""
+    for root in map(Path, paths):
+        if root.is_dir():
+            yield from sorted(p for p in root.rglob("*") if p.name.endswith(CONTRACT_SUFFIXES))
+        else:
+            yield root

@@ -1,0 +1,67 @@
+"""`shelfguard` command line: a thin dispatcher over one module per command.
+
+Each command module is imported only when that command runs, so `shelfguard --help` and light
+commands never pay for Dagster, Great Expectations or Soda. A command module provides
+`add_arguments(parser)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name -> (module under shelfguard.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "run the end-to-end demo: demo data, landing -> bronze -> silver -> gold"),
+    "demo-data": ("demo_data", "write deterministic demo deliveries for the nine retailers"),
+    "check": ("check", "run a contract's gate on a data file and print the verdict"),
+    "contracts": ("contracts", "lint contracts, or review contract changes between git revisions"),
+    "replay": ("replay", "replay a blocked delivery after its contract or data was fixed"),
+    "freshness": ("freshness", "show each retailer's delivery SLA status"),
+    "lineage": ("lineage", "browse OpenLineage lineage from the local event file"),
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shelfguard",
+        description="Data contracts and quality gates for retailer point-of-sale data.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        parser = _parser()
+        if not argv or argv[0] in ("-h", "--help"):
+            parser.print_help()
+            return 0
+        parser.print_usage(sys.stderr)
+        print(f"shelfguard: error: unknown command {argv[0]!r}", file=sys.stderr)
+        return 2
+    name = argv[0]
+    module = importlib.import_module(f"shelfguard.commands.{COMMANDS[name][0]}")
+    parser = argparse.ArgumentParser(prog=f"shelfguard {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except UsageError as exc:
+        print(f"shelfguard {name}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Fixtures shared by every test area: an isolated data home and the repository paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS_DIR = REPO_ROOT / "contracts"
+
+os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture
+def shelfguard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh SHELFGUARD_HOME for one test."""
+    home = tmp_path / "shelfguard_home"
+    home.mkdir()
+    monkeypatch.setenv("SHELFGUARD_HOME", str(home))
+    return home
