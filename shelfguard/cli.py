@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("replay", "replay a blocked delivery after its contract or data was fixed"),
     "freshness": ("freshness", "show each retailer's delivery SLA status"),
     "lineage": ("lineage", "browse OpenLineage lineage from the local event file"),
+    "ui": ("ui", "start the Dagster UI and daemon on the data home's instance"),
 }
 
 

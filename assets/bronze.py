@@ -1,0 +1,457 @@
+"""Bronze: take a delivery in as delivered, run the retailer contract's gate, record the verdict.
+
+Dagster-free so that the sensor, the asset, the replay command and the demo share one code path.
+Bronze keeps every readable delivery (the audit trail) as text exactly as delivered; the gate's
+verdict goes to the delivery ledger and violating rows to quarantine. Only what the ledger accepts
+is ever promoted (see `promotable_rows`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from assets.ledger import (
+    LedgerEntry,
+    append_entries,
+    current_deliveries,
+    known_hashes,
+    latest_attempts,
+    read_ledger,
+)
+from assets.plan import bronze_table, retailer_code
+from checks.contract import Contract, custom_properties, properties_of
+from checks.engines.base import ROW_NUMBER
+from checks.gate import GateRun, run_gate
+from checks.readers import DataReadError, format_hints, read_batch
+from checks.result import GateResult
+from shelfguard.settings import DataHome
+
+STAMP_COLUMNS = (
+    "_delivery_id",
+    "_row_number",
+    "_source_file",
+    "_ingested_at",
+    "_retailer_code",
+    "_secure_group_key",
+    "_data_provider_code",
+)
+QUARANTINE_REASONS = "quarantine_reasons"
+
+
+@dataclass
+class Delivery:
+    """One tracked unit of data: a landing file, or one pull from a database or an API."""
+
+    retailer_code: str
+    object_name: str
+    channel: str
+    source: str
+    content_sha256: str
+    period: str
+    delivered_at: datetime
+    path: Path | None = None
+    frame: pl.DataFrame | None = None
+    source_size: int | None = None
+    source_mtime_ns: int | None = None
+    watermark: str | None = None
+
+    @property
+    def delivery_id(self) -> str:
+        return f"{self.retailer_code}:{self.object_name}:{self.content_sha256[:16]}"
+
+
+@dataclass
+class IngestOutcome:
+    entry: LedgerEntry
+    gate: GateResult | None = None
+    violating_sample: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def frame_sha256(frame: pl.DataFrame) -> str:
+    """Content hash of a pulled batch: its rows in a canonical CSV form."""
+    return hashlib.sha256(frame.write_csv().encode("utf-8")).hexdigest()
+
+
+def object_option(contract: Contract, object_name: str, name: str, default: str | None = None) -> str | None:
+    value = custom_properties(contract.object(object_name).get("customProperties")).get(name, default)
+    return None if value is None else str(value)
+
+
+def file_period(contract: Contract, object_name: str, path: Path) -> str:
+    """The delivery period of a landing file from the object's `periodPattern` (else the file stem)."""
+    pattern = object_option(contract, object_name, "periodPattern")
+    if pattern:
+        match = re.fullmatch(pattern, path.name)
+        if match and match.groupdict().get("period"):
+            return match.group("period")
+    return path.stem
+
+
+def landing_delivery(contract: Contract, object_name: str, path: Path) -> Delivery:
+    stat = path.stat()
+    return Delivery(
+        retailer_code=retailer_code(contract),
+        object_name=object_name,
+        channel="landing",
+        source=str(path.resolve()),
+        content_sha256=file_sha256(path),
+        period=file_period(contract, object_name, path),
+        delivered_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+        path=path,
+        source_size=stat.st_size,
+        source_mtime_ns=stat.st_mtime_ns,
+    )
+
+
+def landing_files(home: DataHome, contract: Contract, object_name: str) -> list[Path]:
+    """Files of an object in the retailer's landing folder, oldest first (delivery order)."""
+    pattern = object_option(contract, object_name, "filePattern")
+    folder = home.landing_for(retailer_code(contract))
+    if not pattern or not folder.is_dir():
+        return []
+    files = [p for p in folder.glob(pattern) if p.is_file()]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def new_landing_files(
+    home: DataHome, contract: Contract, object_name: str, ledger: pl.DataFrame
+) -> list[Path]:
+    """Landing files not taken in yet, judged by path, size and mtime only: nothing is re-read."""
+    taken = {
+        (s, size, mtime)
+        for s, size, mtime in ledger.filter(
+            (pl.col("retailer_code") == retailer_code(contract)) & (pl.col("object") == object_name)
+        )
+        .select("source", "source_size", "source_mtime_ns")
+        .iter_rows()
+    }
+    fresh = []
+    for path in landing_files(home, contract, object_name):
+        stat = path.stat()
+        if (str(path.resolve()), stat.st_size, stat.st_mtime_ns) not in taken:
+            fresh.append(path)
+    return fresh
+
+
+def missing_required_columns(contract: Contract, object_name: str, columns: list[str]) -> list[str]:
+    props = properties_of(contract.object(object_name))
+    return [
+        p["name"] for p in props if (p.get("required") or p.get("primaryKey")) and p["name"] not in columns
+    ]
+
+
+def as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as text, as bronze keeps it: nested values as JSON, everything else as written."""
+    columns = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if dtype == pl.String:
+            columns.append(column)
+        elif isinstance(dtype, pl.Struct):
+            columns.append(column.struct.json_encode().alias(name))
+        elif isinstance(dtype, pl.List | pl.Array):
+            columns.append(column.map_elements(json.dumps, return_dtype=pl.String).alias(name))
+        else:
+            columns.append(column.cast(pl.String))
+    return frame.select(columns)
+
+
+def ingest(
+    home: DataHome,
+    contract: Contract,
+    delivery: Delivery,
+    *,
+    engine: str = "pandera",
+    now: datetime | None = None,
+) -> IngestOutcome | None:
+    """Take one delivery in; None when the same content was already ingested (re-delivery)."""
+    ledger = read_ledger(home.warehouse)
+    if delivery.content_sha256 in known_hashes(ledger, delivery.retailer_code, delivery.object_name):
+        return None
+    ingested_at = now or datetime.now(UTC)
+    try:
+        frame = (
+            delivery.frame
+            if delivery.frame is not None
+            else read_batch(delivery.path, **format_hints(contract))
+        )
+    except DataReadError as exc:
+        return _reject_unreadable(home, contract, delivery, ingested_at, str(exc))
+    frame = as_text(frame)
+    missing = missing_required_columns(contract, delivery.object_name, frame.columns)
+    if missing:
+        reason = (
+            f"required column(s) missing: {', '.join(missing)}; delivered columns: {', '.join(frame.columns)}"
+        )
+        return _reject_unreadable(home, contract, delivery, ingested_at, reason, frame)
+    return _gate_and_record(
+        home, contract, delivery, frame, ingested_at, attempt=1, engine=engine, append_to_bronze=True
+    )
+
+
+def replay(
+    home: DataHome,
+    contract: Contract,
+    delivery_id: str,
+    *,
+    engine: str = "pandera",
+    now: datetime | None = None,
+) -> IngestOutcome:
+    """Run the current contract's gate again on a delivery (after the contract or data was fixed)."""
+    ledger = read_ledger(home.warehouse)
+    attempts = ledger.filter(pl.col("delivery_id") == delivery_id)
+    if attempts.is_empty():
+        raise KeyError(f"unknown delivery {delivery_id!r}")
+    last = LedgerEntry(**latest_attempts(attempts).row(0, named=True))
+    ingested_at = now or datetime.now(UTC)
+    delivery = Delivery(
+        last.retailer_code,
+        last.object,
+        last.channel,
+        last.source,
+        last.content_sha256,
+        last.period,
+        last.delivered_at,
+        source_size=last.source_size,
+        source_mtime_ns=last.source_mtime_ns,
+        watermark=last.watermark,
+    )
+    if last.in_bronze:
+        frame = bronze_rows(home, last.retailer_code, last.object, [delivery_id]).select(
+            json.loads(last.columns)
+        )
+        return _gate_and_record(
+            home,
+            contract,
+            delivery,
+            frame,
+            ingested_at,
+            attempt=last.attempt + 1,
+            engine=engine,
+            append_to_bronze=False,
+        )
+    kept = Path(last.quarantine_path)
+    try:
+        frame = as_text(read_batch(kept, **format_hints(contract)))
+    except DataReadError as exc:
+        return _reject_unreadable(home, contract, delivery, ingested_at, str(exc), attempt=last.attempt + 1)
+    missing = missing_required_columns(contract, last.object, frame.columns)
+    if missing:
+        reason = f"required column(s) missing: {', '.join(missing)}"
+        return _reject_unreadable(home, contract, delivery, ingested_at, reason, attempt=last.attempt + 1)
+    return _gate_and_record(
+        home,
+        contract,
+        delivery,
+        frame,
+        ingested_at,
+        attempt=last.attempt + 1,
+        engine=engine,
+        append_to_bronze=True,
+    )
+
+
+def _stamp(
+    contract: Contract, delivery: Delivery, frame: pl.DataFrame, ingested_at: datetime
+) -> pl.DataFrame:
+    custom = contract.custom
+    return frame.with_columns(
+        pl.lit(delivery.delivery_id).alias("_delivery_id"),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row_number"),
+        pl.lit(delivery.source).alias("_source_file"),
+        pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        pl.lit(str(custom["retailerCode"])).alias("_retailer_code"),
+        pl.lit(str(custom["secureGroupKey"])).alias("_secure_group_key"),
+        pl.lit(str(custom["dataProviderCode"])).alias("_data_provider_code"),
+    )
+
+
+def _append_delta(path: Path, frame: pl.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_delta(str(path), mode="append", delta_write_options={"schema_mode": "merge"})
+
+
+def _gate_and_record(
+    home: DataHome,
+    contract: Contract,
+    delivery: Delivery,
+    frame: pl.DataFrame,
+    ingested_at: datetime,
+    *,
+    attempt: int,
+    engine: str,
+    append_to_bronze: bool,
+) -> IngestOutcome:
+    hints = format_hints(contract)
+    gate: GateRun = run_gate(
+        contract, delivery.object_name, frame, engine=engine, decimal_separator=hints.get("decimal_separator")
+    )
+    table = bronze_table(delivery.retailer_code, delivery.object_name)
+    if append_to_bronze:
+        _append_delta(home.table("bronze", table), _stamp(contract, delivery, frame, ingested_at))
+    quarantine_path = ""
+    if gate.quarantined.height:
+        quarantined = (
+            _stamp(contract, delivery, frame, ingested_at)
+            .join(
+                gate.quarantined.select(
+                    pl.col(ROW_NUMBER).cast(pl.Int64).alias("_row_number"), QUARANTINE_REASONS
+                ),
+                on="_row_number",
+            )
+            .with_columns(pl.lit(attempt, dtype=pl.Int64).alias("_attempt"))
+        )
+        quarantine_table = home.quarantine / "bronze" / table
+        _append_delta(quarantine_table, quarantined)
+        quarantine_path = str(quarantine_table)
+    result = gate.result
+    entry = LedgerEntry(
+        delivery_id=delivery.delivery_id,
+        attempt=attempt,
+        retailer_code=delivery.retailer_code,
+        object=delivery.object_name,
+        channel=delivery.channel,
+        source=delivery.source,
+        source_size=delivery.source_size,
+        source_mtime_ns=delivery.source_mtime_ns,
+        content_sha256=delivery.content_sha256,
+        period=delivery.period,
+        delivered_at=delivery.delivered_at,
+        ingested_at=ingested_at,
+        rows=result.rows,
+        rows_published=result.rows_published,
+        rows_quarantined=result.rows_quarantined,
+        verdict=str(result.verdict),
+        blocking_rules=",".join(result.blocking_rule_ids),
+        quarantined_rules=",".join(
+            r.id for r in result.rules if r.on_violation == "quarantine" and r.violating_rows and r.passed
+        ),
+        reason="" if result.verdict != "block" else f"blocked by {', '.join(result.blocking_rule_ids)}",
+        contract_version=contract.version,
+        in_bronze=True,
+        quarantine_path=quarantine_path,
+        watermark=delivery.watermark,
+        columns=json.dumps(frame.columns),
+    )
+    append_entries(home.warehouse, [entry])
+    return IngestOutcome(entry, result, gate.quarantined.head(10))
+
+
+def _reject_unreadable(
+    home: DataHome,
+    contract: Contract,
+    delivery: Delivery,
+    ingested_at: datetime,
+    reason: str,
+    frame: pl.DataFrame | None = None,
+    attempt: int = 1,
+) -> IngestOutcome:
+    """Keep the delivery as a file in quarantine with its reason; nothing of it reaches bronze."""
+    folder = home.quarantine / "files" / delivery.retailer_code
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{delivery.object_name}__{delivery.content_sha256[:16]}"
+    if delivery.path is not None:
+        kept = folder / f"{stem}__{delivery.path.name}"
+        if not kept.exists():
+            shutil.copy2(delivery.path, kept)
+    else:
+        kept = folder / f"{stem}.parquet"
+        if frame is not None or delivery.frame is not None:
+            (frame if frame is not None else delivery.frame).write_parquet(kept)
+    kept.with_name(kept.name + ".reason.json").write_text(
+        json.dumps(
+            {
+                "delivery_id": delivery.delivery_id,
+                "source": delivery.source,
+                "reason": reason,
+                "ingested_at": ingested_at.isoformat(),
+                "attempt": attempt,
+            },
+            indent=2,
+        )
+    )
+    entry = LedgerEntry(
+        delivery_id=delivery.delivery_id,
+        attempt=attempt,
+        retailer_code=delivery.retailer_code,
+        object=delivery.object_name,
+        channel=delivery.channel,
+        source=delivery.source,
+        source_size=delivery.source_size,
+        source_mtime_ns=delivery.source_mtime_ns,
+        content_sha256=delivery.content_sha256,
+        period=delivery.period,
+        delivered_at=delivery.delivered_at,
+        ingested_at=ingested_at,
+        rows=0 if frame is None else frame.height,
+        rows_published=0,
+        rows_quarantined=0,
+        verdict="unreadable",
+        blocking_rules="",
+        quarantined_rules="",
+        reason=reason,
+        contract_version=contract.version,
+        in_bronze=False,
+        quarantine_path=str(kept),
+        watermark=delivery.watermark,
+        columns=json.dumps([] if frame is None else frame.columns),
+    )
+    append_entries(home.warehouse, [entry])
+    return IngestOutcome(entry)
+
+
+def bronze_rows(home: DataHome, code: str, object_name: str, delivery_ids: list[str]) -> pl.DataFrame:
+    path = home.table("bronze", bronze_table(code, object_name))
+    if not (path / "_delta_log").exists() or not delivery_ids:
+        return pl.DataFrame()
+    return (
+        pl.scan_delta(str(path))
+        .filter(pl.col("_delivery_id").is_in(delivery_ids))
+        .collect()
+        .sort("_delivery_id", "_row_number")
+    )
+
+
+def promotable_rows(
+    home: DataHome, code: str, object_name: str, *, since: datetime | None = None
+) -> pl.DataFrame:
+    """Bronze rows the gate accepted: current accepted deliveries, minus their quarantined rows.
+
+    `since` keeps only deliveries first ingested after it (incremental promotion).
+    """
+    ledger = read_ledger(home.warehouse)
+    current = current_deliveries(ledger, code, object_name)
+    if since is not None:
+        current = current.filter(pl.col("first_ingested_at") > since)
+    rows = bronze_rows(home, code, object_name, current["delivery_id"].to_list())
+    if rows.is_empty():
+        return rows
+    quarantine_table = home.quarantine / "bronze" / bronze_table(code, object_name)
+    if (quarantine_table / "_delta_log").exists():
+        latest = current.select("delivery_id", pl.col("attempt").alias("_attempt"))
+        rejected = (
+            pl.scan_delta(str(quarantine_table))
+            .select("_delivery_id", "_row_number", "_attempt")
+            .collect()
+            .join(latest, left_on=["_delivery_id", "_attempt"], right_on=["delivery_id", "_attempt"])
+        )
+        rows = rows.join(
+            rejected.select("_delivery_id", "_row_number"), on=["_delivery_id", "_row_number"], how="anti"
+        )
+    return rows

@@ -1,0 +1,245 @@
+"""Generated bronze assets and their sensors: one asset per retailer object, one sensor per retailer.
+
+Nothing here is per retailer: adding a folder under contracts/retailers/ adds its asset, checks,
+job and sensor.
+"""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from pydantic import Field
+
+from assets.bronze import Delivery, IngestOutcome, ingest, landing_delivery, new_landing_files, replay
+from assets.channels import ChannelError, api_delivery, database_delivery
+from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
+from assets.ledger import read_ledger
+from assets.plan import AssetNode, retailer_code
+from assets.resources.home import DataHomeResource
+from checks.contract import Contract
+from checks.rules import compile_rules
+from shelfguard.settings import DataHome
+
+DEFAULT_ENGINE = "pandera"
+
+
+class BronzeConfig(dg.Config):
+    files: list[str] = Field(
+        default_factory=list,
+        description="Landing files to take in; empty means every new file of the object.",
+    )
+    replay: list[str] = Field(
+        default_factory=list,
+        description="Delivery ids to gate again with the current contract (after a fix).",
+    )
+    engine: str = Field(DEFAULT_ENGINE, description="Gate engine: pandera, soda or gx.")
+
+
+def channel_of(contract: Contract) -> str:
+    server_type = contract.servers[0].get("type") if contract.servers else "local"
+    return {"api": "api", "custom": "database"}.get(server_type, "landing")
+
+
+def op_name(key: dg.AssetKey) -> str:
+    return key.to_python_identifier()
+
+
+def bronze_run_config(key: dg.AssetKey, **config: object) -> dict:
+    return {"ops": {op_name(key): {"config": config}}}
+
+
+def _last_watermark(context: dg.AssetExecutionContext) -> str | None:
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("watermark")
+    return None if value is None or not value.value else str(value.value)
+
+
+def pending_deliveries(
+    context: dg.AssetExecutionContext,
+    home: DataHome,
+    contract: Contract,
+    object_name: str,
+    config: BronzeConfig,
+) -> list[Delivery]:
+    channel = channel_of(contract)
+    if channel == "landing":
+        paths = (
+            [Path(p) for p in config.files]
+            if config.files
+            else new_landing_files(home, contract, object_name, read_ledger(home.warehouse))
+        )
+        return [landing_delivery(contract, object_name, p) for p in paths]
+    pull = database_delivery if channel == "database" else api_delivery
+    delivery = pull(contract, object_name, _last_watermark(context), datetime.now(UTC))
+    return [delivery] if delivery else []
+
+
+def build_bronze_asset(
+    node: AssetNode, freshness_policy: dg.FreshnessPolicy | None = None
+) -> dg.AssetsDefinition:
+    contract = node.contract
+    code = retailer_code(contract)
+    rules = compile_rules(contract, node.object)
+    key = dg.AssetKey(list(node.key))
+    obj = contract.object(node.object)
+
+    @dg.asset(
+        key=key,
+        group_name="bronze",
+        owners=contract.owners,
+        kinds={"polars", "delta"},
+        tags={"retailer": code, "layer": "bronze", "channel": channel_of(contract)},
+        description=f"{obj.get('description', node.object)}\n\n{contract.description}",
+        check_specs=check_specs(rules, key),
+        freshness_policy=freshness_policy,
+        metadata={
+            **contract_metadata(contract),
+            "dagster/column_schema": column_schema(contract, node.object),
+            "dagster/table_name": f"bronze.{node.table}",
+        },
+    )
+    def bronze(
+        context: dg.AssetExecutionContext, config: BronzeConfig, home: DataHomeResource
+    ) -> dg.MaterializeResult:
+        data_home = home.home()
+        outcomes: list[IngestOutcome] = []
+        if config.replay:
+            outcomes = [
+                replay(data_home, contract, delivery_id, engine=config.engine)
+                for delivery_id in config.replay
+            ]
+        else:
+            try:
+                deliveries = pending_deliveries(context, data_home, contract, node.object, config)
+            except ChannelError as exc:
+                raise dg.Failure(description=str(exc)) from None
+            for delivery in deliveries:
+                outcome = ingest(data_home, contract, delivery, engine=config.engine)
+                if outcome is None:
+                    context.log.info(f"{delivery.source}: same content as an earlier delivery, ingested once")
+                else:
+                    outcomes.append(outcome)
+        return _materialize_result(context, data_home, contract, node, rules, outcomes, config.engine)
+
+    return bronze
+
+
+def _materialize_result(
+    context: dg.AssetExecutionContext,
+    home: DataHome,
+    contract: Contract,
+    node: AssetNode,
+    rules: list,
+    outcomes: list[IngestOutcome],
+    engine: str,
+) -> dg.MaterializeResult:
+    batches = [
+        CheckedBatch(o.entry.delivery_id, o.gate, o.violating_sample, o.entry.quarantine_path)
+        for o in outcomes
+        if o.gate is not None
+    ]
+    entries = [o.entry for o in outcomes]
+    for entry in entries:
+        if entry.verdict in ("block", "unreadable"):
+            context.log.warning(
+                f"delivery {entry.delivery_id} ({entry.source}) {entry.verdict}: {entry.reason}"
+            )
+    watermarks = [e.watermark for e in entries if e.watermark]
+    table_path = home.table("bronze", node.table)
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "dagster/row_count": sum(e.rows for e in entries if e.in_bronze),
+        "dagster/table_name": f"bronze.{node.table}",
+        "dagster/uri": dg.MetadataValue.path(str(table_path)),
+        "dagster/column_schema": column_schema(contract, node.object),
+        "deliveries": len(entries),
+        "delivery_id": ", ".join(e.delivery_id for e in entries),
+        "delivered_at": max((e.delivered_at.timestamp() for e in entries), default=None),
+        "rows_delivered": sum(e.rows for e in entries),
+        "rows_accepted": sum(e.rows_published for e in entries if e.verdict not in ("block", "unreadable")),
+        "rows_quarantined": sum(e.rows_quarantined for e in entries),
+        "deliveries_blocked": sum(e.verdict in ("block", "unreadable") for e in entries),
+        "ledger": dg.MetadataValue.json(
+            [
+                {
+                    "delivery_id": e.delivery_id,
+                    "source": e.source,
+                    "verdict": e.verdict,
+                    "rows": e.rows,
+                    "published": e.rows_published,
+                    "quarantined": e.rows_quarantined,
+                    "blocking_rules": e.blocking_rules,
+                    "reason": e.reason,
+                }
+                for e in entries
+            ]
+        ),
+        **contract_metadata(contract),
+    }
+    if watermarks:
+        metadata["watermark"] = watermarks[-1]
+    elif (previous := _last_watermark(context)) is not None:
+        metadata["watermark"] = previous
+    return dg.MaterializeResult(
+        metadata={k: v for k, v in metadata.items() if v is not None},
+        check_results=check_results(rules, batches, contract, engine),
+    )
+
+
+def build_ingest_job(contract: Contract, nodes: list[AssetNode]) -> UnresolvedAssetJobDefinition:
+    code = retailer_code(contract)
+    return dg.define_asset_job(
+        f"ingest_{code}",
+        selection=dg.AssetSelection.assets(*[dg.AssetKey(list(n.key)) for n in nodes]),
+        description=f"Take in {code}'s deliveries into bronze and gate them.",
+        tags={"retailer": code},
+    )
+
+
+def build_retailer_sensor(
+    contract: Contract, nodes: list[AssetNode], job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
+    """Landing retailers: one run per new delivery (run key = delivery id). Pull retailers: a poll."""
+    code = retailer_code(contract)
+    channel = channel_of(contract)
+
+    @dg.sensor(
+        name=f"{code}_deliveries",
+        job=job,
+        minimum_interval_seconds=60 if channel == "landing" else 900,
+        description=f"Starts bronze ingestion when {code} delivers ({channel}).",
+        default_status=dg.DefaultSensorStatus.STOPPED,
+    )
+    def deliveries_sensor(context: dg.SensorEvaluationContext):
+        home = DataHome.from_env()
+        if channel != "landing":
+            for node in nodes:
+                yield dg.RunRequest(
+                    asset_selection=[dg.AssetKey(list(node.key))],
+                    run_config=bronze_run_config(dg.AssetKey(list(node.key))),
+                    tags={"retailer": code},
+                )
+            return
+        seen: dict[str, list[int]] = json.loads(context.cursor) if context.cursor else {}
+        ledger = read_ledger(home.warehouse)
+        for node in nodes:
+            asset_key = dg.AssetKey(list(node.key))
+            for path in new_landing_files(home, contract, node.object, ledger):
+                stat = path.stat()
+                signature = [stat.st_size, stat.st_mtime_ns]
+                if seen.get(str(path)) == signature:
+                    continue
+                seen[str(path)] = signature
+                delivery = landing_delivery(contract, node.object, path)
+                yield dg.RunRequest(
+                    run_key=delivery.delivery_id,
+                    asset_selection=[asset_key],
+                    run_config=bronze_run_config(asset_key, files=[str(path)]),
+                    tags={"retailer": code, "delivery_id": delivery.delivery_id},
+                )
+        context.update_cursor(json.dumps(seen))
+
+    return deliveries_sensor

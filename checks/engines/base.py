@@ -1,0 +1,52 @@
+"""What an engine must do: measure rules on a batch. Nothing more.
+
+Engines never compare thresholds or decide verdicts (`checks.gate` does, once for all engines), so
+the same numbers always lead to the same verdict. A later Spark engine (pandera's pyspark backend,
+soda-sparkdf) implements the same protocol over the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import polars as pl
+
+from checks.rules import Rule
+
+ROW_NUMBER = "__sg_row_nr"
+"""Column the gate adds to every batch: the row's 0-based position in delivery order."""
+
+
+@dataclass
+class BatchContext:
+    """What an engine needs to know about a batch besides its rows."""
+
+    object_name: str
+    decimal_separator: str = "."
+    references: dict[str, pl.DataFrame] = field(default_factory=dict)
+    """Referenced tables for relationship rules, by object name (e.g. `prod_dim`)."""
+
+
+@dataclass
+class Measurement:
+    """The number behind one rule, and for row-level rules which rows are behind it."""
+
+    rule_id: str
+    count: int | float | None
+    """Rows behind the metric (rowCount: the rows; columnsPresent/extraColumns: columns; sql/custom:
+    the query's number). None when the rule could not be evaluated."""
+    violating_rows: pl.Series | None = None
+    """For row-level rules: the ROW_NUMBER values of the violating rows (for duplicates: every row
+    but the one kept). None for table-level rules."""
+    message: str = ""
+    engine: str = ""
+
+
+class Engine(Protocol):
+    name: str
+
+    def measure(self, batch: pl.DataFrame, rules: Sequence[Rule], context: BatchContext) -> list[Measurement]:
+        """Measure every rule that this engine runs; `batch` carries the ROW_NUMBER column."""
+        ...

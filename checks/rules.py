@@ -1,0 +1,312 @@
+"""Compile an ODCS contract object into the rules every engine evaluates.
+
+A `Rule` is engine-neutral: it says what to measure (metric, columns, arguments), how to compare
+(threshold, unit) and what a failure does (`on_violation`). Engines only measure; thresholds,
+quarantine and the verdict are decided once, in `checks.gate`, so that every engine gives the same
+verdict for the same numbers.
+"""
+
+from __future__ import annotations
+
+import operator
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from checks.contract import Contract, custom_properties, properties_of
+
+OPERATORS = (
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+)
+LIBRARY_METRICS = ("rowCount", "nullValues", "missingValues", "invalidValues", "duplicateValues")
+ON_VIOLATION = ("block", "quarantine", "warn")
+DEFAULT_MISSING_VALUES: list[Any] = [None, ""]
+UPDATED_AT = "updated_at"
+
+
+class RuleKind(StrEnum):
+    COLUMNS_PRESENT = "columnsPresent"
+    TYPE = "type"
+    REQUIRED = "required"
+    UNIQUE = "unique"
+    PRIMARY_KEY = "primaryKey"
+    RELATIONSHIP = "relationship"
+    LIBRARY = "library"
+    SQL = "sql"
+    CUSTOM = "custom"
+    TEXT = "text"
+    EXTRA_COLUMNS = "extraColumns"
+
+
+ROW_LEVEL_KINDS = {
+    RuleKind.TYPE,
+    RuleKind.REQUIRED,
+    RuleKind.UNIQUE,
+    RuleKind.PRIMARY_KEY,
+    RuleKind.RELATIONSHIP,
+}
+ROW_LEVEL_METRICS = {"nullValues", "missingValues", "invalidValues", "duplicateValues"}
+
+
+class OrderColumn(BaseModel):
+    """The column that says which of several duplicate rows is the latest (the one kept)."""
+
+    name: str = Field(description="Column name as delivered.")
+    logical_type: str | None = Field(None, description="Its logicalType (date/timestamp text is parsed).")
+    type_format: str | None = Field(None, description="Its logicalTypeOptions.format (JDK pattern).")
+
+
+class Rule(BaseModel):
+    """One rule of a gate, as compiled from the contract."""
+
+    id: str = Field(description="Stable id: the contract's, or `<property>_<metric>` / `<object>_<metric>`.")
+    object: str = Field(description="The schema object (table) the rule belongs to.")
+    kind: RuleKind
+    metric: str = Field(
+        description="rowCount, nullValues, missingValues, invalidValues, duplicateValues, "
+        "columnsPresent, extraColumns, sql or custom."
+    )
+    property: str | None = Field(None, description="The column, for column rules.")
+    properties: list[str] = Field(default_factory=list, description="Columns of a multi-column rule.")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="ODCS `arguments` of the rule.")
+    threshold: dict[str, Any] = Field(default_factory=dict, description="One ODCS operator and its value.")
+    unit: str = Field("rows", description="rows or percent.")
+    on_violation: str = Field("block", description="block, quarantine or warn.")
+    logical_type: str | None = Field(None, description="For type rules: the ODCS logicalType.")
+    type_format: str | None = Field(None, description="For type rules: logicalTypeOptions.format (JDK).")
+    references: str | None = Field(None, description="For relationships: `<object>.<column>` referenced.")
+    query: str | None = Field(None, description="For sql rules.")
+    engine: str | None = Field(None, description="For custom rules: soda or greatExpectations.")
+    implementation: Any = Field(None, description="For custom rules: the engine-specific definition.")
+    keep_latest_by: OrderColumn | None = Field(
+        None,
+        description="For duplicate rules: keep the row with the latest value of this column "
+        "(the table's updated_at); None keeps the first in delivery order.",
+    )
+    description: str = ""
+
+    def is_row_level(self) -> bool:
+        library_row_metric = self.kind == RuleKind.LIBRARY and self.metric in ROW_LEVEL_METRICS
+        return self.kind in ROW_LEVEL_KINDS or library_row_metric
+
+    def read_columns(self) -> list[str]:
+        """Every column the rule reads."""
+        return self.properties or ([self.property] if self.property else [])
+
+    def threshold_holds(self, value: float) -> bool:
+        return threshold_holds(self.threshold, value)
+
+
+_COMPARE = {
+    "mustBe": operator.eq,
+    "mustNotBe": operator.ne,
+    "mustBeGreaterThan": operator.gt,
+    "mustBeGreaterOrEqualTo": operator.ge,
+    "mustBeLessThan": operator.lt,
+    "mustBeLessOrEqualTo": operator.le,
+}
+
+
+def threshold_holds(threshold: dict[str, Any], value: float) -> bool:
+    """Compare a metric with its ODCS operator (`mustBeBetween` is inclusive)."""
+    ((name, expected),) = threshold.items()
+    if name == "mustBeBetween":
+        low, high = expected
+        return low <= value <= high
+    if name == "mustNotBeBetween":
+        low, high = expected
+        return not low <= value <= high
+    return _COMPARE[name](value, expected)
+
+
+def on_violation_of(entry: dict[str, Any], default: str = "block") -> str:
+    """`onViolation` of a rule or property; `severity: warning|info` alone means warn."""
+    explicit = custom_properties(entry.get("customProperties")).get("onViolation")
+    if explicit:
+        return str(explicit)
+    if str(entry.get("severity", "")).lower() in ("warning", "info"):
+        return "warn"
+    return default
+
+
+def compile_rules(contract: Contract, object_name: str) -> list[Rule]:
+    """All rules of one schema object, schema-derived first, in contract order, with unique ids."""
+    obj = contract.object(object_name)
+    rules: list[Rule] = []
+    props = properties_of(obj)
+    rules.append(
+        Rule(
+            id=f"{object_name}_columns_present",
+            object=object_name,
+            kind=RuleKind.COLUMNS_PRESENT,
+            metric="columnsPresent",
+            properties=[p["name"] for p in props],
+            threshold={"mustBe": 0},
+            description="Every column the contract lists is delivered.",
+        )
+    )
+    key = sorted((p for p in props if p.get("primaryKey")), key=lambda p: p.get("primaryKeyPosition", -1))
+    for prop in props:
+        rules.extend(_schema_rules(object_name, prop, in_key=prop in key))
+    if key:
+        rules.append(
+            Rule(
+                id=f"{object_name}_primary_key",
+                object=object_name,
+                kind=RuleKind.PRIMARY_KEY,
+                metric="duplicateValues",
+                properties=[p["name"] for p in key],
+                threshold={"mustBe": 0},
+                on_violation=on_violation_of(key[0]),
+                description="The primary key is unique.",
+            )
+        )
+    for prop in props:
+        for quality in prop.get("quality") or []:
+            rules.append(_quality_rule(object_name, quality, prop["name"]))
+    for quality in obj.get("quality") or []:
+        rules.append(_quality_rule(object_name, quality, None))
+    order = updated_at_column(props)
+    if order:
+        rules = [
+            r.model_copy(update={"keep_latest_by": order}) if r.metric == "duplicateValues" else r
+            for r in rules
+        ]
+    rules.append(
+        Rule(
+            id=f"{object_name}_extra_columns",
+            object=object_name,
+            kind=RuleKind.EXTRA_COLUMNS,
+            metric="extraColumns",
+            properties=[p["name"] for p in props],
+            threshold={"mustBe": 0},
+            on_violation="warn",
+            description="Columns the contract does not list are reported.",
+        )
+    )
+    return _with_unique_ids(rules)
+
+
+def updated_at_column(props: list[dict[str, Any]]) -> OrderColumn | None:
+    """The table's `updated_at`: the property of that name, else the one mapped to a canonical
+    `<object>.updated_at` (retailers call it `last_modified`, `Änderungsdatum`, …; see onboarding)."""
+
+    def mapped(prop: dict[str, Any]) -> bool:
+        targets = custom_properties(prop.get("customProperties")).get("canonical") or []
+        targets = [targets] if isinstance(targets, str) else targets
+        return any(str(t).rsplit(".", 1)[-1] == UPDATED_AT for t in targets)
+
+    chosen = next((p for p in props if p["name"] == UPDATED_AT), None) or next(filter(mapped, props), None)
+    if chosen is None:
+        return None
+    return OrderColumn(
+        name=chosen["name"],
+        logical_type=chosen.get("logicalType"),
+        type_format=(chosen.get("logicalTypeOptions") or {}).get("format"),
+    )
+
+
+def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> list[Rule]:
+    name = prop["name"]
+    action = on_violation_of(prop)
+    rules = []
+    if prop.get("logicalType") and prop["logicalType"] not in ("object", "array", "string"):
+        rules.append(
+            Rule(
+                id=f"{name}_type",
+                object=object_name,
+                kind=RuleKind.TYPE,
+                metric="invalidValues",
+                property=name,
+                threshold={"mustBe": 0},
+                on_violation=action,
+                logical_type=prop["logicalType"],
+                type_format=(prop.get("logicalTypeOptions") or {}).get("format"),
+                description=f"Values are castable to {prop['logicalType']}.",
+            )
+        )
+    if prop.get("required") or in_key:
+        rules.append(
+            Rule(
+                id=f"{name}_nullValues",
+                object=object_name,
+                kind=RuleKind.REQUIRED,
+                metric="nullValues",
+                property=name,
+                threshold={"mustBe": 0},
+                on_violation=action,
+                description="The column is never null.",
+            )
+        )
+    if prop.get("unique"):
+        rules.append(
+            Rule(
+                id=f"{name}_duplicateValues",
+                object=object_name,
+                kind=RuleKind.UNIQUE,
+                metric="duplicateValues",
+                property=name,
+                threshold={"mustBe": 0},
+                on_violation=action,
+                description="The column is unique.",
+            )
+        )
+    for relationship in prop.get("relationships") or []:
+        rules.append(
+            Rule(
+                id=f"{name}_relationship",
+                object=object_name,
+                kind=RuleKind.RELATIONSHIP,
+                metric="invalidValues",
+                property=name,
+                references=relationship["to"],
+                threshold={"mustBe": 0},
+                on_violation=on_violation_of(relationship, action),
+                description=f"Every value exists in {relationship['to']}.",
+            )
+        )
+    return rules
+
+
+def _quality_rule(object_name: str, quality: dict[str, Any], property_name: str | None) -> Rule:
+    kind = RuleKind(quality.get("type", "library"))
+    metric = quality.get("metric") or quality.get("rule") or kind.value
+    threshold = {op: quality[op] for op in OPERATORS if op in quality}
+    arguments = dict(quality.get("arguments") or {})
+    properties = list(arguments.get("properties") or [])
+    generated = f"{property_name or object_name}_{metric}"
+    return Rule(
+        id=quality.get("id") or generated,
+        object=object_name,
+        kind=kind,
+        metric=metric,
+        property=property_name,
+        properties=properties,
+        arguments=arguments,
+        threshold=threshold,
+        unit=quality.get("unit", "rows"),
+        on_violation=on_violation_of(quality),
+        query=quality.get("query"),
+        engine=quality.get("engine"),
+        implementation=quality.get("implementation"),
+        description=quality.get("description") or quality.get("name") or "",
+    )
+
+
+def _with_unique_ids(rules: list[Rule]) -> list[Rule]:
+    """Generated ids can collide (two rules of one metric on one column): number the later ones."""
+    seen: dict[str, int] = {}
+    unique = []
+    for rule in rules:
+        count = seen.get(rule.id, 0) + 1
+        seen[rule.id] = count
+        unique.append(rule if count == 1 else rule.model_copy(update={"id": f"{rule.id}_{count}"}))
+    return unique
