@@ -34,15 +34,15 @@ from checks.readers import DataReadError, format_hints, read_batch
 from checks.result import GateResult
 from shelfguard.settings import DataHome
 
-STAMP_COLUMNS = (
-    "_delivery_id",
-    "_row_number",
-    "_source_file",
-    "_ingested_at",
-    "_retailer_code",
-    "_secure_group_key",
-    "_data_provider_code",
-)
+STAMP_SCHEMA = {
+    "_delivery_id": pl.String,
+    "_row_number": pl.Int64,
+    "_source_file": pl.String,
+    "_ingested_at": pl.Datetime("us", "UTC"),
+    "_retailer_code": pl.String,
+    "_secure_group_key": pl.String,
+    "_data_provider_code": pl.String,
+}
 QUARANTINE_REASONS = "quarantine_reasons"
 
 
@@ -73,6 +73,8 @@ class IngestOutcome:
     entry: LedgerEntry
     gate: GateResult | None = None
     violating_sample: pl.DataFrame = field(default_factory=pl.DataFrame)
+    null_counts: dict[str, int] = field(default_factory=dict)
+    """Nulls per delivered column (for the lineage data-quality metrics)."""
 
 
 def file_sha256(path: Path) -> str:
@@ -350,7 +352,7 @@ def _gate_and_record(
         columns=json.dumps(frame.columns),
     )
     append_entries(home.warehouse, [entry])
-    return IngestOutcome(entry, result, gate.quarantined.head(10))
+    return IngestOutcome(entry, result, gate.quarantined.head(10), frame.null_count().row(0, named=True))
 
 
 def _reject_unreadable(
@@ -417,9 +419,10 @@ def _reject_unreadable(
 
 
 def bronze_rows(home: DataHome, code: str, object_name: str, delivery_ids: list[str]) -> pl.DataFrame:
+    """The bronze rows of some deliveries, in delivery order (stamp columns only when none exist)."""
     path = home.table("bronze", bronze_table(code, object_name))
-    if not (path / "_delta_log").exists() or not delivery_ids:
-        return pl.DataFrame()
+    if not (path / "_delta_log").exists():
+        return pl.DataFrame(schema=STAMP_SCHEMA)
     return (
         pl.scan_delta(str(path))
         .filter(pl.col("_delivery_id").is_in(delivery_ids))

@@ -9,20 +9,35 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.metadata import RawMetadataValue
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import Field
 
-from assets.bronze import Delivery, IngestOutcome, ingest, landing_delivery, new_landing_files, replay
+from assets.bronze import (
+    STAMP_SCHEMA,
+    Delivery,
+    IngestOutcome,
+    ingest,
+    landing_delivery,
+    new_landing_files,
+    replay,
+)
 from assets.channels import ChannelError, api_delivery, database_delivery
 from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
 from assets.ledger import read_ledger
+from assets.lineage.datasets import bronze_output, source_dataset
+from assets.lineage.facets import metrics_facet
+from assets.notifiers import NotifierResource
 from assets.plan import AssetNode, retailer_code
 from assets.resources.home import DataHomeResource
+from assets.resources.openlineage import OpenLineageResource
 from checks.contract import Contract
 from checks.rules import compile_rules
 from shelfguard.settings import DataHome
 
 DEFAULT_ENGINE = "pandera"
+STAMP_FIELDS = [(name, str(dtype)) for name, dtype in STAMP_SCHEMA.items()]
+"""Bronze stamp columns as (name, type) for the lineage schema facet."""
 
 
 class BronzeConfig(dg.Config):
@@ -103,29 +118,65 @@ def build_bronze_asset(
         },
     )
     def bronze(
-        context: dg.AssetExecutionContext, config: BronzeConfig, home: DataHomeResource
+        context: dg.AssetExecutionContext,
+        config: BronzeConfig,
+        home: DataHomeResource,
+        openlineage: OpenLineageResource,
+        shelfguard_notifier: NotifierResource,
     ) -> dg.MaterializeResult:
         data_home = home.home()
-        outcomes: list[IngestOutcome] = []
-        if config.replay:
-            outcomes = [
-                replay(data_home, contract, delivery_id, engine=config.engine)
-                for delivery_id in config.replay
+        with openlineage.run(context) as lineage_run:
+            outcomes = take_in(context, data_home, contract, node.object, config)
+            sources = [
+                source_dataset(
+                    contract,
+                    node.object,
+                    Path(o.entry.source) if o.entry.channel == "landing" else None,
+                    gate=o.gate,
+                    metrics=metrics_facet(o.entry.rows, o.null_counts),
+                )
+                for o in outcomes
             ]
-        else:
-            try:
-                deliveries = pending_deliveries(context, data_home, contract, node.object, config)
-            except ChannelError as exc:
-                raise dg.Failure(description=str(exc)) from None
-            for delivery in deliveries:
-                outcome = ingest(data_home, contract, delivery, engine=config.engine)
-                if outcome is None:
-                    context.log.info(f"{delivery.source}: same content as an earlier delivery, ingested once")
-                else:
-                    outcomes.append(outcome)
+            output = bronze_output(contract, node.object, data_home, sources, extra_fields=STAMP_FIELDS)
+            lineage_run.complete(inputs=sources, outputs=[output])
+        for outcome in outcomes:
+            if outcome.entry.verdict in ("block", "unreadable"):
+                shelfguard_notifier.send_gate_failure(
+                    code,
+                    key.to_user_string(),
+                    contract.id,
+                    outcome.entry.delivery_id,
+                    outcome.entry.blocking_rules.split(",")
+                    if outcome.entry.blocking_rules
+                    else [outcome.entry.reason],
+                )
         return _materialize_result(context, data_home, contract, node, rules, outcomes, config.engine)
 
     return bronze
+
+
+def take_in(
+    context: dg.AssetExecutionContext,
+    home: DataHome,
+    contract: Contract,
+    object_name: str,
+    config: BronzeConfig,
+) -> list[IngestOutcome]:
+    """Gate the run's deliveries (new ones, the given files, or replays) and record them."""
+    if config.replay:
+        return [replay(home, contract, delivery_id, engine=config.engine) for delivery_id in config.replay]
+    try:
+        deliveries = pending_deliveries(context, home, contract, object_name, config)
+    except ChannelError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    outcomes = []
+    for delivery in deliveries:
+        outcome = ingest(home, contract, delivery, engine=config.engine)
+        if outcome is None:
+            context.log.info(f"{delivery.source}: same content as an earlier delivery, ingested once")
+        else:
+            outcomes.append(outcome)
+    return outcomes
 
 
 def _materialize_result(
@@ -150,7 +201,7 @@ def _materialize_result(
             )
     watermarks = [e.watermark for e in entries if e.watermark]
     table_path = home.table("bronze", node.table)
-    metadata: dict[str, dg.RawMetadataValue] = {
+    metadata: dict[str, RawMetadataValue] = {
         "dagster/row_count": sum(e.rows for e in entries if e.in_bronze),
         "dagster/table_name": f"bronze.{node.table}",
         "dagster/uri": dg.MetadataValue.path(str(table_path)),
@@ -202,7 +253,11 @@ def build_ingest_job(contract: Contract, nodes: list[AssetNode]) -> UnresolvedAs
 def build_retailer_sensor(
     contract: Contract, nodes: list[AssetNode], job: UnresolvedAssetJobDefinition
 ) -> dg.SensorDefinition:
-    """Landing retailers: one run per new delivery (run key = delivery id). Pull retailers: a poll."""
+    """Landing retailers: one run per new delivery (run key = delivery id), running by default.
+
+    Pull retailers: a poll every 15 minutes, stopped by default because it needs the retailer's
+    database URL or API token in the environment.
+    """
     code = retailer_code(contract)
     channel = channel_of(contract)
 
@@ -211,7 +266,9 @@ def build_retailer_sensor(
         job=job,
         minimum_interval_seconds=60 if channel == "landing" else 900,
         description=f"Starts bronze ingestion when {code} delivers ({channel}).",
-        default_status=dg.DefaultSensorStatus.STOPPED,
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if channel == "landing"
+        else dg.DefaultSensorStatus.STOPPED,
     )
     def deliveries_sensor(context: dg.SensorEvaluationContext):
         home = DataHome.from_env()

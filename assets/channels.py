@@ -12,13 +12,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
 from assets.bronze import Delivery, frame_sha256, object_option
 from assets.plan import retailer_code
-from checks.contract import Contract, custom_properties
+from checks.contract import Contract, custom_properties, properties_of
+from checks.formats import jdk_to_strftime
 
 
 class ChannelError(Exception):
@@ -100,7 +101,7 @@ def api_delivery(
     retries: int = 4,
     backoff: float = 0.5,
 ) -> Delivery | None:
-    """All pages of the object's endpoint changed on or after the day after `watermark`."""
+    """All pages of the object's endpoint dated on or after `watermark` (the day after the last pull)."""
     options = server_options(contract)
     base = os.environ.get(str(options.get("locationEnv") or ""), "") or options["location"]
     token = _env(contract, "tokenEnv")
@@ -124,8 +125,7 @@ def api_delivery(
     if not rows:
         return None
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    latest = frame[column].cast(pl.String).max() if column in frame.columns else now.date().isoformat()
-    new_watermark = _next_day(str(latest)[:10])
+    new_watermark = (_latest_day(contract, object_name, frame, column) + timedelta(days=1)).isoformat()
     return Delivery(
         retailer_code=retailer_code(contract),
         object_name=object_name,
@@ -139,10 +139,17 @@ def api_delivery(
     )
 
 
-def _next_day(day: str) -> str:
-    from datetime import date, timedelta
-
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+def _latest_day(contract: Contract, object_name: str, frame: pl.DataFrame, column: str) -> date:
+    """The latest date in the watermark column, parsed with the property's contract format."""
+    prop = next((p for p in properties_of(contract.object(object_name)) if p["name"] == column), None)
+    if prop is None or column not in frame.columns:
+        raise ChannelError(f"{contract.path}: watermark column {column!r} of {object_name} is not delivered")
+    pattern = (prop.get("logicalTypeOptions") or {}).get("format") or "yyyy-MM-dd"
+    days = frame[column].cast(pl.String).str.strptime(pl.Datetime, jdk_to_strftime(pattern), strict=False)
+    latest = days.max()
+    if latest is None:
+        raise ChannelError(f"{contract.path}: no parsable {column!r} value in the pull of {object_name}")
+    return latest.date()
 
 
 def _get_json(url: str, token: str, *, timeout: float, retries: int, backoff: float) -> dict:

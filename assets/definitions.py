@@ -11,9 +11,17 @@ from pathlib import Path
 import dagster as dg
 
 from assets.bronze_assets import build_bronze_asset, build_ingest_job, build_retailer_sensor
-from assets.freshness import freshness_policy_for
+from assets.freshness import (
+    NOTIFIER_RESOURCE_KEY,
+    build_delivery_on_time_checks,
+    build_freshness_sensor,
+    freshness_policy_for,
+)
+from assets.notifiers import NotifierResource
 from assets.plan import PipelinePlan, build_plan, retailer_code
 from assets.resources.home import DataHomeResource
+from assets.resources.openlineage import OpenLineageResource
+from assets.silver_gold_assets import silver_gold_assets
 from shelfguard.settings import CONTRACTS_DIR
 
 
@@ -33,10 +41,24 @@ def build_definitions(contracts_dir: Path = CONTRACTS_DIR) -> dg.Definitions:
     plan = build_plan(contracts_dir)
     assets, jobs, sensors = bronze_definitions(plan)
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *silver_gold_assets(plan)],
+        asset_checks=build_delivery_on_time_checks(plan.retailers),
         jobs=jobs,
-        sensors=sensors,
-        resources={"home": DataHomeResource()},
+        sensors=[
+            *sensors,
+            build_freshness_sensor(plan.retailers),
+            dg.AutomationConditionSensorDefinition(
+                "pipeline_automation",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                description="Moves accepted deliveries to silver and gold without anyone clicking.",
+            ),
+        ],
+        resources={
+            "home": DataHomeResource(),
+            "openlineage": OpenLineageResource(),
+            NOTIFIER_RESOURCE_KEY: NotifierResource(),
+        },
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
+from dagster._core.definitions.metadata import RawMetadataValue
 
 from checks.contract import Contract, properties_of
 from checks.result import GateResult, Outcome
@@ -62,7 +63,7 @@ def column_schema(contract: Contract, object_name: str) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-def contract_metadata(contract: Contract) -> dict[str, dg.RawMetadataValue]:
+def contract_metadata(contract: Contract) -> dict[str, RawMetadataValue]:
     return {
         "contract_id": contract.id,
         "contract_version": contract.version,
@@ -99,7 +100,7 @@ def check_results(
             else pl.DataFrame()
         )
         messages = [f"{b.label}: {r.message}" for b, r in per_batch if r is not None and r.message]
-        metadata: dict[str, dg.RawMetadataValue] = {
+        metadata: dict[str, RawMetadataValue] = {
             "rule_id": rule.id,
             "metric": rule.metric,
             "value": evaluated[-1][1].value if evaluated and evaluated[-1][1].value is not None else None,

@@ -17,10 +17,36 @@ from shelfguard.dagster_home import open_instance
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 
 
+BLOCKED_BY_CHECKS = "DagsterAssetCheckFailedError"
+
+
 @dataclass
 class PipelineRun:
     bronze: dg.ExecuteInProcessResult
     downstream: dg.ExecuteInProcessResult | None
+
+    def errors(self) -> list[str]:
+        """Steps that failed for another reason than a blocking check (a blocked batch is expected)."""
+        errors = []
+        for result in (self.bronze, self.downstream):
+            for event in result.all_events if result else []:
+                if event.event_type_value != "STEP_FAILURE":
+                    continue
+                error = event.step_failure_data.error
+                if error is None or error.cls_name != BLOCKED_BY_CHECKS:
+                    errors.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+        return errors
+
+    def blocked_steps(self) -> list[str]:
+        """Steps stopped by a failed blocking check: their downstream waits for a fixed batch."""
+        return [
+            event.step_key
+            for result in (self.bronze, self.downstream)
+            for event in (result.all_events if result else [])
+            if event.event_type_value == "STEP_FAILURE"
+            and event.step_failure_data.error is not None
+            and event.step_failure_data.error.cls_name == BLOCKED_BY_CHECKS
+        ]
 
 
 def run_pipeline(
@@ -28,12 +54,17 @@ def run_pipeline(
     *,
     engine: str = "pandera",
     layers: tuple[str, ...] = ("bronze", "silver", "gold"),
+    retailers: list[str] | None = None,
     instance: dg.DagsterInstance | None = None,
 ) -> PipelineRun:
     defs = build_definitions(CONTRACTS_DIR)
     instance = instance or open_instance(home)
     job = defs.resolve_implicit_global_asset_job_def()
-    keys = list(defs.get_repository_def().asset_graph.get_all_asset_keys())
+    keys = [
+        key
+        for key in defs.get_repository_def().asset_graph.get_all_asset_keys()
+        if retailers is None or key.path[0] == "gold" or key.path[1] in retailers
+    ]
     bronze_keys = sorted((k for k in keys if k.path[0] == "bronze"), key=lambda k: k.path)
     os.environ["SHELFGUARD_HOME"] = str(home.root)
     bronze = job.execute_in_process(

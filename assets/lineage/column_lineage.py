@@ -1,0 +1,31 @@
+"""Column lineage for the Dagster UI, from the same facts as the OpenLineage events.
+
+The asset graph in the Dagster UI is the local lineage browser; `dagster/column_lineage` on a
+materialisation lets it show, per column, the columns of upstream assets it was computed from.
+It is derived from the OpenLineage `columnLineage` facet of the asset's output, so both views
+always agree. Delivered files, database tables and API endpoints are not assets, so bronze columns
+have no Dagster column deps (their origin is in the OpenLineage events and `shelfguard lineage`).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from openlineage.client.event_v2 import OutputDataset
+
+from assets.plan import PipelinePlan
+from assets.lineage.naming import DatasetId, table_dataset
+from shelfguard.settings import DataHome
+
+
+def dagster_column_lineage(output: OutputDataset, plan: PipelinePlan,
+                           home: DataHome) -> dg.TableColumnLineage:
+    """`dagster/column_lineage` of the asset that wrote `output` (see `assets.lineage.datasets`)."""
+    assets = {table_dataset(home, node.layer, node.table): dg.AssetKey(list(node.key)) for node in plan.nodes}
+    facet = (output.facets or {}).get("columnLineage")
+    deps: dict[str, list[dg.TableColumnDep]] = {}
+    for column, fields in (facet.fields if facet is not None else {}).items():
+        for source in fields.inputFields:
+            key = assets.get(DatasetId(source.namespace, source.name))
+            if key is not None:
+                deps.setdefault(column, []).append(dg.TableColumnDep(asset_key=key, column_name=source.field))
+    return dg.TableColumnLineage(deps_by_column=deps)

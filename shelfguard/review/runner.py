@@ -1,0 +1,166 @@
+"""`shelfguard contracts review`: compare the contracts of two git revisions and report.
+
+Exit status: 0 no breaking change, 1 at least one breaking change, 2 the review could not judge
+(a bad revision, an invalid contract on either side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from assets.plan import CANONICAL_CONTRACT
+from checks.contract import Contract, ContractError, load_contract
+from checks.diff import Change, Severity, count_by_severity, diff_contracts
+from shelfguard.cli import UsageError
+from shelfguard.review.dry_run import DEFAULT_LAST, DryRun, dry_run, dry_run_objects, escalate, is_landing
+from shelfguard.review.git import Repository, ReviewError, Revision
+from shelfguard.review.impact import Plans, contract_impact
+from shelfguard.review.report import ContractReview, error_document, to_json, to_markdown
+from shelfguard.settings import DataHome
+
+
+def run_review(args: argparse.Namespace) -> int:
+    """Entry point of the `review` action (arguments: see `shelfguard.commands.contracts`)."""
+    if not args.base:
+        raise UsageError("review needs --base REF, the revision to compare against (e.g. origin/main)")
+    last = DEFAULT_LAST if args.last is None else args.last
+    if last < 0:
+        raise UsageError(f"--last must be 0 or more, not {last}")
+    home = DataHome(Path(args.data).resolve()) if args.data else DataHome.from_env()
+    try:
+        result = review(Path.cwd(), args.base, args.head, home=home, last=last)
+    except ReviewError as exc:
+        print(error_document(exc.lines, args.format))
+        if not exc.located:
+            raise UsageError(exc.lines[0]) from None
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2
+    print((to_json(result) if args.format == "json" else to_markdown(result)).rstrip("\n"))
+    return 1 if result.breaking else 0
+
+
+def review(
+    folder: Path,
+    base: str,
+    head: str | None,
+    *,
+    home: DataHome,
+    last: int = DEFAULT_LAST,
+    engine: str = "pandera",
+) -> ContractReview:
+    """Classify, place and try every contract change between `base` and `head` (None: the working tree)."""
+    repository = Repository(folder)
+    base_commit = repository.commit(base)
+    head_commit = repository.commit(head) if head else None
+    paths = repository.changed_contracts(base_commit, head_commit)
+    with TemporaryDirectory(prefix="shelfguard-review-") as scratch:
+        base_side = repository.export(base_commit, base, Path(scratch, "base"))
+        head_side = (
+            repository.export(head_commit, head, Path(scratch, "head"))
+            if head_commit
+            else repository.working_tree()
+        )
+        result = ContractReview(base=base_side.short, head=head_side.short, contracts=paths)
+        head_contracts = _load(head_side, paths, lint=True)
+        base_contracts = _load(base_side, paths, lint=False)
+        canonical = _canonical(head_side)
+        plans = Plans(base_side, head_side)
+        runs: list[DryRun] = []
+        for path, old, new in _pairs(paths, base_contracts, head_contracts):
+            changes = _diff(old, new, path, canonical, base_side if new is None else head_side)
+            result.changes += changes
+            if not changes:
+                continue
+            result.impact.append(contract_impact(changes, old, new, plans))
+            runs += _dry_runs(changes, old, new, home, last, engine, result.notes)
+        result.changes = escalate(result.changes, runs)
+        result.dry_run = runs
+    counts = count_by_severity(result.changes)
+    result.breaking, result.risky, result.safe = (
+        counts[s] for s in (Severity.BREAKING, Severity.RISKY, Severity.SAFE)
+    )
+    return result
+
+
+def _load(revision: Revision, paths: list[str], *, lint: bool) -> dict[str, Contract]:
+    """The revision's versions of the changed contracts. The head must pass lint; the base must only
+    load: it is already merged, and judging it by lint rules added since would block their fixes."""
+    present = [p for p in paths if (revision.root / p).is_file()]
+    if lint and present:
+        from checks.lint import lint_paths
+
+        problems = lint_paths([revision.root / p for p in present])
+        if problems:
+            raise ReviewError(*(revision.locate(p) for p in problems), located=True)
+    contracts, problems = {}, []
+    for path in present:
+        try:
+            contracts[path] = load_contract(revision.root / path)
+        except ContractError as exc:
+            problems.append(revision.locate(exc))
+    if problems:
+        raise ReviewError(*problems, located=True)
+    return contracts
+
+
+def _canonical(revision: Revision) -> Contract | None:
+    """The canonical model of the head, to judge widened types against the columns they feed."""
+    try:
+        return load_contract(revision.contracts_dir / CANONICAL_CONTRACT)
+    except ContractError:
+        return None
+
+
+def _pairs(
+    paths: list[str], base: dict[str, Contract], head: dict[str, Contract]
+) -> list[tuple[str, Contract | None, Contract | None]]:
+    """(path, base, head) per contract; a contract moved to another file is paired by its id."""
+    moved_from = {}
+    only_base = {base[p].id: p for p in paths if p in base and p not in head}
+    for path in paths:
+        if path in head and path not in base and head[path].id in only_base:
+            moved_from[path] = only_base.pop(head[path].id)
+    gone = set(moved_from.values())
+    return [
+        (path, base.get(moved_from.get(path, path)), head.get(path)) for path in paths if path not in gone
+    ]
+
+
+def _diff(
+    old: Contract | None, new: Contract | None, path: str, canonical: Contract | None, revision: Revision
+) -> list[Change]:
+    try:
+        return diff_contracts(old, new, path=path, canonical=canonical)
+    except ContractError as exc:
+        raise ReviewError(revision.locate(exc), located=True) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReviewError(
+            f"{revision.display(path)}:1:1: cannot compare the contract: {exc}", located=True
+        ) from None
+
+
+def _dry_runs(
+    changes: list[Change],
+    old: Contract | None,
+    new: Contract | None,
+    home: DataHome,
+    last: int,
+    engine: str,
+    notes: list[str],
+) -> list[DryRun]:
+    contract = new or old
+    code = contract.custom.get("retailerCode")
+    objects = dry_run_objects(changes, old, new)
+    if not code or not objects or old is None or new is None:
+        return []
+    if not (is_landing(old) or is_landing(new)):
+        notes.append(
+            f"Dry run: `{code}` is not delivered through the landing zone; its pulled deliveries are "
+            "not replayed."
+        )
+        return []
+    return [dry_run(old, new, name, home, last, engine) for name in objects]

@@ -1,0 +1,93 @@
+"""Freshness policies and `delivery_on_time` checks as Dagster definitions, from the contracts."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from assets.freshness import (
+    CHECK_NAME,
+    NOTIFIER_RESOURCE_KEY,
+    bronze_asset_keys,
+    build_delivery_on_time_checks,
+    build_freshness_sensor,
+    canonical_freshness_policy,
+    delivery_on_time_check_specs,
+    freshness_policy_for,
+)
+from assets.notifiers import NotifierResource
+from assets.plan import load_retailer_contracts
+from checks.contract import load_contract
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS_DIR = REPO_ROOT / "contracts"
+DAILY_NY = 'property: freshness\nvalue: 1\nunit: d\nscheduler: cron\nschedule: "0 6 * * *"'
+WEEKLY_BERLIN = 'property: freshness\nvalue: 7\nunit: d\nscheduler: cron\nschedule: "0 9 * * 1"'
+
+
+def test_cron_deadline_becomes_a_cron_freshness_policy_in_the_retailers_zone(make_contract):
+    policy = freshness_policy_for(make_contract("day_us", cadence="daily", timezone="America/New_York",
+                                                sla=DAILY_NY))
+    assert isinstance(policy, dg.FreshnessPolicy)
+    assert policy.deadline_cron == "0 6 * * *"
+    assert policy.timezone == "America/New_York"
+    assert policy.lower_bound_delta == timedelta(days=1)
+
+
+def test_monthly_window_is_capped_at_the_shortest_month(make_contract):
+    sla = 'property: freshness\nvalue: 34\nunit: d\nscheduler: cron\nschedule: "0 12 3 * *"'
+    contract = make_contract("mon_uk", cadence="monthly", timezone="Europe/London", sla=sla)
+    policy = freshness_policy_for(contract)
+    assert policy.lower_bound_delta == timedelta(days=28)
+
+
+def test_sla_without_schedule_becomes_a_time_window_policy(make_contract):
+    policy = freshness_policy_for(make_contract("win_us", cadence="daily", timezone="UTC",
+                                                sla="property: latency\nvalue: 26\nunit: h"))
+    assert policy.fail_window.to_timedelta() == timedelta(hours=26)
+
+
+def test_canonical_sla_covers_daily_facts_widened_by_the_retailers_cadence(make_contract):
+    canonical = load_contract(CONTRACTS_DIR / "canonical" / "pos_canonical.odcs.yaml")
+    daily = make_contract("day_us", cadence="daily", timezone="America/New_York", sla=DAILY_NY)
+    weekly = make_contract("wek_de", cadence="weekly", timezone="Europe/Berlin", sla=WEEKLY_BERLIN)
+
+    def window(*retailers) -> timedelta:
+        policy = canonical_freshness_policy(canonical, "daily_store_fact", list(retailers))
+        return policy.fail_window.to_timedelta()
+
+    assert window(daily) == timedelta(days=3)  # silver of a daily retailer: 2 days behind, one day apart
+    assert window(weekly) == timedelta(days=9)  # silver of a weekly retailer
+    assert window(daily, weekly) == timedelta(days=3)  # gold, fed by both
+    assert canonical_freshness_policy(canonical, "prod_dim", [daily]) is None
+
+
+def test_definitions_from_every_repository_contract_load():
+    contracts = load_retailer_contracts(CONTRACTS_DIR)
+    bronze = [dg.AssetSpec(key, group_name="bronze", freshness_policy=freshness_policy_for(contract))
+              for contract in contracts for key in bronze_asset_keys(contract)]
+    defs = dg.Definitions(assets=bronze, asset_checks=build_delivery_on_time_checks(contracts),
+                          sensors=[build_freshness_sensor(contracts)],
+                          resources={NOTIFIER_RESOURCE_KEY: NotifierResource()})
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    assert len(graph.asset_check_keys) == len(bronze)
+    assert all(graph.get(spec.key).freshness_policy is not None for spec in bronze)
+
+
+def test_check_runs_after_a_bronze_materialization(make_contract, instance):
+    contract = make_contract("day_us", cadence="daily", timezone="America/New_York", sla=DAILY_NY)
+    [spec] = delivery_on_time_check_specs(contract)
+
+    @dg.asset(key=spec.asset_key)
+    def stand_in_bronze() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"delivery_id": "d1", "delivered_at": time.time()})
+
+    result = dg.materialize([stand_in_bronze, *build_delivery_on_time_checks([contract])], instance=instance)
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.check_name == CHECK_NAME
+    assert evaluation.passed
+    assert evaluation.metadata["status"].value == "on_time"
