@@ -174,6 +174,42 @@ def as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
+class UnreadableDelivery(Exception):
+    """A delivery that cannot be taken in at all; it is kept as a file in quarantine with the reason."""
+
+    def __init__(self, reason: str, frame: pl.DataFrame | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.frame = frame
+
+
+def read_delivery(contract: Contract, object_name: str, source: Path | pl.DataFrame) -> pl.DataFrame:
+    """A delivery as bronze keeps it (every column as text), or `UnreadableDelivery`.
+
+    Unreadable: not the declared format, wrong encoding, truncated, or a required column missing.
+    """
+    try:
+        frame = source if isinstance(source, pl.DataFrame) else read_batch(source, **format_hints(contract))
+    except DataReadError as exc:
+        raise UnreadableDelivery(str(exc)) from None
+    frame = as_text(frame)
+    missing = missing_required_columns(contract, object_name, frame.columns)
+    if missing:
+        delivered = ", ".join(frame.columns)
+        raise UnreadableDelivery(
+            f"required column(s) missing: {', '.join(missing)}; delivered columns: {delivered}", frame
+        )
+    return frame
+
+
+def gate_delivery(contract: Contract, object_name: str, frame: pl.DataFrame, *, engine: str) -> GateRun:
+    """The retailer contract's gate on one delivery, with the contract's decimal separator."""
+    hints = format_hints(contract)
+    return run_gate(
+        contract, object_name, frame, engine=engine, decimal_separator=hints.get("decimal_separator")
+    )
+
+
 def ingest(
     home: DataHome,
     contract: Contract,
@@ -187,24 +223,8 @@ def ingest(
     if delivery.content_sha256 in known_hashes(ledger, delivery.retailer_code, delivery.object_name):
         return None
     ingested_at = now or datetime.now(UTC)
-    try:
-        frame = (
-            delivery.frame
-            if delivery.frame is not None
-            else read_batch(delivery.path, **format_hints(contract))
-        )
-    except DataReadError as exc:
-        return _reject_unreadable(home, contract, delivery, ingested_at, str(exc))
-    frame = as_text(frame)
-    missing = missing_required_columns(contract, delivery.object_name, frame.columns)
-    if missing:
-        reason = (
-            f"required column(s) missing: {', '.join(missing)}; delivered columns: {', '.join(frame.columns)}"
-        )
-        return _reject_unreadable(home, contract, delivery, ingested_at, reason, frame)
-    return _gate_and_record(
-        home, contract, delivery, frame, ingested_at, attempt=1, engine=engine, append_to_bronze=True
-    )
+    source = delivery.frame if delivery.frame is not None else delivery.path
+    return _take_in(home, contract, delivery, source, ingested_at, attempt=1, engine=engine, in_bronze=False)
 
 
 def replay(
@@ -221,7 +241,6 @@ def replay(
     if attempts.is_empty():
         raise KeyError(f"unknown delivery {delivery_id!r}")
     last = LedgerEntry(**latest_attempts(attempts).row(0, named=True))
-    ingested_at = now or datetime.now(UTC)
     delivery = Delivery(
         last.retailer_code,
         last.object,
@@ -235,37 +254,49 @@ def replay(
         watermark=last.watermark,
     )
     if last.in_bronze:
-        frame = bronze_rows(home, last.retailer_code, last.object, [delivery_id]).select(
+        source = bronze_rows(home, last.retailer_code, last.object, [delivery_id]).select(
             json.loads(last.columns)
         )
-        return _gate_and_record(
-            home,
-            contract,
-            delivery,
-            frame,
-            ingested_at,
-            attempt=last.attempt + 1,
-            engine=engine,
-            append_to_bronze=False,
-        )
-    kept = Path(last.quarantine_path)
+    else:
+        source = Path(last.quarantine_path)
+    return _take_in(
+        home,
+        contract,
+        delivery,
+        source,
+        now or datetime.now(UTC),
+        attempt=last.attempt + 1,
+        engine=engine,
+        in_bronze=last.in_bronze,
+    )
+
+
+def _take_in(
+    home: DataHome,
+    contract: Contract,
+    delivery: Delivery,
+    source: Path | pl.DataFrame,
+    ingested_at: datetime,
+    *,
+    attempt: int,
+    engine: str,
+    in_bronze: bool,
+) -> IngestOutcome:
     try:
-        frame = as_text(read_batch(kept, **format_hints(contract)))
-    except DataReadError as exc:
-        return _reject_unreadable(home, contract, delivery, ingested_at, str(exc), attempt=last.attempt + 1)
-    missing = missing_required_columns(contract, last.object, frame.columns)
-    if missing:
-        reason = f"required column(s) missing: {', '.join(missing)}"
-        return _reject_unreadable(home, contract, delivery, ingested_at, reason, attempt=last.attempt + 1)
+        frame = read_delivery(contract, delivery.object_name, source)
+    except UnreadableDelivery as exc:
+        return _reject_unreadable(
+            home, contract, delivery, ingested_at, exc.reason, exc.frame, attempt=attempt
+        )
     return _gate_and_record(
         home,
         contract,
         delivery,
         frame,
         ingested_at,
-        attempt=last.attempt + 1,
+        attempt=attempt,
         engine=engine,
-        append_to_bronze=True,
+        append_to_bronze=not in_bronze,
     )
 
 
@@ -300,10 +331,7 @@ def _gate_and_record(
     engine: str,
     append_to_bronze: bool,
 ) -> IngestOutcome:
-    hints = format_hints(contract)
-    gate: GateRun = run_gate(
-        contract, delivery.object_name, frame, engine=engine, decimal_separator=hints.get("decimal_separator")
-    )
+    gate = gate_delivery(contract, delivery.object_name, frame, engine=engine)
     table = bronze_table(delivery.retailer_code, delivery.object_name)
     if append_to_bronze:
         _append_delta(home.table("bronze", table), _stamp(contract, delivery, frame, ingested_at))

@@ -146,27 +146,20 @@ def dry_run(
 
 
 def judge(contract: Contract | None, object_name: str, path: Path, engine: str) -> SideOutcome:
-    """One revision's verdict on one delivery file, decided the way bronze decides it."""
-    from assets.bronze import as_text, missing_required_columns
-    from checks.gate import GateError, run_gate
-    from checks.readers import DataReadError, format_hints, read_batch
+    """One revision's verdict on one delivery file, decided by bronze's own read and gate."""
+    from assets.bronze import UnreadableDelivery, gate_delivery, read_delivery
+    from checks.gate import GateError
 
     if contract is None or object_name not in contract.object_names:
         return SideOutcome(verdict="absent")
-    hints = format_hints(contract)
     try:
-        frame = as_text(read_batch(path, **hints))
-    except DataReadError as exc:
-        return SideOutcome(verdict="unreadable", error=str(exc))
-    missing = missing_required_columns(contract, object_name, frame.columns)
-    if missing:
+        frame = read_delivery(contract, object_name, path)
+    except UnreadableDelivery as exc:
         return SideOutcome(
-            verdict="unreadable", rows=frame.height, error=f"required column(s) missing: {', '.join(missing)}"
+            verdict="unreadable", rows=0 if exc.frame is None else exc.frame.height, error=exc.reason
         )
     try:
-        result = run_gate(
-            contract, object_name, frame, engine=engine, decimal_separator=hints.get("decimal_separator")
-        ).result
+        result = gate_delivery(contract, object_name, frame, engine=engine).result
     except GateError as exc:
         return SideOutcome(verdict="error", rows=frame.height, error=str(exc))
     return SideOutcome(
