@@ -16,7 +16,6 @@ from assets.definitions import build_definitions
 from shelfguard.dagster_home import open_instance
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 
-
 BLOCKED_BY_CHECKS = "DagsterAssetCheckFailedError"
 
 
@@ -56,6 +55,7 @@ def run_pipeline(
     layers: tuple[str, ...] = ("bronze", "silver", "gold"),
     retailers: list[str] | None = None,
     instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
 ) -> PipelineRun:
     defs = build_definitions(CONTRACTS_DIR)
     instance = instance or open_instance(home)
@@ -68,7 +68,7 @@ def run_pipeline(
     bronze_keys = sorted((k for k in keys if k.path[0] == "bronze"), key=lambda k: k.path)
     os.environ["SHELFGUARD_HOME"] = str(home.root)
     bronze = job.execute_in_process(
-        run_config={"ops": {op_name(k): {"config": {"engine": engine}} for k in bronze_keys}},
+        run_config=_run_config(bronze_keys, engine, log_level),
         instance=instance,
         asset_selection=bronze_keys,
         raise_on_error=False,
@@ -78,9 +78,17 @@ def run_pipeline(
     downstream = None
     if later:
         downstream = job.execute_in_process(
+            run_config=_run_config(later, engine, log_level),
             instance=instance,
             asset_selection=later,
             raise_on_error=False,
             tags={"shelfguard/run": "pipeline-downstream"},
         )
     return PipelineRun(bronze, downstream)
+
+
+def _run_config(keys: list[dg.AssetKey], engine: str, log_level: str) -> dict:
+    return {
+        "ops": {op_name(k): {"config": {"engine": engine}} for k in keys},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
