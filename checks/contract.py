@@ -144,8 +144,10 @@ def parse_yaml(path: Path, text: str) -> tuple[Any, dict[JsonPath, tuple[int, in
             if isinstance(event, AliasEvent):
                 mark = event.start_mark
                 raise ContractError(
-                    path, "YAML aliases (*anchor references) are not allowed in contracts",
-                    mark.line + 1, mark.column + 1,
+                    path,
+                    "YAML aliases (*anchor references) are not allowed in contracts",
+                    mark.line + 1,
+                    mark.column + 1,
                 )
         document = yaml.load(text)
     except MarkedYAMLError as exc:
@@ -187,7 +189,9 @@ def _plain(node: Any, here: JsonPath, positions: dict[JsonPath, tuple[int, int]]
     return str(node)
 
 
-def schema_errors(path: Path, document: Any, positions: dict[JsonPath, tuple[int, int]]) -> list[ContractError]:
+def schema_errors(
+    path: Path, document: Any, positions: dict[JsonPath, tuple[int, int]]
+) -> list[ContractError]:
     """Every violation of the ODCS JSON schema, each at the line of the offending element."""
     from jsonschema import Draft201909Validator
 
@@ -196,7 +200,7 @@ def schema_errors(path: Path, document: Any, positions: dict[JsonPath, tuple[int
     validator = Draft201909Validator(odcs_json_schema())
     errors = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
-        where = tuple(error.absolute_path)
+        where = (*error.absolute_path, *_unexpected_key(error))
         line, column = (1, 1)
         for end in range(len(where), -1, -1):
             if where[:end] in positions:
@@ -207,6 +211,16 @@ def schema_errors(path: Path, document: Any, positions: dict[JsonPath, tuple[int
     return errors
 
 
+def _unexpected_key(error: Any) -> tuple[str, ...]:
+    """For "... properties are not allowed" errors, the first offending key, to point at its line."""
+    not_allowed = error.validator in ("additionalProperties", "unevaluatedProperties")
+    if not_allowed and isinstance(error.instance, dict):
+        for key in error.instance:
+            if f"{key!r}" in error.message:
+                return (str(key),)
+    return ()
+
+
 def _short(error: Any) -> str:
     """The most specific message of a jsonschema error (oneOf/allOf errors nest the useful one)."""
     best = error
@@ -215,9 +229,8 @@ def _short(error: Any) -> str:
     return best.message if len(best.message) < 300 else best.message[:297] + "..."
 
 
-def load_contract(path: Path | str) -> Contract:
-    """Read, schema-validate and parse one contract; raise `ContractError` on the first problem."""
-    path = Path(path)
+def read_contract_text(path: Path) -> str:
+    """A contract file's text, refusing files over the size limit before reading them."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -225,24 +238,35 @@ def load_contract(path: Path | str) -> Contract:
     if size > MAX_CONTRACT_BYTES:
         raise ContractError(path, f"contract is {size} bytes; the limit is {MAX_CONTRACT_BYTES}")
     try:
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except UnicodeDecodeError as exc:
         raise ContractError(path, f"contract is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    document, positions = parse_yaml(path, text)
+
+
+def load_contract(path: Path | str) -> Contract:
+    """Read, schema-validate and parse one contract; raise `ContractError` on the first problem."""
+    path = Path(path)
+    document, positions = parse_yaml(path, read_contract_text(path))
     errors = schema_errors(path, document, positions)
     if errors:
         raise errors[0]
+    model = odcs_model(path, document, positions)
+    return Contract(path=path, document=document, positions=positions, model=model)
+
+
+def odcs_model(path: Path, document: dict[str, Any], positions: dict[JsonPath, tuple[int, int]]) -> Any:
+    """The `open-data-contract-standard` pydantic model of a schema-valid document."""
     from open_data_contract_standard.model import OpenDataContractStandard
     from pydantic import ValidationError
 
     try:
-        model = OpenDataContractStandard.model_validate(document)
+        return OpenDataContractStandard.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = tuple(first["loc"])
         line, column = positions.get(where, (1, 1))
-        raise ContractError(path, f"ODCS model: {'/'.join(map(str, where))}: {first['msg']}", line, column) from None
-    return Contract(path=path, document=document, positions=positions, model=model)
+        message = f"ODCS model: {'/'.join(map(str, where))}: {first['msg']}"
+        raise ContractError(path, message, line, column) from None
 
 
 def contract_files(paths: Iterable[Path | str]) -> Iterator[Path]:

@@ -1,0 +1,708 @@
+"""Lint contracts: the ODCS schema first, then what the schema cannot say about our contracts.
+
+The schema checks the shape of a contract; this module checks its meaning before anything runs on
+it: that rules and mappings point at columns that exist, that patterns compile for every engine,
+that SLAs and cron deadlines parse, and that retailer identities are complete and unique. Every
+problem is a `ContractError` at the line and column of the offending element, so editors and CI
+annotations can point at it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from checks.contract import (
+    Contract,
+    ContractError,
+    JsonPath,
+    contract_files,
+    custom_properties,
+    load_contract,
+    odcs_model,
+    parse_yaml,
+    read_contract_text,
+    schema_errors,
+)
+from checks.rules import LIBRARY_METRICS, ON_VIOLATION, OPERATORS, ROW_LEVEL_METRICS
+from checks.sla import SLA_PROPERTIES, UNITS, sla_of
+
+CADENCES = ("daily", "weekly", "monthly")
+SHAPES = (
+    "one_big_table",
+    "dim_fact",
+    "split_by_region",
+    "many_dates",
+    "per_store",
+    "weekly_single_date",
+    "weekly_all_days",
+)
+TRANSFORMS = ("cents_to_units", "negate")
+REFRESH_MODES = ("full", "incremental")
+LANDING_FORMATS = ("csv", "text", "parquet", "jsonl", "xlsx")
+CUSTOM_ENGINES = ("soda", "greatExpectations")
+RULE_UNITS = ("rows", "percent")
+SQL_PLACEHOLDERS = ("object", "property")
+DECIMAL_SEPARATORS = (".", ",")
+DATE_TYPES = ("date", "timestamp", "time")
+RETAILER_PROPERTIES = (
+    "retailerCode",
+    "secureGroupKey",
+    "dataProviderCode",
+    "country",
+    "currency",
+    "timezone",
+    "cadence",
+    "shape",
+)
+# The SLA units a contract may use: exactly those the freshness sensor reads (`checks.sla`).
+SLA_UNITS = UNITS
+UNIQUE_RETAILER_PROPERTIES = ("retailerCode", "secureGroupKey", "dataProviderCode")
+# Canonical columns the pipeline fills itself: a retailer column must never be mapped to them.
+DERIVED_COLUMNS = frozenset(
+    {
+        "retailer_code",
+        "product_sk",
+        "site_sk",
+        "valid_from",
+        "valid_to",
+        "is_current",
+        "secure_group_key",
+        "data_provider_code",
+        "ingested_at",
+        "delivery_id",
+        "extra_attributes",
+        "corp_product_id",
+        "corp_brand",
+        "corp_category",
+        "corp_site_id",
+        "corp_channel",
+    }
+)
+# Required canonical columns with a default when no retailer column feeds them: currency and country
+# from the contract's customProperties, updated_at from the delivery time.
+DEFAULTED_COLUMNS = frozenset({"currency", "country", "updated_at"})
+RETAILER_CODE = re.compile(r"[a-z]{3}_[a-z]{2}")
+COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+RETAILER_ID_PREFIX = "urn:shelfguard:retailer:"
+
+
+class Canonical:
+    """What retailer contracts are checked against: canonical columns and granted secure group keys."""
+
+    def __init__(self, contracts: list[Contract]):
+        self.columns: dict[str, dict[str, dict[str, Any]]] = {}
+        self.secure_group_keys: set[str] = set()
+        for contract in contracts:
+            if contract.custom.get("layer") != "canonical":
+                continue
+            for obj in contract.objects:
+                self.columns[obj["name"]] = {p["name"]: p for p in obj.get("properties") or []}
+            for role in contract.document.get("roles") or []:
+                keys = custom_properties(role.get("customProperties")).get("secureGroupKeys") or []
+                self.secure_group_keys.update(map(str, keys))
+
+    def required_from_retailer(self, object_name: str) -> list[str]:
+        """Required columns of a canonical object that only a retailer column can fill."""
+        return [
+            name
+            for name, prop in self.columns.get(object_name, {}).items()
+            if prop.get("required") and name not in DERIVED_COLUMNS | DEFAULTED_COLUMNS
+        ]
+
+
+def lint_paths(paths: list[Path], canonical_dir: Path | None = None) -> list[ContractError]:
+    """Every problem in the contracts under `paths`, sorted by file and position.
+
+    Mappings are checked against the canonical contracts in `canonical_dir`; by default the
+    `canonical` folder beside the `retailers` folder a contract lives in (so a checkout of another
+    revision is linted against its own canonical model), else this project's `contracts/canonical`.
+    """
+    problems: list[ContractError] = []
+    contracts: list[Contract] = []
+    schema_valid: dict[Path, bool] = {}
+    for path in contract_files(paths):
+        contract, file_problems = _lint_file(path)
+        problems.extend(file_problems)
+        if contract is not None:
+            contracts.append(contract)
+            schema_valid[path] = not file_problems
+            problems.extend(_run(CONTRACT_CHECKS, contract, (), tolerant=bool(file_problems)))
+    canonical_cache: dict[Path, Canonical] = {}
+    linted = {c.path.resolve(): c for c in contracts if c.model is not None}
+    for contract in contracts:
+        if _is_retailer(contract):
+            where = (canonical_dir or _canonical_dir_for(contract.path)).resolve()
+            if where not in canonical_cache:
+                canonical_cache[where] = _load_canonical(where, linted, problems)
+            problems.extend(
+                _run(
+                    RETAILER_CHECKS,
+                    contract,
+                    (canonical_cache[where],),
+                    tolerant=not schema_valid[contract.path],
+                )
+            )
+    problems.extend(_uniqueness_errors(contracts))
+    return _sorted_unique(problems)
+
+
+def _lint_file(path: Path) -> tuple[Contract | None, list[ContractError]]:
+    """The file read safely, with its schema errors (all of them) or else its model error."""
+    try:
+        document, positions = parse_yaml(path, read_contract_text(path))
+    except ContractError as exc:
+        return None, [exc]
+    problems = schema_errors(path, document, positions)
+    if not isinstance(document, dict):
+        return None, problems
+    model = None
+    if not problems:
+        try:
+            model = odcs_model(path, document, positions)
+        except ContractError as exc:
+            problems.append(exc)
+    return Contract(path=path, document=document, positions=positions, model=model), problems
+
+
+def _run(
+    checks: Iterable[Any], contract: Contract, args: tuple[Any, ...], *, tolerant: bool
+) -> list[ContractError]:
+    """Run meaning checks. A document the schema rejected may be too broken for one of them; that
+    check is then skipped (the schema errors already say what is wrong) instead of failing the lint."""
+    problems: list[ContractError] = []
+    for check in checks:
+        try:
+            problems.extend(check(contract, *args))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            if not tolerant:
+                raise
+    return problems
+
+
+def _is_retailer(contract: Contract) -> bool:
+    return "retailers" in contract.path.parts[:-1] or "retailerCode" in _custom(contract.document)
+
+
+def _canonical_dir_for(path: Path) -> Path:
+    parents = path.resolve().parents
+    for parent in parents:
+        if parent.name == "retailers" and (parent.parent / "canonical").is_dir():
+            return parent.parent / "canonical"
+    return Path(__file__).resolve().parents[1] / "contracts" / "canonical"
+
+
+def _load_canonical(folder: Path, linted: dict[Path, Contract], problems: list[ContractError]) -> Canonical:
+    """The canonical contracts in `folder`, reusing those just linted (YAML parsing is the slow part)."""
+    contracts = []
+    for path in contract_files([folder]) if folder.is_dir() else []:
+        try:
+            contracts.append(linted.get(path.resolve()) or load_contract(path))
+        except ContractError as exc:
+            problems.append(exc)
+    if not contracts:
+        problems.append(ContractError(folder, "no canonical contracts found to check mappings against"))
+    return Canonical(contracts)
+
+
+def _sorted_unique(problems: Iterable[ContractError]) -> list[ContractError]:
+    unique = {p.location_message(): p for p in problems}
+    return sorted(unique.values(), key=lambda p: (str(p.path), p.line, p.column, p.message))
+
+
+# --- helpers over the plain document -----------------------------------------------------------------
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _custom(entry: Any) -> dict[str, Any]:
+    items = _list(entry.get("customProperties"))
+    return custom_properties(p for p in items if isinstance(p, dict) and isinstance(p.get("property"), str))
+
+
+def _custom_path(entry: dict[str, Any], name: str, *base: str | int) -> JsonPath:
+    """JSON path of the `value` of customProperty `name` of `entry` (found at `base`)."""
+    for index, item in enumerate(_list(entry.get("customProperties"))):
+        if isinstance(item, dict) and item.get("property") == name:
+            return (*base, "customProperties", index, "value")
+    return (*base, "customProperties")
+
+
+def _objects(contract: Contract) -> Iterator[tuple[int, dict[str, Any]]]:
+    for index, obj in enumerate(_list(contract.document.get("schema"))):
+        if isinstance(obj, dict):
+            yield index, obj
+
+
+def _properties(obj: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for index, prop in enumerate(_list(obj.get("properties"))):
+        if isinstance(prop, dict):
+            yield index, prop
+
+
+def _property_names(obj: dict[str, Any]) -> set[str]:
+    return {str(prop.get("name")) for _, prop in _properties(obj)}
+
+
+def _resolves(contract: Contract, reference: str) -> bool:
+    """Whether `object.property` (shorthand) or `schema/<object>/properties/<property>` exists here."""
+    if "#" in reference:
+        return True  # a reference into another file is not ours to resolve
+    parts = reference.strip("/").split("/")
+    if len(parts) == 4 and parts[0] == "schema" and parts[2] == "properties":
+        object_name, property_name = parts[1], parts[3]
+    elif len(parts) == 1 and reference.count(".") == 1:
+        object_name, property_name = reference.split(".")
+    else:
+        return False
+    for _, obj in _objects(contract):
+        if object_name in (obj.get("name"), obj.get("id")):
+            return any(property_name in (p.get("name"), p.get("id")) for _, p in _properties(obj))
+    return False
+
+
+def _regex_error(pattern: Any) -> str | None:
+    """Why a pattern is unusable: it must compile for Python (pandas engines) and Rust (Polars)."""
+    import polars as pl
+
+    if not isinstance(pattern, str):
+        return "a pattern must be a string"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"pattern {pattern!r} is not a valid regular expression: {exc}"
+    try:
+        pl.Series([""], dtype=pl.String).str.contains(pattern)
+    except pl.exceptions.PolarsError as exc:
+        reason = str(exc).strip().splitlines()[-1]
+        return f"pattern {pattern!r} is not valid for the Rust regex engine (Polars): {reason}"
+    return None
+
+
+# --- checks of one contract --------------------------------------------------------------------------
+
+
+def _quality_rules(
+    contract: Contract,
+) -> Iterator[tuple[dict[str, Any], dict[str, Any], str | None, JsonPath]]:
+    """(object, rule, property name or None, path of the rule) for every quality rule."""
+    for i, obj in _objects(contract):
+        for j, prop in _properties(obj):
+            for k, rule in enumerate(_list(prop.get("quality"))):
+                if isinstance(rule, dict):
+                    yield obj, rule, prop.get("name"), ("schema", i, "properties", j, "quality", k)
+        for k, rule in enumerate(_list(obj.get("quality"))):
+            if isinstance(rule, dict):
+                yield obj, rule, None, ("schema", i, "quality", k)
+
+
+def _quality_errors(contract: Contract) -> Iterator[ContractError]:
+    for obj, rule, property_name, here in _quality_rules(contract):
+        kind = rule.get("type", "library")
+        name = rule.get("id") or rule.get("name") or f"{kind} rule"
+        if kind in ("library", "sql"):
+            operators = [op for op in OPERATORS if op in rule]
+            if len(operators) != 1:
+                found = ", ".join(operators) or "none"
+                yield contract.error(
+                    f"rule {name}: a {kind} rule needs exactly one operator "
+                    f"({', '.join(OPERATORS)}); found {found}",
+                    *here,
+                )
+        if kind == "library":
+            yield from _library_rule_errors(contract, obj, rule, name, here)
+        elif kind == "sql":
+            yield from _sql_rule_errors(contract, rule, name, property_name, here)
+        elif kind == "custom" and rule.get("engine") not in CUSTOM_ENGINES:
+            yield contract.error(
+                f"rule {name}: unknown engine {rule.get('engine')!r}; "
+                f"expected one of {', '.join(CUSTOM_ENGINES)}",
+                *here,
+                "engine",
+            )
+        action = _custom(rule).get("onViolation")
+        metric = rule.get("metric") or rule.get("rule")
+        if action == "quarantine" and not (kind == "library" and metric in ROW_LEVEL_METRICS):
+            yield contract.error(
+                f"rule {name}: onViolation quarantine needs a row-level rule "
+                f"({', '.join(sorted(ROW_LEVEL_METRICS))}); use block or warn",
+                *_custom_path(rule, "onViolation", *here),
+            )
+
+
+def _library_rule_errors(
+    contract: Contract, obj: dict[str, Any], rule: dict[str, Any], name: str, here: JsonPath
+) -> Iterator[ContractError]:
+    metric = rule.get("metric") or rule.get("rule")
+    if metric not in LIBRARY_METRICS:
+        yield contract.error(
+            f"rule {name}: unknown metric {metric!r}; expected one of {', '.join(LIBRARY_METRICS)}",
+            *here,
+            "metric",
+        )
+    if "unit" in rule and rule["unit"] not in RULE_UNITS:
+        yield contract.error(
+            f"rule {name}: unknown unit {rule['unit']!r}; expected rows or percent", *here, "unit"
+        )
+    arguments = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
+    known = _property_names(obj)
+    for n, column in enumerate(_list(arguments.get("properties"))):
+        if not isinstance(column, str) or column not in known:
+            yield contract.error(
+                f"rule {name}: unknown property {column!r} in object {obj.get('name')!r}",
+                *here,
+                "arguments",
+                "properties",
+                n,
+            )
+    if "pattern" in arguments:
+        reason = _regex_error(arguments["pattern"])
+        if reason:
+            yield contract.error(f"rule {name}: {reason}", *here, "arguments", "pattern")
+    if metric == "invalidValues" and "pattern" not in arguments and "validValues" not in arguments:
+        yield contract.error(
+            f"rule {name}: invalidValues needs arguments.validValues or arguments.pattern", *here
+        )
+
+
+def _sql_rule_errors(
+    contract: Contract, rule: dict[str, Any], name: str, property_name: str | None, here: JsonPath
+) -> Iterator[ContractError]:
+    for placeholder in re.findall(r"\{(\w*)\}", str(rule.get("query", ""))):
+        if placeholder not in SQL_PLACEHOLDERS:
+            yield contract.error(
+                f"rule {name}: unknown placeholder {{{placeholder}}} in query; "
+                "use {object} or {property}",
+                *here,
+                "query",
+            )
+        elif placeholder == "property" and property_name is None:
+            yield contract.error(
+                f"rule {name}: {{property}} is only defined for rules on a property, "
+                "not for rules on an object",
+                *here,
+                "query",
+            )
+
+
+def _relationship_errors(contract: Contract) -> Iterator[ContractError]:
+    for i, obj in _objects(contract):
+        for j, prop in _properties(obj):
+            for k, relationship in enumerate(_list(prop.get("relationships"))):
+                if isinstance(relationship, dict):
+                    yield from _reference_errors(
+                        contract, relationship, "to", ("schema", i, "properties", j, "relationships", k)
+                    )
+        for k, relationship in enumerate(_list(obj.get("relationships"))):
+            if isinstance(relationship, dict):
+                for end in ("from", "to"):
+                    yield from _reference_errors(
+                        contract, relationship, end, ("schema", i, "relationships", k)
+                    )
+
+
+def _reference_errors(
+    contract: Contract, relationship: dict[str, Any], end: str, here: JsonPath
+) -> Iterator[ContractError]:
+    targets = relationship.get(end)
+    for n, target in enumerate(targets if isinstance(targets, list) else [targets]):
+        if isinstance(target, str) and not _resolves(contract, target):
+            where = (*here, end, n) if isinstance(targets, list) else (*here, end)
+            yield contract.error(f"relationship {end} {target!r}: no such property in this contract", *where)
+
+
+def _sla_errors(contract: Contract) -> Iterator[ContractError]:
+    """The delivery SLA exactly as the freshness sensor reads it (`checks.sla`), then the cron
+    schedules of the other SLA entries and every `element` reference."""
+    from croniter import croniter
+
+    try:
+        sla_of(contract)
+    except ContractError as exc:
+        yield exc
+    entries = [
+        (i, sla)
+        for i, sla in enumerate(_list(contract.document.get("slaProperties")))
+        if isinstance(sla, dict)
+    ]
+    delivery_sla = next((i for i, sla in entries if sla.get("property") in SLA_PROPERTIES), None)
+    for i, sla in entries:
+        here = ("slaProperties", i)
+        schedule = sla.get("schedule")
+        if (
+            i != delivery_sla
+            and schedule is not None
+            and sla.get("scheduler", "cron") == "cron"
+            and not (isinstance(schedule, str) and croniter.is_valid(schedule))
+        ):
+            yield contract.error(
+                f"SLA schedule {schedule!r} is not a valid cron expression", *here, "schedule"
+            )
+        for element in str(sla.get("element") or "").split(","):
+            if element.strip() and not _resolves(contract, element.strip()):
+                yield contract.error(
+                    f"SLA element {element.strip()!r}: no such property in this contract", *here, "element"
+                )
+
+
+def _date_format_errors(contract: Contract) -> Iterator[ContractError]:
+    """Date and timestamp formats are JDK patterns our readers and the demo generator understand."""
+    from checks.formats import jdk_to_strftime
+
+    for i, obj in _objects(contract):
+        for j, prop in _properties(obj):
+            options = prop.get("logicalTypeOptions")
+            if prop.get("logicalType") in DATE_TYPES and isinstance(options, dict) and "format" in options:
+                try:
+                    jdk_to_strftime(str(options["format"]))
+                except ValueError as exc:
+                    yield contract.error(
+                        str(exc), "schema", i, "properties", j, "logicalTypeOptions", "format"
+                    )
+
+
+def _on_violation_errors(contract: Contract) -> Iterator[ContractError]:
+    """`onViolation` wherever it is set: on rules, properties and relationships."""
+
+    def walk(node: Any, here: JsonPath) -> Iterator[ContractError]:
+        if isinstance(node, dict):
+            action = _custom(node).get("onViolation")
+            if "onViolation" in _custom(node) and action not in ON_VIOLATION:
+                yield contract.error(
+                    f"unknown onViolation {action!r}; expected one of {', '.join(ON_VIOLATION)}",
+                    *_custom_path(node, "onViolation", *here),
+                )
+            for key, value in node.items():
+                yield from walk(value, (*here, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from walk(value, (*here, index))
+
+    yield from walk(contract.document, ())
+
+
+# --- retailer contracts ------------------------------------------------------------------------------
+
+
+def _identity_errors(contract: Contract, canonical: Canonical) -> Iterator[ContractError]:
+    document = contract.document
+    identity = _identity(contract)
+    for name in RETAILER_PROPERTIES:
+        if name not in identity:
+            yield contract.error(
+                f"retailer contract needs customProperty {name} (a string)", "customProperties"
+            )
+
+    def at(name: str) -> JsonPath:
+        return _custom_path(document, name)
+
+    code = identity.get("retailerCode")
+    if code is not None:
+        folder = contract.path.resolve().parent.name
+        if not RETAILER_CODE.fullmatch(code):
+            yield contract.error(
+                f"retailerCode {code!r} must be three letters, '_' and a country code (e.g. alp_de)",
+                *at("retailerCode"),
+            )
+        if code != folder:
+            yield contract.error(
+                f"retailerCode {code!r} must equal the contract's folder name {folder!r}", *at("retailerCode")
+            )
+        if document.get("id") != f"{RETAILER_ID_PREFIX}{code}":
+            yield contract.error(f"id must be {RETAILER_ID_PREFIX}{code}", "id")
+    checks = (
+        ("cadence", lambda v: v in CADENCES, f"expected one of {', '.join(CADENCES)}"),
+        ("shape", lambda v: v in SHAPES, f"expected one of {', '.join(SHAPES)}"),
+        ("timezone", _is_time_zone, "expected an IANA time zone such as Europe/Berlin"),
+        ("country", COUNTRY_CODE.fullmatch, "expected an ISO 3166-1 alpha-2 code"),
+        ("currency", CURRENCY_CODE.fullmatch, "expected an ISO 4217 code"),
+    )
+    for name, is_valid, expected in checks:
+        if name in identity and not is_valid(identity[name]):
+            yield contract.error(f"unknown {name} {identity[name]!r}; {expected}", *at(name))
+    key = identity.get("secureGroupKey")
+    if key and canonical.secure_group_keys and key not in canonical.secure_group_keys:
+        yield contract.error(
+            f"secureGroupKey {key!r} is not granted by any role of the canonical contract; "
+            "add it to the roles' secureGroupKeys there",
+            *at("secureGroupKey"),
+        )
+
+
+def _identity(contract: Contract) -> dict[str, str]:
+    """The retailer's identity customProperties that are set to a non-empty string."""
+    custom = _custom(contract.document)
+    return {
+        name: custom[name]
+        for name in RETAILER_PROPERTIES
+        if isinstance(custom.get(name), str) and custom[name]
+    }
+
+
+def _is_time_zone(name: Any) -> bool:
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _server_errors(contract: Contract, canonical: Canonical) -> Iterator[ContractError]:
+    servers = _list(contract.document.get("servers"))
+    if len(servers) != 1:
+        yield contract.error(
+            f"a retailer contract has exactly one server; found {len(servers)}",
+            "servers" if servers else "customProperties",
+        )
+    for i, server in enumerate(servers):
+        here = ("servers", i)
+        custom = _custom(server)
+        kind = server.get("type")
+        if kind == "local" and server.get("format") not in LANDING_FORMATS:
+            yield contract.error(
+                f"unknown landing format {server.get('format')!r}; expected one of "
+                f"{', '.join(LANDING_FORMATS)}",
+                *here,
+                "format",
+            )
+        elif kind == "custom":
+            if server.get("format") != "sql":
+                yield contract.error("a retailer database server has format: sql", *here, "format")
+            if not custom.get("urlEnv"):
+                yield contract.error("a retailer database server needs customProperty urlEnv", *here)
+        elif kind == "api" and not custom.get("tokenEnv"):
+            yield contract.error("a retailer API server needs customProperty tokenEnv", *here)
+        elif kind not in ("local", "custom", "api"):
+            yield contract.error(
+                f"unsupported server type {kind!r}; expected local, custom or api", *here, "type"
+            )
+        if "encoding" in custom:
+            try:
+                codecs.lookup(str(custom["encoding"]))
+            except LookupError:
+                yield contract.error(
+                    f"unknown encoding {custom['encoding']!r}", *_custom_path(server, "encoding", *here)
+                )
+        if "decimalSeparator" in custom and custom["decimalSeparator"] not in DECIMAL_SEPARATORS:
+            yield contract.error(
+                "decimalSeparator must be '.' or ','", *_custom_path(server, "decimalSeparator", *here)
+            )
+        if "delimiter" in custom and len(str(custom["delimiter"])) != 1:
+            yield contract.error("delimiter must be one character", *_custom_path(server, "delimiter", *here))
+
+
+def _object_errors(contract: Contract, canonical: Canonical) -> Iterator[ContractError]:
+    for i, obj in _objects(contract):
+        here = ("schema", i)
+        custom = _custom(obj)
+        if "refresh" in custom and custom["refresh"] not in REFRESH_MODES:
+            yield contract.error(
+                f"unknown refresh {custom['refresh']!r}; expected full or incremental",
+                *_custom_path(obj, "refresh", *here),
+            )
+        watermark = custom.get("watermark")
+        if "watermark" in custom and (
+            not isinstance(watermark, str) or watermark not in _property_names(obj)
+        ):
+            yield contract.error(
+                f"watermark {watermark!r} is not a property of object {obj.get('name')!r}",
+                *_custom_path(obj, "watermark", *here),
+            )
+        if "periodPattern" in custom:
+            at = _custom_path(obj, "periodPattern", *here)
+            try:
+                groups = re.compile(str(custom["periodPattern"])).groupindex
+            except re.error as exc:
+                yield contract.error(f"periodPattern is not a valid regular expression: {exc}", *at)
+            else:
+                if "period" not in groups:
+                    yield contract.error("periodPattern needs a named group (?P<period>...)", *at)
+        for j, prop in _properties(obj):
+            transform = _custom(prop).get("transform")
+            if transform is not None and transform not in TRANSFORMS:
+                yield contract.error(
+                    f"unknown transform {transform!r}; expected one of {', '.join(TRANSFORMS)}",
+                    *_custom_path(prop, "transform", *here, "properties", j),
+                )
+
+
+def _mapping_errors(contract: Contract, canonical: Canonical) -> Iterator[ContractError]:
+    """`canonical` mappings point at canonical columns the pipeline does not fill itself, once each."""
+    for i, obj in _objects(contract):
+        fed: dict[str, set[str]] = {}
+        seen: dict[str, str] = {}
+        for j, prop in _properties(obj):
+            if "canonical" not in _custom(prop):
+                continue
+            at = _custom_path(prop, "canonical", "schema", i, "properties", j)
+            targets = _custom(prop)["canonical"]
+            if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+                yield contract.error("canonical must be a list of <canonical object>.<column>", *at)
+                continue
+            for n, target in enumerate(targets):
+                object_name, _, column = target.partition(".")
+                if column not in canonical.columns.get(object_name, {}):
+                    yield contract.error(
+                        f"canonical target {target!r} is not a column of the canonical model", *at, n
+                    )
+                elif column in DERIVED_COLUMNS:
+                    yield contract.error(
+                        f"canonical target {target!r} is filled by the pipeline, not mapped", *at, n
+                    )
+                elif target in seen:
+                    yield contract.error(
+                        f"canonical target {target!r} is already fed by {seen[target]!r}", *at, n
+                    )
+                else:
+                    seen[target] = prop.get("name")
+                    fed.setdefault(object_name, set()).add(column)
+        for object_name, columns in fed.items():
+            missing = [c for c in canonical.required_from_retailer(object_name) if c not in columns]
+            if missing:
+                yield contract.error(
+                    f"object {obj.get('name')!r} feeds {object_name} but maps nothing to "
+                    f"{', '.join(object_name + '.' + c for c in missing)}",
+                    "schema",
+                    i,
+                    "name",
+                )
+
+
+# --- across contracts --------------------------------------------------------------------------------
+
+
+def _uniqueness_errors(contracts: list[Contract]) -> Iterator[ContractError]:
+    """Contract ids, and retailer codes, secure group keys and data provider codes, are used once."""
+    first: dict[tuple[str, str], tuple[Contract, JsonPath]] = {}
+    for contract in contracts:
+        entries: list[tuple[str, Any, JsonPath]] = [("id", contract.document.get("id"), ("id",))]
+        if _is_retailer(contract):
+            identity = _identity(contract)
+            entries += [
+                (name, identity.get(name), _custom_path(contract.document, name))
+                for name in UNIQUE_RETAILER_PROPERTIES
+            ]
+        for name, value, at in entries:
+            if not isinstance(value, str) or not value:
+                continue
+            earlier, earlier_at = first.setdefault((name, value), (contract, at))
+            if earlier is not contract:
+                line, _ = earlier.position(*earlier_at)
+                yield contract.error(f"{name} {value!r} is already used by {earlier.path}:{line}", *at)
+
+
+CONTRACT_CHECKS = (
+    _quality_errors,
+    _relationship_errors,
+    _sla_errors,
+    _date_format_errors,
+    _on_violation_errors,
+)
+RETAILER_CHECKS = (_identity_errors, _server_errors, _object_errors, _mapping_errors)
