@@ -29,7 +29,7 @@ from checks.contract import (
     schema_errors,
 )
 from checks.rules import LIBRARY_METRICS, ON_VIOLATION, OPERATORS, ROW_LEVEL_METRICS
-from checks.sla import SLA_PROPERTIES, UNITS, sla_of
+from checks.sla import SLA_PROPERTIES, sla_of
 
 CADENCES = ("daily", "weekly", "monthly")
 SHAPES = (
@@ -59,8 +59,6 @@ RETAILER_PROPERTIES = (
     "cadence",
     "shape",
 )
-# The SLA units a contract may use: exactly those the freshness sensor reads (`checks.sla`).
-SLA_UNITS = UNITS
 UNIQUE_RETAILER_PROPERTIES = ("retailerCode", "secureGroupKey", "dataProviderCode")
 # Canonical columns the pipeline fills itself: a retailer column must never be mapped to them.
 DERIVED_COLUMNS = frozenset(
