@@ -29,7 +29,7 @@ from assets.ledger import (
 from assets.plan import bronze_table, retailer_code
 from checks.contract import Contract, custom_properties, properties_of
 from checks.engines.base import ROW_NUMBER
-from checks.gate import GateRun, run_gate
+from checks.gate import QUARANTINE_REASONS, GateRun, run_gate
 from checks.readers import DataReadError, format_hints, read_batch
 from checks.result import GateResult
 from shelfguard.settings import DataHome
@@ -43,7 +43,6 @@ STAMP_SCHEMA = {
     "_secure_group_key": pl.String,
     "_data_provider_code": pl.String,
 }
-QUARANTINE_REASONS = "quarantine_reasons"
 
 
 @dataclass

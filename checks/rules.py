@@ -164,8 +164,8 @@ def compile_rules(contract: Contract, object_name: str) -> list[Rule]:
                 kind=RuleKind.PRIMARY_KEY,
                 metric="duplicateValues",
                 properties=[p["name"] for p in key],
-                threshold={"mustBe": 0},
                 on_violation=on_violation_of(key[0]),
+                **_schema_limit(on_violation_of(key[0])),
                 description="The primary key is unique.",
             )
         )
@@ -214,6 +214,16 @@ def updated_at_column(props: list[dict[str, Any]]) -> OrderColumn | None:
     )
 
 
+def _schema_limit(action: str) -> dict[str, Any]:
+    """Threshold and unit of a schema-derived rule: no violation at all, except that with
+    `onViolation: quarantine` the violating rows are taken out and the rest goes on, so the rule
+    never blocks (`mustBeLessOrEqualTo: 100` percent, as gate-semantics.md puts it). To quarantine
+    up to a limit and block beyond it, write a library rule with that threshold instead."""
+    if action == "quarantine":
+        return {"threshold": {"mustBeLessOrEqualTo": 100}, "unit": "percent"}
+    return {"threshold": {"mustBe": 0}}
+
+
 def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> list[Rule]:
     name = prop["name"]
     action = on_violation_of(prop)
@@ -226,8 +236,8 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
                 kind=RuleKind.TYPE,
                 metric="invalidValues",
                 property=name,
-                threshold={"mustBe": 0},
                 on_violation=action,
+                **_schema_limit(action),
                 logical_type=prop["logicalType"],
                 type_format=(prop.get("logicalTypeOptions") or {}).get("format"),
                 description=f"Values are castable to {prop['logicalType']}.",
@@ -241,8 +251,8 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
                 kind=RuleKind.REQUIRED,
                 metric="nullValues",
                 property=name,
-                threshold={"mustBe": 0},
                 on_violation=action,
+                **_schema_limit(action),
                 description="The column is never null.",
             )
         )
@@ -254,8 +264,8 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
                 kind=RuleKind.UNIQUE,
                 metric="duplicateValues",
                 property=name,
-                threshold={"mustBe": 0},
                 on_violation=action,
+                **_schema_limit(action),
                 description="The column is unique.",
             )
         )
@@ -268,8 +278,8 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
                 metric="invalidValues",
                 property=name,
                 references=relationship["to"],
-                threshold={"mustBe": 0},
                 on_violation=on_violation_of(relationship, action),
+                **_schema_limit(on_violation_of(relationship, action)),
                 description=f"Every value exists in {relationship['to']}.",
             )
         )

@@ -42,9 +42,15 @@ class Measurement:
     but the one kept). None for table-level rules."""
     message: str = ""
     engine: str = ""
+    passed: bool | None = None
+    """For custom rules: the engine's own pass/fail (e.g. a GX expectation with `mostly`). The gate
+    uses it when the rule has no ODCS operator; without either, a custom rule passes at count 0."""
 
 
 class Engine(Protocol):
+    """An engine may also set `accepts_lazy = True`: the gate then passes a LazyFrame batch as it is
+    (the pandera engine streams it); other engines always get a collected DataFrame."""
+
     name: str
 
     def measure(self, batch: pl.DataFrame, rules: Sequence[Rule], context: BatchContext) -> list[Measurement]:

@@ -1,0 +1,125 @@
+"""The definitions of `checks.engines.semantics` as DuckDB SQL predicates over a batch table.
+
+Identifiers and values are always quoted here, never pasted, so a column called `unit "net"` or a
+valid value `O'Brien` is just data. Patterns are full matches evaluated by RE2 (linear time).
+Column types are judged from the batch's Polars schema, which is what the DuckDB table was made of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from checks.engines import semantics
+from checks.engines.polars_common import native_kind
+from checks.engines.semantics import NativeKind, NativeRule
+from checks.rules import OrderColumn
+from checks.sql_rules import quote_identifier as quote
+
+
+def literal(value: str) -> str:
+    """A string literal. `${` is split (`'$' || '{'`) because Soda substitutes `${…}` in every
+    string of a contract, SQL included; the value is unchanged."""
+    return "'" + value.replace("'", "''").replace("${", "$' || '{") + "'"
+
+
+def text(expression: str, dtype: pl.DataType) -> str:
+    """The value's text form: values are compared with contract literals as text."""
+    return expression if native_kind(dtype) == NativeKind.TEXT else f"CAST({expression} AS VARCHAR)"
+
+
+def in_list(expression: str, texts: Sequence[str]) -> str:
+    return f"{expression} IN ({', '.join(literal(t) for t in texts)})" if texts else "FALSE"
+
+
+def is_null(expression: str) -> str:
+    return f"{expression} IS NULL"
+
+
+def is_missing(expression: str, dtype: pl.DataType, missing_values: list[Any]) -> str:
+    """Null, or one of the listed missing values (null is always missing)."""
+    texts, _ = semantics.text_values(missing_values)
+    if not texts:
+        return is_null(expression)
+    return f"({expression} IS NULL OR {in_list(text(expression, dtype), texts)})"
+
+
+def is_invalid(expression: str, dtype: pl.DataType, valid_values: list[Any] | None,
+               pattern: str | None) -> str:
+    """Not null and (not one of the valid values, or not a full match of the pattern)."""
+    value_text = text(expression, dtype)
+    clauses = []
+    if valid_values is not None:
+        texts, _ = semantics.text_values(valid_values)
+        clauses.append(f"NOT {in_list(value_text, texts)}")
+    if pattern is not None:
+        clauses.append(f"NOT regexp_matches({value_text}, {literal(semantics.full_match(pattern))})")
+    return f"({expression} IS NOT NULL AND ({' OR '.join(clauses)}))"
+
+
+def not_in_reference(expression: str, dtype: pl.DataType, reference_table: str) -> str:
+    """Not null and absent from the referenced values (text forms in `value` of `reference_table`)."""
+    return (f"({expression} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {quote(reference_table)} AS r "
+            f"WHERE r.value = {text(expression, dtype)}))")
+
+
+def not_castable(expression: str, dtype: pl.DataType, castability: semantics.Castability) -> str:
+    """Not null and not castable to the logical type (`semantics.Castability`)."""
+    rule = castability.native_rule(native_kind(dtype))
+    if rule == NativeRule.ALWAYS:
+        castable = "TRUE"
+    elif rule == NativeRule.NEVER:
+        castable = "FALSE"
+    elif rule == NativeRule.INTEGRAL:
+        number = f"CAST({expression} AS DOUBLE)"
+        castable = f"isfinite({number}) AND {number} = trunc({number})"
+    elif rule == NativeRule.ZERO_OR_ONE:
+        castable = f"{expression} IN (0, 1)"
+    else:
+        castable = f"regexp_full_match({expression}, {literal(castability.text_pattern)})"
+        if castability.temporal is not None:
+            castable += f" AND {parsed_temporal(expression, castability.temporal)} IS NOT NULL"
+    return f"({expression} IS NOT NULL AND NOT coalesce({castable}, FALSE))"
+
+
+def parsed_temporal(expression: str, temporal: semantics.TemporalFormat) -> str:
+    """TRY_STRPTIME of the parse text: null for a date that does not exist (the calendar check)."""
+    if temporal.parse_slices is None:
+        parse_text = expression
+    else:
+        parse_text = " || ' ' || ".join(f"substr({expression}, {start + 1}, {end - start})"
+                                        for start, end in temporal.parse_slices)
+    return f"TRY_STRPTIME({parse_text}, {literal(temporal.strptime)})"
+
+
+def order_value(expression: str, dtype: pl.DataType, order: OrderColumn) -> str:
+    """What `latest` means for the kept row: native values as they are, date/timestamp text parsed
+    (uncastable text is null, i.e. oldest), other text as text."""
+    if native_kind(dtype) != NativeKind.TEXT or order.logical_type not in ("date", "timestamp"):
+        return expression
+    castability = semantics.castability(order.logical_type, order.type_format)
+    assert castability.temporal is not None
+    return (f"CASE WHEN regexp_full_match({expression}, {literal(castability.text_pattern)}) "
+            f"THEN {parsed_temporal(expression, castability.temporal)} END")
+
+
+def duplicate_rows_query(table: str, columns: Sequence[str], order: OrderColumn | None,
+                         order_dtype: pl.DataType | None, row_number: str) -> str:
+    """Every row of a group of equal key tuples but the kept one; nulls are equal.
+
+    Kept: the latest by `order` (nulls and uncastable values oldest), ties and no order: the first
+    delivered. The window only runs over the rows of duplicated keys (found by a hash GROUP BY,
+    joined back with IS NOT DISTINCT FROM so that null keys match)."""
+    keys = [quote(c) for c in columns]
+    rn = quote(row_number)
+    order_by = f"b.{rn} ASC"
+    if order is not None and order_dtype is not None:
+        order_by = f"{order_value('b.' + quote(order.name), order_dtype, order)} DESC NULLS LAST, {order_by}"
+    matches = " AND ".join(f"b.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
+    partition = ", ".join(f"b.{k}" for k in keys)
+    return (f"WITH d AS (SELECT {', '.join(keys)} FROM {quote(table)} GROUP BY ALL HAVING COUNT(*) > 1) "
+            f"SELECT {rn} FROM (SELECT b.{rn}, ROW_NUMBER() OVER (PARTITION BY {partition} "
+            f"ORDER BY {order_by}) AS __sg_rank FROM {quote(table)} AS b SEMI JOIN d ON {matches}) "
+            f"WHERE __sg_rank > 1")

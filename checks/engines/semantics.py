@@ -1,0 +1,255 @@
+"""Engine-neutral definitions: what "castable", "matches" and "the row kept" mean, written down once.
+
+Every engine expresses these definitions in its own language (Polars expressions, DuckDB SQL,
+pandas/pyarrow), so that all engines count the same rows. Nothing here computes over data; it only
+produces regular expressions, strptime formats and small lookup tables. Regular expressions are
+written for linear-time engines (Rust `regex` in Polars, RE2 in DuckDB and pyarrow): no
+look-around, no back-references. Never evaluate them with Python's `re` row by row.
+
+Castability (the `type` rule of a property with a `logicalType`):
+
+- Only non-null values are judged; nulls are never type violations (`nullValues` counts them).
+- Text values are judged **as delivered, not trimmed**: `" 12"` is not an integer. Silver casts
+  without guessing, so a value the gate accepts must cast as it is.
+- A text value is castable when it fully matches `Castability.text_pattern` and, for dates and
+  timestamps, the calendar check below also succeeds.
+- Native (non-text) columns follow `native_rule()`: e.g. integer columns are always castable to
+  `integer`, float columns only where the value is integral.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+TEXT_LOGICAL_TYPES = ("string", "object", "array")
+"""logicalTypes without a castability rule."""
+
+INTEGER_PATTERN = r"[+-]?[0-9]+"
+BOOLEAN_PATTERN = r"(?i:true|false|1|0)"
+
+
+class UnsupportedDefinition(ValueError):
+    """A contract asks for something the engines cannot judge identically (e.g. a date pattern letter)."""
+
+
+def full_match(pattern: str) -> str:
+    """Anchor a pattern so that it must match the whole value (ODCS `pattern` is a full match).
+
+    For engines whose API only searches (Polars `str.contains`, pyarrow `match_substring_regex`).
+    `$` in Rust regex and RE2 matches only at the very end of the text, never before a final newline.
+    DuckDB has `regexp_full_match(value, pattern)` and takes the pattern as is.
+    """
+    return f"^(?:{pattern})$"
+
+
+def number_pattern(decimal_separator: str = ".") -> str:
+    """Optional sign, digits with the contract's decimal separator, optional exponent.
+
+    Accepted: `12`, `-12`, `12.5`, `.5`, `1.5e3`, `1E-2` (with `,` as separator: `12,5`). Not
+    accepted: thousands separators, `12.` (a separator must be followed by digits), `NaN`, `inf`.
+    """
+    sep = re.escape(decimal_separator)
+    return rf"[+-]?(?:[0-9]+(?:{sep}[0-9]+)?|{sep}[0-9]+)(?:[eE][+-]?[0-9]+)?"
+
+
+# -- dates and timestamps ------------------------------------------------------------------------
+
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"  # 0001..9999: every parser agrees
+_JDK_FIELDS: dict[str, tuple[str, str]] = {
+    # JDK letters -> (regex of exactly what is accepted, strptime directive)
+    "yyyy": (_YEAR, "%Y"),
+    "MM": (r"(?:0[1-9]|1[0-2])", "%m"),
+    "M": (r"(?:0?[1-9]|1[0-2])", "%m"),
+    "dd": (r"(?:0[1-9]|[12][0-9]|3[01])", "%d"),
+    "d": (r"(?:0?[1-9]|[12][0-9]|3[01])", "%d"),
+    "HH": (r"(?:[01][0-9]|2[0-3])", "%H"),
+    "H": (r"(?:[01]?[0-9]|2[0-3])", "%H"),
+    "mm": (r"[0-5][0-9]", "%M"),
+    "ss": (r"[0-5][0-9]", "%S"),
+}
+DEFAULT_DATE_FORMAT = "yyyy-MM-dd"
+
+
+@dataclass(frozen=True)
+class TemporalFormat:
+    """How a text value is judged castable to a date or timestamp.
+
+    Castable = full match of `regex` (which already fixes the width and range of every field, so
+    parser leniencies — leading blanks, one-digit months, second 60 — never matter) AND a
+    successful strict parse of the parse text with `strptime`, which only adds the calendar check
+    (no 30 February, 29 February only in leap years).
+    The parse text is the whole value, or when `parse_slices` is set, the 0-based `[start, end)`
+    slices of the value joined by one space (the ISO default drops the `T`/blank separator and the
+    fraction of seconds, which the regex has judged already).
+    """
+
+    regex: str
+    strptime: str
+    parse_slices: tuple[tuple[int, int], ...] | None = None
+    jdk_pattern: str = ""
+
+    def parse_text(self, value: str) -> str:
+        """The text handed to strptime (reference implementation for tests and small inputs)."""
+        if self.parse_slices is None:
+            return value
+        return " ".join(value[start:end] for start, end in self.parse_slices)
+
+
+ISO_DATE = TemporalFormat(
+    regex=rf"{_YEAR}-{_JDK_FIELDS['MM'][0]}-{_JDK_FIELDS['dd'][0]}", strptime="%Y-%m-%d",
+    jdk_pattern=DEFAULT_DATE_FORMAT,
+)
+ISO_TIMESTAMP = TemporalFormat(
+    regex=(rf"{ISO_DATE.regex}[T ]{_JDK_FIELDS['HH'][0]}:{_JDK_FIELDS['mm'][0]}:{_JDK_FIELDS['ss'][0]}"
+           r"(?:\.[0-9]{1,9})?"),
+    strptime="%Y-%m-%d %H:%M:%S",
+    parse_slices=((0, 10), (11, 19)),
+    jdk_pattern="yyyy-MM-dd'T'HH:mm:ss[.S…] (or a blank for T)",
+)
+"""Default for timestamps without `logicalTypeOptions.format`: ISO 8601 local date-time with `T`
+or a blank between date and time and an optional fraction of 1–9 digits; no zone offset."""
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|([A-Za-z])\1*|.", re.DOTALL)
+
+
+def temporal_format(logical_type: str, jdk_pattern: str | None) -> TemporalFormat:
+    """The castability definition of a date/timestamp property.
+
+    `jdk_pattern` is the property's `logicalTypeOptions.format` (JDK `DateTimeFormatter` letters).
+    Supported: `yyyy MM M dd d HH H mm ss`, quoted literals (`'T'`, `''` for a quote) and any other
+    non-letter character as a literal. Anything else (names of months, fractions, zones, two-digit
+    years) raises `UnsupportedDefinition`, because the three engines' parsers would disagree on it.
+    """
+    if not jdk_pattern:
+        return ISO_TIMESTAMP if logical_type == "timestamp" else ISO_DATE
+    regex, strptime = [], []
+    for match in _TOKEN.finditer(jdk_pattern):
+        token = match.group(0)
+        if token.startswith("'"):
+            literal = token[1:-1].replace("''", "'") if len(token) > 2 else "'"
+            regex.append(re.escape(literal))
+            strptime.append(literal.replace("%", "%%"))
+        elif match.group(1):
+            if token not in _JDK_FIELDS:
+                raise UnsupportedDefinition(
+                    f"date pattern {jdk_pattern!r}: {token!r} is not supported "
+                    f"(supported: {' '.join(_JDK_FIELDS)}, quoted literals and punctuation)"
+                )
+            regex.append(_JDK_FIELDS[token][0])
+            strptime.append(_JDK_FIELDS[token][1])
+        else:
+            regex.append(re.escape(token))
+            strptime.append(token.replace("%", "%%"))
+    return TemporalFormat(regex="".join(regex), strptime="".join(strptime), jdk_pattern=jdk_pattern)
+
+
+# -- castability per logicalType -----------------------------------------------------------------
+
+
+class NativeKind(StrEnum):
+    """The kind of a column's native (non-text) type, as each engine classifies its dtypes."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    OTHER = "other"
+
+
+class NativeRule(StrEnum):
+    """Which non-null native values are castable."""
+
+    TEXT = "text"
+    """Judge the text with `Castability.text_pattern` (and the calendar check)."""
+    ALWAYS = "always"
+    NEVER = "never"
+    INTEGRAL = "integral"
+    """Castable where the value is finite and has no fractional part."""
+    ZERO_OR_ONE = "zero_or_one"
+    """Castable where the value is 0 or 1."""
+
+
+_NATIVE_RULES: dict[str, dict[NativeKind, NativeRule]] = {
+    "integer": {NativeKind.INTEGER: NativeRule.ALWAYS, NativeKind.FLOAT: NativeRule.INTEGRAL,
+                NativeKind.DECIMAL: NativeRule.INTEGRAL},
+    "number": {NativeKind.INTEGER: NativeRule.ALWAYS, NativeKind.FLOAT: NativeRule.ALWAYS,
+               NativeKind.DECIMAL: NativeRule.ALWAYS},
+    "boolean": {NativeKind.BOOLEAN: NativeRule.ALWAYS, NativeKind.INTEGER: NativeRule.ZERO_OR_ONE},
+    "date": {NativeKind.DATE: NativeRule.ALWAYS, NativeKind.DATETIME: NativeRule.ALWAYS},
+    "timestamp": {NativeKind.DATE: NativeRule.ALWAYS, NativeKind.DATETIME: NativeRule.ALWAYS},
+}
+
+
+@dataclass(frozen=True)
+class Castability:
+    """What makes a value castable to one property's logicalType."""
+
+    logical_type: str
+    text_pattern: str
+    """Full-match regex for text values (not trimmed)."""
+    temporal: TemporalFormat | None = None
+    """For date/timestamp: the calendar check on top of `text_pattern` (== `temporal.regex`)."""
+
+    def native_rule(self, kind: NativeKind) -> NativeRule:
+        """How non-text columns of this kind are judged; anything not listed is never castable."""
+        if kind == NativeKind.TEXT:
+            return NativeRule.TEXT
+        return _NATIVE_RULES[self.logical_type].get(kind, NativeRule.NEVER)
+
+
+def castability(logical_type: str, type_format: str | None = None,
+                decimal_separator: str = ".") -> Castability:
+    """The castability definition of a `type` rule; raises `UnsupportedDefinition` when none exists."""
+    if logical_type == "integer":
+        return Castability(logical_type, INTEGER_PATTERN)
+    if logical_type == "number":
+        return Castability(logical_type, number_pattern(decimal_separator))
+    if logical_type == "boolean":
+        return Castability(logical_type, BOOLEAN_PATTERN)
+    if logical_type in ("date", "timestamp"):
+        temporal = temporal_format(logical_type, type_format)
+        return Castability(logical_type, temporal.regex, temporal)
+    raise UnsupportedDefinition(f"no castability rule for logicalType {logical_type!r}")
+
+
+# -- comparing values with the contract's literals -----------------------------------------------
+
+
+def text_form(value: Any) -> str | None:
+    """The text a contract literal (validValues, missingValues) is compared as.
+
+    Values in the batch are compared by their text form too, so a CSV `"1"` equals a YAML `1`.
+    Text forms are defined for text (as is), integers (`-12`), booleans (`true`/`false`) and dates
+    (`2024-01-31`); engines agree on those. Floats and timestamps have engine-specific text forms:
+    do not put `validValues`, `pattern` or relationships on such columns.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def text_values(values: list[Any]) -> tuple[list[str], bool]:
+    """A literal list as (text forms without null, whether null is listed)."""
+    texts = [text_form(v) for v in values]
+    return [t for t in texts if t is not None], any(t is None for t in texts)
+
+
+# -- duplicates: which row is kept ---------------------------------------------------------------
+
+KEPT_ROW = (
+    "Within each group of equal keys (nulls equal to each other) one row is kept and the others are "
+    "the violating rows. With `Rule.keep_latest_by` set, the kept row has the latest value of that "
+    "column: native dates/timestamps as they are, text parsed with the column's castability "
+    "definition (`castability(order.logical_type, order.type_format)`; uncastable text and nulls "
+    "are oldest; other columns are compared by their native value). Ties, and rules without "
+    "`keep_latest_by` (or whose column is missing from the batch), keep the first row in delivery "
+    "order (lowest ROW_NUMBER)."
+)

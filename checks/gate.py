@@ -1,0 +1,268 @@
+"""Run a contract's gate on a batch: measure every rule, apply thresholds and actions, split the rows.
+
+Engines only measure. Units, thresholds, `onViolation` actions, the verdict and which rows are
+published or quarantined are decided here, once, so every engine leads to the same verdict for the
+same numbers (see gate-semantics.md). A batch may be a DataFrame or, for inputs too large to load,
+a LazyFrame: the default pandera engine then streams it, and `published`/`quarantined` stay lazy
+for the caller to sink. SQL rules, custom rules and the Soda/GX engines need the rows in memory;
+for them a lazy batch is collected.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from checks.contract import Contract, properties_of
+from checks.engines import CUSTOM_RULE_ENGINES, DEFAULT_ENGINE, ENGINES, UnknownEngineError, get_engine
+from checks.engines.base import ROW_NUMBER, BatchContext, Engine, Measurement
+from checks.errors import one_line
+from checks.readers import format_hints
+from checks.result import ContractRef, GateResult, Outcome, RuleResult, Verdict
+from checks.rules import LIBRARY_METRICS, Rule, RuleKind, compile_rules
+
+QUARANTINE_REASONS = "quarantine_reasons"
+"""Column added to quarantined rows: the ids of the rules the row violates (or `blocked` + ids)."""
+BLOCKED = "blocked"
+
+Batch = pl.DataFrame | pl.LazyFrame
+_TABLE_RULES = {RuleKind.COLUMNS_PRESENT, RuleKind.EXTRA_COLUMNS}
+
+
+class GateError(Exception):
+    """The batch could not be judged (an engine failed); nothing may be promoted."""
+
+
+@dataclass
+class GateRun:
+    """A gate's result and the batch split by it.
+
+    `published` has the original columns and the rows that may be promoted; `quarantined` has the
+    original rows untouched plus ROW_NUMBER (0-based position in the delivery) and
+    `quarantine_reasons` (list of rule ids; `blocked` first when the whole batch was blocked). Both
+    are DataFrames for a DataFrame batch and LazyFrames for a LazyFrame batch.
+    """
+
+    result: GateResult
+    published: Batch
+    quarantined: Batch
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.verdict
+
+
+def run_gate(
+    contract: Contract,
+    object_name: str,
+    batch: Batch,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    references: dict[str, pl.DataFrame] | None = None,
+    decimal_separator: str | None = None,
+) -> GateRun:
+    """Judge one batch of one schema object of a contract.
+
+    `engine` measures the library and schema rules (pandera, soda or gx); SQL rules run in DuckDB
+    and custom rules in their own engine whatever it is. `references` are the tables that
+    relationship rules point at, by object name. `decimal_separator` defaults to the contract's
+    server hint (`.` without one). Raises `ContractError` for an unknown object, `UnknownEngineError`
+    for an unknown engine and `GateError` when an engine fails. A LazyFrame that turns out to be
+    unreadable raises the polars error (`checks.readers.explain_scan_error` names file and line).
+    """
+    if engine not in ENGINES:
+        raise UnknownEngineError(f"unknown engine {engine!r}; known engines: {', '.join(ENGINES)}")
+    if ROW_NUMBER in batch.collect_schema():
+        raise ValueError(f"the batch already has a {ROW_NUMBER} column (a quarantine file?); drop it first")
+    rules = compile_rules(contract, object_name)
+    numbered = batch.with_row_index(ROW_NUMBER)
+    context = BatchContext(object_name=object_name,
+                           decimal_separator=decimal_separator or format_hints(contract)["decimal_separator"],
+                           references=dict(references or {}))
+    measured = _Measurer(numbered, context)
+    rows = numbered.height if isinstance(numbered, pl.DataFrame) else \
+        int(numbered.select(pl.len()).collect(engine="streaming").item())
+
+    results: dict[str, RuleResult] = {}
+    present = set(numbered.collect_schema())
+    missing = [p["name"] for p in properties_of(contract.object(object_name)) if p["name"] not in present]
+    default_rules: list[Rule] = []
+    sql_rules: list[Rule] = []
+    custom_rules: dict[str, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        reason = _not_evaluable(rule, missing)
+        if reason:
+            results[rule.id] = _not_evaluated(rule, reason)
+        elif rule.kind == RuleKind.SQL:
+            sql_rules.append(rule)
+        elif rule.kind == RuleKind.CUSTOM:
+            custom_rules[CUSTOM_RULE_ENGINES[rule.engine or ""]].append(rule)
+        else:
+            default_rules.append(rule)
+
+    measurements = measured.by_engine(engine, default_rules, required=True)
+    for custom_engine, engine_rules in custom_rules.items():
+        measurements.update(measured.by_engine(custom_engine, engine_rules, required=False))
+    measurements.update(measured.by_sql(sql_rules))
+
+    quarantine_rows: dict[str, pl.Series] = {}
+    for rule in rules:
+        if rule.id in results:
+            continue
+        result, rows_to_quarantine = _judge(rule, measurements[rule.id], rows)
+        results[rule.id] = result
+        if rows_to_quarantine is not None and len(rows_to_quarantine):
+            quarantine_rows[rule.id] = rows_to_quarantine
+    ordered = [results[r.id] for r in rules]
+    return _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows)
+
+
+class _Measurer:
+    """Runs engines on the batch, collecting a lazy batch at most once for those that need rows."""
+
+    def __init__(self, numbered: Batch, context: BatchContext):
+        self.numbered = numbered
+        self.context = context
+        self._collected: pl.DataFrame | None = numbered if isinstance(numbered, pl.DataFrame) else None
+
+    def rows_in_memory(self) -> pl.DataFrame:
+        if self._collected is None:
+            self._collected = self.numbered.collect()
+        return self._collected
+
+    def by_engine(self, name: str, rules: list[Rule], *, required: bool) -> dict[str, Measurement]:
+        """The default engine must work (else GateError); a custom-rule engine that cannot run
+        leaves its rules not evaluated. Errors reading a scanned batch propagate as they are."""
+        try:
+            instance: Engine = get_engine(name)
+            batch = self.numbered if getattr(instance, "accepts_lazy", False) else self.rows_in_memory()
+            found = {m.rule_id: m for m in instance.measure(batch, rules, self.context)}
+        except Exception as exc:
+            if isinstance(exc, pl.exceptions.PolarsError) and isinstance(self.numbered, pl.LazyFrame):
+                raise
+            if required:
+                raise GateError(f"engine {name!r} failed: {one_line(exc)}") from exc
+            found = {r.id: Measurement(r.id, None, message=f"engine {name!r} could not run: {one_line(exc)}",
+                                       engine=name) for r in rules}
+        return {r.id: found.get(r.id) or Measurement(r.id, None, message=f"engine {name!r} returned nothing "
+                                                     "for this rule", engine=name) for r in rules}
+
+    def by_sql(self, rules: list[Rule]) -> dict[str, Measurement]:
+        if not rules:
+            return {}
+        from checks.sql_rules import run_sql_rules
+
+        return {m.rule_id: m for m in run_sql_rules(self.rows_in_memory(), rules, self.context.object_name)}
+
+
+def _not_evaluable(rule: Rule, missing: list[str]) -> str:
+    """Why a rule is listed without being measured ('' when it can be measured)."""
+    if rule.kind == RuleKind.TEXT:
+        return "text rules are documentation only"
+    if rule.kind == RuleKind.CUSTOM and rule.engine not in CUSTOM_RULE_ENGINES:
+        return f"unknown custom rule engine {rule.engine!r} (known: {', '.join(CUSTOM_RULE_ENGINES)})"
+    if rule.kind == RuleKind.LIBRARY and rule.metric not in LIBRARY_METRICS:
+        return f"unknown library metric {rule.metric!r} (known: {', '.join(LIBRARY_METRICS)})"
+    if rule.kind not in _TABLE_RULES:
+        gone = [c for c in rule.read_columns() if c in missing]
+        if gone:
+            return f"not evaluated: column {', '.join(gone)} missing from the batch"
+    if not rule.threshold and rule.kind in (RuleKind.LIBRARY, RuleKind.SQL):
+        return "the rule has no operator (mustBe, mustBeLessThan, …)"
+    return ""
+
+
+def _not_evaluated(rule: Rule, message: str) -> RuleResult:
+    return RuleResult(id=rule.id, property=rule.property, metric=rule.metric,
+                      on_violation=rule.on_violation, unit=rule.unit, threshold=rule.threshold,
+                      outcome=Outcome.NOT_EVALUATED, message=message)
+
+
+def _value(rule: Rule, count: float, rows: int) -> float:
+    """The metric in the rule's unit: percent of the batch's rows for row counts (0 without rows)."""
+    if rule.unit != "percent" or rule.kind in (RuleKind.SQL, RuleKind.CUSTOM, *_TABLE_RULES):
+        return float(count)
+    return count * 100 / rows if rows else 0.0
+
+
+def _judge(rule: Rule, measurement: Measurement, rows: int) -> tuple[RuleResult, pl.Series | None]:
+    """The rule's result, and the rows it sends to quarantine (when it is a passing quarantine rule)."""
+    if measurement.count is None:
+        result = _not_evaluated(rule, measurement.message or "not measured")
+        return result.model_copy(update={"engine": measurement.engine or None}), None
+    count = float(measurement.count) if isinstance(measurement.count, Decimal) else measurement.count
+    value = _value(rule, count, rows)
+    if rule.threshold:
+        passed = rule.threshold_holds(value)
+    else:  # a custom rule without an operator: the engine's own verdict, else "nothing found"
+        passed = measurement.passed if measurement.passed is not None else count == 0
+    violating = measurement.violating_rows
+    violating_count = int(count) if rule.is_row_level() else (len(violating) if violating is not None else 0)
+    notes = [measurement.message or _describe(rule, count, rows)]
+    quarantine = None
+    if rule.on_violation == "quarantine" and not rule.is_row_level():
+        notes.append("quarantine applies to row-level rules only; a failure blocks")
+    if not passed:
+        notes.append({"warn": "warning"}.get(rule.on_violation, "blocks the batch"))
+    elif rule.on_violation == "quarantine" and rule.is_row_level() and violating_count:
+        if violating is None or len(violating) != violating_count:
+            raise GateError(f"engine {measurement.engine!r} counted {violating_count} rows for rule "
+                            f"{rule.id!r} but did not name them; the rows cannot be quarantined")
+        quarantine = violating
+        notes.append(f"{violating_count} rows quarantined")
+    result = RuleResult(
+        id=rule.id, property=rule.property, metric=rule.metric, on_violation=rule.on_violation,
+        unit=rule.unit, value=value, threshold=rule.threshold, violating_rows=violating_count, passed=passed,
+        outcome=Outcome.PASS if passed else Outcome.FAIL, message="; ".join(notes),
+        engine=measurement.engine or None,
+    )
+    return result, quarantine
+
+
+def _describe(rule: Rule, count: float, rows: int) -> str:
+    if rule.is_row_level():
+        return f"{int(count)} of {rows} rows"
+    if rule.metric == "rowCount":
+        return f"{rows} rows"
+    return f"measured {count}"
+
+
+def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, rows: int,
+           results: list[RuleResult], quarantine_rows: dict[str, pl.Series]) -> GateRun:
+    """The verdict, and the batch split into published and quarantined rows."""
+    failed = [r for r in results if r.passed is False]
+    blocking = [r.id for r in failed if r.on_violation != "warn"]
+    reference = ContractRef(id=contract.id, version=contract.version, path=str(contract.path))
+
+    def result(verdict: Verdict, quarantined: int) -> GateResult:
+        return GateResult(contract=reference, object=object_name, engine=engine, rows=rows,
+                          rows_published=rows - quarantined, rows_quarantined=quarantined,
+                          verdict=verdict, rules=results)
+
+    original = [c for c in numbered.collect_schema() if c != ROW_NUMBER]
+    quarantine_columns = [*original, ROW_NUMBER, QUARANTINE_REASONS]
+    if blocking:
+        reasons = pl.lit([BLOCKED, *blocking], dtype=pl.List(pl.String)).alias(QUARANTINE_REASONS)
+        quarantined_all = numbered.with_columns(reasons).select(quarantine_columns)
+        return GateRun(result(Verdict.BLOCK, rows), numbered.select(original).clear(), quarantined_all)
+    reasons_by_row = _reasons(quarantine_rows, numbered.collect_schema()[ROW_NUMBER])
+    is_quarantined = pl.col(ROW_NUMBER).is_in(reasons_by_row.get_column(ROW_NUMBER).implode())
+    by_row = reasons_by_row.lazy() if isinstance(numbered, pl.LazyFrame) else reasons_by_row
+    quarantined = numbered.filter(is_quarantined).join(by_row, on=ROW_NUMBER, how="left",
+                                                       maintain_order="left")
+    published = numbered.filter(~is_quarantined).select(original)
+    verdict = Verdict.QUARANTINE if reasons_by_row.height else Verdict.WARN if failed else Verdict.PASS
+    return GateRun(result(verdict, reasons_by_row.height), published, quarantined.select(quarantine_columns))
+
+
+def _reasons(quarantine_rows: dict[str, pl.Series], row_type: pl.DataType) -> pl.DataFrame:
+    """One row per quarantined row number with all its rule ids, in rule order."""
+    parts = [pl.DataFrame({ROW_NUMBER: rows.cast(row_type), QUARANTINE_REASONS: rule_id})
+             for rule_id, rows in quarantine_rows.items()]
+    if not parts:
+        return pl.DataFrame(schema={ROW_NUMBER: row_type, QUARANTINE_REASONS: pl.List(pl.String)})
+    return (pl.concat(parts).group_by(ROW_NUMBER, maintain_order=True).agg(pl.col(QUARANTINE_REASONS))
+            .sort(ROW_NUMBER))

@@ -1,0 +1,82 @@
+"""ODCS `type: sql` rules: the contract's query, run in an in-process DuckDB over the batch.
+
+The batch is registered (zero-copy, through Arrow) under the object's name, so `{object}` in a query
+is a real table name. `{object}` and `{property}` are replaced by quoted identifiers, never by data.
+The connection has no file system or network access and its configuration is locked, so a query in
+a contract cannot read anything but the batch. A query that fails, or that does not return one
+number, leaves its rule `not_evaluated` with the reason; it never stops the gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import polars as pl
+
+from checks.engines.base import ROW_NUMBER, Measurement
+from checks.errors import one_line
+from checks.rules import Rule
+
+ENGINE_NAME = "duckdb"
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier in double quotes, with embedded double quotes doubled (`a"b` becomes `"a""b"`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+PLACEHOLDERS = {
+    "object": ("{object}", "${object}", "${table}"),
+    "property": ("{property}", "${property}", "${column}"),
+}
+"""Our placeholders (gate-semantics.md) and the spellings of the ODCS examples."""
+
+
+def render_query(query: str, object_name: str, property_name: str | None) -> str:
+    """The query with `{object}` and `{property}` replaced by quoted identifiers (also `${table}` and
+    `${column}`, as ODCS writes them)."""
+    rendered = query
+    for placeholder in sorted(PLACEHOLDERS["object"], key=len, reverse=True):
+        rendered = rendered.replace(placeholder, quote_identifier(object_name))
+    if property_name is not None:
+        for placeholder in sorted(PLACEHOLDERS["property"], key=len, reverse=True):
+            rendered = rendered.replace(placeholder, quote_identifier(property_name))
+    return rendered
+
+
+def run_sql_rules(batch: pl.DataFrame, rules: Sequence[Rule], object_name: str) -> list[Measurement]:
+    """One measurement per rule: the number its query returns over the batch, or why there is none."""
+    if not rules:
+        return []
+    import duckdb
+
+    connection = duckdb.connect(config={"enable_external_access": False, "lock_configuration": True})
+    try:
+        connection.register(object_name, batch.drop(ROW_NUMBER, strict=False).to_arrow())
+        return [_measure(connection, rule, object_name) for rule in rules]
+    finally:
+        connection.close()
+
+
+def _measure(connection: object, rule: Rule, object_name: str) -> Measurement:
+    import duckdb
+
+    if not rule.query:
+        return Measurement(rule.id, None, message="sql rule without a query", engine=ENGINE_NAME)
+    if rule.property is None and any(p in rule.query for p in PLACEHOLDERS["property"]):
+        return Measurement(rule.id, None, message="{property} used in an object-level rule",
+                           engine=ENGINE_NAME)
+    sql = render_query(rule.query, object_name, rule.property)
+    try:
+        rows = connection.execute(sql).fetchmany(2)
+    except duckdb.Error as exc:
+        return Measurement(rule.id, None, message=f"query failed: {one_line(exc)}", engine=ENGINE_NAME)
+    if len(rows) != 1 or len(rows[0]) != 1:
+        return Measurement(rule.id, None, message="the query must return exactly one row with one column",
+                           engine=ENGINE_NAME)
+    value = rows[0][0]
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return Measurement(rule.id, None, message=f"the query must return a number, not {value!r}",
+                           engine=ENGINE_NAME)
+    return Measurement(rule.id, value, message=f"query returned {value}", engine=ENGINE_NAME)

@@ -1,0 +1,120 @@
+"""`shelfguard check`: run a contract's gate on a data file and print the verdict.
+
+The stable interface for CI and scripts (gate-semantics.md): exit 0 pass/warn/quarantine, 1 blocked,
+2 the input could not be judged (unreadable or invalid contract, unreadable data, unknown object or
+engine), with one line on stderr naming the file. `--format json` prints exactly one JSON document,
+the `GateResult`. The data file is scanned, not loaded, where its format allows, so large files are
+streamed through the default engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shelfguard.cli import UsageError
+
+if TYPE_CHECKING:
+    from checks.contract import Contract
+    from checks.result import GateResult
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--contract", required=True, metavar="PATH", help="the ODCS contract (YAML)")
+    parser.add_argument("--data", required=True, metavar="PATH",
+                        help="CSV/text, Parquet, JSON lines, .xlsx file or a Delta table folder")
+    parser.add_argument("--object", metavar="NAME",
+                        help="the contract's schema object (needed when it has several)")
+    parser.add_argument("--engine", default="pandera", metavar="pandera|soda|gx",
+                        help="engine for the library and schema rules (default: pandera)")
+    parser.add_argument("--format", default="text", choices=["json", "text"],
+                        help="output format (default: text)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from checks.contract import ContractError, load_contract
+    from checks.engines import ENGINES, EngineUnavailableError
+    from checks.errors import one_line
+    from checks.gate import GateError, run_gate
+    from checks.readers import DataReadError, detect_format, explain_scan_error, format_hints, scan_batch
+    from checks.result import Verdict
+
+    try:
+        contract = load_contract(args.contract)
+    except ContractError as exc:
+        raise UsageError(exc.location_message()) from None
+    object_name = _object_name(contract, args.contract, args.object)
+    if args.engine not in ENGINES:
+        raise UsageError(f"unknown engine {args.engine!r}; choose one of {', '.join(ENGINES)}")
+    hints = format_hints(contract)
+    data = Path(args.data)
+    kind = hints["format"]
+    try:
+        kind = detect_format(data, hints["format"]) if data.exists() else hints["format"]
+        columns = [p["name"] for p in contract.object(object_name).get("properties") or []]
+        batch = scan_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
+                           sheet=hints["sheet"], header=hints["header"], column_names=columns)
+        with contextlib.redirect_stdout(sys.stderr):  # only the JSON document goes to stdout
+            gate = run_gate(contract, object_name, batch, engine=args.engine,
+                            decimal_separator=hints["decimal_separator"])
+    except DataReadError as exc:
+        raise UsageError(str(exc)) from None
+    except pl.exceptions.PolarsError as exc:
+        raise UsageError(str(explain_scan_error(data, exc, format=kind, delimiter=hints["delimiter"],
+                                                encoding=hints["encoding"]))) from None
+    except (GateError, EngineUnavailableError) as exc:
+        raise UsageError(f"{data}: cannot judge: {exc}") from None
+    except Exception as exc:  # CI reads exit 2 and one line, never a traceback
+        raise UsageError(f"{data}: cannot judge: {type(exc).__name__}: {one_line(exc)}") from None
+    result = gate.result.model_copy(update={"contract": gate.result.contract.model_copy(
+        update={"path": args.contract})})
+    if args.format == "json":
+        print(result.model_dump_json(indent=2))
+    else:
+        print(render_text(result))
+    return 1 if result.verdict == Verdict.BLOCK else 0
+
+
+def _object_name(contract: Contract, contract_path: str, requested: str | None) -> str:
+    names = contract.object_names
+    if requested is not None:
+        if requested not in names:
+            raise UsageError(f"{contract_path}: unknown object {requested!r}; "
+                             f"the contract has: {', '.join(names)}")
+        return requested
+    if len(names) != 1:
+        raise UsageError(f"{contract_path}: the contract has {len(names)} objects; choose one with --object: "
+                         f"{', '.join(names)}")
+    return names[0]
+
+
+def render_text(result: GateResult) -> str:
+    """The result as a table for people: a summary line, then one line per rule."""
+    header = ("rule", "property", "metric", "action", "value", "threshold", "rows", "outcome", "message")
+    lines = [(r.id, r.property or "", r.metric, r.on_violation, _number(r.value), _threshold(r.threshold),
+              str(r.violating_rows), r.outcome.value, r.message) for r in result.rules]
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "  " + cells[-1]
+
+    summary = (f"{result.verdict.value.upper()}  {result.object} ({result.contract.id} "
+               f"{result.contract.version}, {result.contract.path})  engine {result.engine}: "
+               f"{result.rows} rows, {result.rows_published} published, "
+               f"{result.rows_quarantined} quarantined")
+    return "\n".join([summary, "", line(header), *(line(row).rstrip() for row in lines)])
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def _threshold(threshold: dict) -> str:
+    return ", ".join(f"{name} {value}" for name, value in threshold.items())

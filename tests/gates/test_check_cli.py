@@ -1,0 +1,157 @@
+"""`shelfguard check`: exit status 0/1/2, one JSON document, one-line reasons naming the file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shelfguard.cli import main
+from tests.gates.helpers import contract_file, on_violation, prop, rule
+
+REPO = Path(__file__).resolve().parents[2]
+ALP_DE = REPO / "contracts" / "retailers" / "alp_de" / "alp_de.odcs.yaml"
+RESULT_KEYS = {"contract", "object", "engine", "rows", "rows_published", "rows_quarantined", "verdict",
+               "rules"}
+RULE_KEYS = {"id", "property", "metric", "on_violation", "unit", "value", "threshold", "violating_rows",
+             "passed", "outcome", "message"}
+
+
+def check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["check", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def gtin_contract(tmp_path: Path) -> Path:
+    return contract_file(tmp_path, [
+        prop("gtin", required=True, quality=[rule("gtin_format", "invalidValues", "quarantine",
+                                                  arguments={"pattern": "[0-9]{13}"}, unit="percent",
+                                                  mustBeLessThan=50)]),
+        prop("qty", "integer"),
+    ])
+
+
+def data(tmp_path: Path, text: str, name: str = "sales.csv", encoding: str = "utf-8") -> str:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def test_pass_prints_one_json_document(capsys, gtin_contract: Path, tmp_path: Path) -> None:
+    batch = data(tmp_path, "gtin,qty\n4006381333931,1\n4006381333932,2\n")
+    status, out, err = check(capsys, "--contract", str(gtin_contract), "--data", batch, "--format", "json")
+    assert (status, err) == (0, "")
+    document = json.loads(out)
+    assert set(document) == RESULT_KEYS
+    assert all(set(r) >= RULE_KEYS for r in document["rules"])
+    assert document["contract"] == {"id": "urn:shelfguard:test:gates", "version": "1.0.0",
+                                    "path": str(gtin_contract)}
+    assert (document["object"], document["engine"], document["rows"], document["verdict"]) == \
+        ("sales", "pandera", 2, "pass")
+
+
+def test_quarantine_exits_0_and_block_exits_1(capsys, gtin_contract: Path, tmp_path: Path) -> None:
+    some_bad = data(tmp_path, "gtin,qty\n4006381333931,1\n12,2\n4006381333932,x\n", "a.csv")
+    status, out, _ = check(capsys, "--contract", str(gtin_contract), "--data", some_bad, "--format", "json")
+    document = json.loads(out)
+    # qty "x" is not an integer: a block rule, so the batch is blocked although gtin only quarantines
+    assert (status, document["verdict"], document["rows_quarantined"]) == (1, "block", 3)
+    quarantine_only = data(tmp_path, "gtin,qty\n4006381333931,1\n12,2\n4006381333932,3\n", "b.csv")
+    status, out, _ = check(capsys, "--contract", str(gtin_contract), "--data", quarantine_only,
+                           "--format", "json")
+    document = json.loads(out)
+    assert (status, document["verdict"], document["rows_published"], document["rows_quarantined"]) == \
+        (0, "quarantine", 2, 1)
+
+
+def test_text_format_is_a_table(capsys, gtin_contract: Path, tmp_path: Path) -> None:
+    batch = data(tmp_path, "gtin,qty,extra\n4006381333931,1,z\n")
+    status, out, _ = check(capsys, "--contract", str(gtin_contract), "--data", batch)
+    assert status == 0
+    assert out.startswith("WARN  sales")
+    assert "gtin_format" in out and "sales_extra_columns" in out and "columns not in the contract" in out
+
+
+def test_invalid_contract_names_path_and_line(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "bad.odcs.yaml"
+    path.write_text(contract_file(tmp_path, [prop("a")]).read_text().replace('"version": "1.0.0",', ""))
+    status, out, err = check(capsys, "--contract", str(path), "--data", data(tmp_path, "a\n1\n"))
+    assert (status, out) == (2, "")
+    assert err.startswith(f"shelfguard check: {path}:1:1: ODCS schema") and err.count("\n") == 1
+
+
+def test_library_rule_without_operator_is_an_invalid_contract(capsys, tmp_path: Path) -> None:
+    path = contract_file(tmp_path, [prop("a", quality=[{"metric": "nullValues"}])])
+    status, _, err = check(capsys, "--contract", str(path), "--data", data(tmp_path, "a\n1\n"))
+    assert status == 2
+    assert f"{path}:" in err and "mustBe" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--object", "nope"], "unknown object 'nope'; the contract has: products, stores, sales"),
+    ([], "the contract has 3 objects; choose one with --object: products, stores, sales"),
+    (["--object", "sales", "--engine", "spark"], "unknown engine 'spark'"),
+])
+def test_unknown_object_or_engine(capsys, tmp_path: Path, argv: list[str], message: str) -> None:
+    status, out, err = check(capsys, "--contract", str(ALP_DE), "--data", data(tmp_path, "a\n1\n"), *argv)
+    assert (status, out) == (2, "")
+    assert message in err and err.count("\n") == 1
+
+
+def test_unreadable_data_exits_2_naming_the_file(capsys, gtin_contract: Path, tmp_path: Path) -> None:
+    binary = tmp_path / "sales.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    status, out, err = check(capsys, "--contract", str(gtin_contract), "--data", str(binary))
+    assert (status, out) == (2, "")
+    assert f"{binary}:" in err and "binary data" in err and err.count("\n") == 1
+    status, _, err = check(capsys, "--contract", str(gtin_contract), "--data", str(tmp_path / "gone.csv"))
+    assert status == 2 and "gone.csv: no such file" in err
+    status, _, err = check(capsys, "--contract", str(tmp_path / "gone.odcs.yaml"), "--data", str(binary))
+    assert status == 2 and "gone.odcs.yaml:1:1: cannot read contract" in err
+
+
+def test_invalid_utf8_found_while_streaming_names_the_line(capsys, gtin_contract: Path,
+                                                            tmp_path: Path) -> None:
+    lines = ["gtin,qty"] + ["4006381333931,1"] * 5000
+    path = tmp_path / "big.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"4006381333931,\xff\n")
+    status, _, err = check(capsys, "--contract", str(gtin_contract), "--data", str(path))
+    assert status == 2
+    assert f"{path}:5002: not valid utf-8 text" in err
+
+
+def test_alp_de_hints_semicolon_latin1_decimal_comma(capsys, tmp_path: Path) -> None:
+    rows = ["Datum;Filiale;EAN;Menge;Umsatz;Bestand;Änderungsdatum",
+            "31.01.2024;München 1;4006381333931;3;12,49;7;31.01.2024 22:00:00",
+            "31.01.2024;München 1;40063813;1;0,5;;31.01.2024 22:00:00"]
+    batch = data(tmp_path, "\n".join(rows) + "\n", encoding="latin-1")
+    status, out, _ = check(capsys, "--contract", str(ALP_DE), "--data", batch, "--object", "sales",
+                           "--format", "json")
+    document = json.loads(out)
+    by_id = {r["id"]: r for r in document["rules"]}
+    assert by_id["Umsatz_type"]["violating_rows"] == 0
+    assert by_id["sales_columns_present"]["passed"] is True
+    # Bestand is empty in one of two rows: 50 % > 20 %, a warning
+    assert (status, document["verdict"], by_id["alp_sales_bestand_reported"]["value"]) == (0, "warn", 50.0)
+
+
+def test_command_in_its_own_process(tmp_path: Path) -> None:
+    """The real process: exit 1 on a block, JSON alone on stdout, and no GX/Soda imported."""
+    path = contract_file(tmp_path, [prop("a", quality=[rule("a_nulls", "nullValues", mustBe=0)]),
+                                    prop("b", **on_violation("warn"))])
+    batch = data(tmp_path, "a,b\n,1\n")
+    code = ("import sys; from shelfguard.cli import main; status = main(sys.argv[1:]); "
+            "print(sorted(m for m in sys.modules if m.startswith(('great_expectations', 'soda'))), "
+            "file=sys.stderr); sys.exit(status)")
+    process = subprocess.run([sys.executable, "-c", code, "check", "--contract", str(path), "--data", batch,
+                              "--format", "json"], capture_output=True, text=True, cwd=REPO,
+                             env={**os.environ, "PANDERA_VALIDATION_DEPTH": "SCHEMA_ONLY"})
+    assert process.returncode == 1, process.stderr
+    assert json.loads(process.stdout)["verdict"] == "block"
+    assert process.stderr.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,307 @@
+"""Conformance: every engine gives the numbers gate-semantics.md gives, computed here by hand.
+
+Each case is a contract snippet, a tiny batch and the expected numbers, counted by hand from the
+semantics page (the comment next to a number says how). Every case runs on pandera, Soda and Great
+Expectations; an engine whose module does not exist yet is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from checks.engines.base import ROW_NUMBER
+from checks.gate import BLOCKED, QUARANTINE_REASONS, run_gate
+from tests.gates.helpers import OBJECT, contract, engine_params, on_violation, prop, rule
+
+TS = {"logicalTypeOptions": {"format": "yyyy-MM-dd HH:mm:ss"}}
+WARN = on_violation("warn")
+
+
+@dataclass
+class Case:
+    id: str
+    properties: list[dict[str, Any]]
+    rows: dict[str, list[Any]]
+    expect: dict[str, tuple[float | None, int | None]]
+    """rule id -> (value in the rule's unit, violating rows); value None = not_evaluated, violating
+    None = not compared (custom rules may or may not name their rows)."""
+    verdict: str
+    quality: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: dict[int, list[str]] | None = None
+    """row number -> reasons, when the case checks the quarantine exactly."""
+    passed: dict[str, bool] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    """rule id -> text its message must contain."""
+    schema: dict[str, pl.DataType] | None = None
+    references: dict[str, dict[str, list[Any]]] | None = None
+    server_hints: dict[str, Any] | None = None
+    object_name: str = OBJECT
+
+
+CASES = [
+    # -- rowCount, units, empty batches ------------------------------------------------------------
+    Case("row_count", [prop("a")], {"a": ["x", "y", "z"]},
+         {"n": (3, 0)}, "pass", quality=[rule("n", "rowCount", mustBeGreaterThan=2)]),
+    Case("row_count_blocks", [prop("a")], {"a": ["x", "y", "z"]},
+         {"n": (3, 0)}, "block", quality=[rule("n", "rowCount", mustBeGreaterThan=3)],
+         quarantined={0: [BLOCKED, "n"], 1: [BLOCKED, "n"], 2: [BLOCKED, "n"]}),
+    Case("empty_batch_blocks_on_row_count",
+         [prop("a", quality=[rule("a_nulls", "nullValues", unit="percent", mustBe=0)])], {"a": []},
+         {"n": (0, 0), "a_nulls": (0, 0)}, "block", schema={"a": pl.String},
+         quality=[rule("n", "rowCount", mustBeGreaterThan=0)], quarantined={}),
+    Case("percent_of_zero_rows_is_zero", [prop("a", quality=[rule("a_nulls", "nullValues", unit="percent",
+                                                                  mustBeLessThan=1)])],
+         {"a": []}, {"a_nulls": (0, 0)}, "pass", schema={"a": pl.String}),
+    # -- nullValues and the exact threshold boundary ----------------------------------------------
+    Case("null_values_rows", [prop("a", quality=[rule("a_nulls", "nullValues", mustBeLessThan=2)])],
+         {"a": ["x", None, None, "y"]}, {"a_nulls": (2, 2)}, "block"),          # rows 1 and 2
+    Case("boundary_inclusive_passes", [prop("a", quality=[rule("a_nulls", "nullValues", unit="percent",
+                                                               mustBeLessOrEqualTo=50)])],
+         {"a": ["x", None, None, "y"]}, {"a_nulls": (50.0, 2)}, "pass"),        # 2 * 100 / 4 = 50
+    Case("boundary_exclusive_fails", [prop("a", quality=[rule("a_nulls", "nullValues", unit="percent",
+                                                              mustBeLessThan=50)])],
+         {"a": ["x", None, None, "y"]}, {"a_nulls": (50.0, 2)}, "block"),
+    # -- missingValues ----------------------------------------------------------------------------
+    Case("missing_values_default_list", [prop("a", quality=[rule("a_missing", "missingValues", "warn",
+                                                                 mustBe=0)])],
+         {"a": ["x", "", None, " ", "N/A"]}, {"a_missing": (2, 2)}, "warn"),    # "" and null; " " is a value
+    Case("missing_values_custom_list", [prop("a", quality=[rule(
+        "a_missing", "missingValues", "warn", arguments={"missingValues": ["N/A", "-"]}, mustBe=0)])],
+         {"a": ["N/A", "-", None, "x", ""]}, {"a_missing": (3, 3)}, "warn"),   # N/A, -, and null always
+    # -- invalidValues: validValues, pattern, both; nulls never invalid --------------------------
+    Case("valid_values", [prop("a", quality=[rule("a_valid", "invalidValues", "warn",
+                                                  arguments={"validValues": ["A", "B"]}, mustBe=0)])],
+         {"a": ["A", "B", "c", None, "D"]}, {"a_valid": (2, 2)}, "warn"),       # c, D; null is not invalid
+    Case("valid_values_compared_as_text", [prop("a", quality=[rule(
+        "a_valid", "invalidValues", "warn", arguments={"validValues": [1, 2, True]}, mustBe=0)])],
+         {"a": ["1", "4", "2", "true", "True"]}, {"a_valid": (2, 2)}, "warn"),  # 4 and True
+    Case("pattern_is_a_full_match", [prop("a", quality=[rule("a_pattern", "invalidValues", "warn",
+                                                             arguments={"pattern": "[0-9]{3}"}, mustBe=0)])],
+         # 1234, 12a and x123 do not match as a whole
+         {"a": ["123", "1234", "12a", None, "012", "x123"]}, {"a_pattern": (3, 3)}, "warn"),
+    Case("pattern_alternation_anchored_as_a_whole", [prop("a", quality=[rule(
+        "a_pattern", "invalidValues", "warn", arguments={"pattern": "[0-9]{8}|[0-9]{13}"}, mustBe=0)])],
+         {"a": ["12345678", "1234567890123", "123456789", "12345678x"]}, {"a_pattern": (2, 2)}, "warn"),
+    Case("valid_values_and_pattern", [prop("a", quality=[rule(
+        "a_both", "invalidValues", "warn",
+        arguments={"validValues": ["AB", "CD", "XYZ"], "pattern": "[A-Z]{2}"}, mustBe=0)])],
+         # XYZ fails the pattern, EF the values
+         {"a": ["AB", "XYZ", "EF", None, "CD"]}, {"a_both": (2, 2)}, "warn"),
+    # -- all eight operators, on a value of 3 -----------------------------------------------------
+    Case("all_eight_operators", [prop("a", quality=[
+        rule(f"op_{name}_{'ok' if ok else 'no'}", "nullValues", "warn", **{name: threshold})
+        for name, threshold, ok in [
+            ("mustBe", 3, True), ("mustBe", 2, False), ("mustNotBe", 2, True), ("mustNotBe", 3, False),
+            ("mustBeGreaterThan", 2, True), ("mustBeGreaterThan", 3, False),
+            ("mustBeGreaterOrEqualTo", 3, True), ("mustBeGreaterOrEqualTo", 4, False),
+            ("mustBeLessThan", 4, True), ("mustBeLessThan", 3, False),
+            ("mustBeLessOrEqualTo", 3, True), ("mustBeLessOrEqualTo", 2, False),
+            ("mustBeBetween", [3, 5], True), ("mustBeBetween", [4, 5], False),
+            ("mustNotBeBetween", [4, 5], True), ("mustNotBeBetween", [1, 3], False),
+        ]])],
+         {"a": [None, "x", None, None, "y"]}, {}, "warn",
+         passed={f"op_{name}_{suffix}": suffix == "ok" for name in (
+             "mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo", "mustBeLessThan",
+             "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween") for suffix in ("ok", "no")}),
+    # -- duplicates -------------------------------------------------------------------------------
+    Case("duplicates_nulls_equal_first_kept", [prop("a")], {"a": ["x", "y", "x", None, None, "x"]},
+         {"a_dups": (50.0, 3)}, "quarantine",  # 6 rows - 3 distinct (x, y, null) = 3, 50 %
+         quality=[rule("a_dups", "duplicateValues", "quarantine", arguments={"properties": ["a"]},
+                       unit="percent", mustBeLessThan=60)],
+         quarantined={2: ["a_dups"], 4: ["a_dups"], 5: ["a_dups"]}),
+    Case("duplicates_over_several_columns_nulls_equal", [prop("a"), prop("b")],
+         {"a": ["1", "1", "1", None, "1", None, "2"], "b": ["x", None, "x", None, None, None, "x"]},
+         {"ab_dups": (3, 3)}, "quarantine",                                     # 7 rows - 4 distinct pairs
+         quality=[rule("ab_dups", "duplicateValues", "quarantine", arguments={"properties": ["a", "b"]},
+                       mustBeLessOrEqualTo=3)],
+         quarantined={2: ["ab_dups"], 4: ["ab_dups"], 5: ["ab_dups"]}),
+    Case("duplicates_keep_latest_updated_at",
+         [prop("a"), prop("updated_at", "timestamp", **TS, **on_violation("warn"))],
+         {"a": ["k1", "k1", "k1", "k2", "k2", "k3", "k3", "k4", "k4"],
+          # k1: row 1 is the latest; k2: null is the oldest; k3: a tie, the first delivered is kept;
+          # k4: uncastable text is the oldest. 9 rows - 4 distinct keys = 5: rows 0, 2, 3, 6, 7
+          "updated_at": ["2024-01-01 10:00:00", "2024-01-02 10:00:00", "2024-01-01 12:00:00",
+                         None, "2024-01-01 00:00:00",
+                         "2024-01-05 00:00:00", "2024-01-05 00:00:00",
+                         "garbage", "2023-12-31 23:59:59"]},
+         {"a_dups": (5, 5), "updated_at_type": (1, 1)}, "quarantine",
+         quality=[rule("a_dups", "duplicateValues", "quarantine", arguments={"properties": ["a"]},
+                       mustBeLessOrEqualTo=5)],
+         quarantined={0: ["a_dups"], 2: ["a_dups"], 3: ["a_dups"], 6: ["a_dups"], 7: ["a_dups"]}),
+    Case("duplicates_keep_latest_by_canonical_updated_at",
+         [prop("a"), prop("last_modified", "timestamp", **TS, customProperties=[
+             {"property": "canonical", "value": ["daily_store_fact.updated_at"]}])],
+         {"a": ["k1", "k1"], "last_modified": ["2024-01-02 00:00:00", "2024-01-03 00:00:00"]},
+         {"a_dups": (1, 1)}, "quarantine",
+         quality=[rule("a_dups", "duplicateValues", "quarantine", arguments={"properties": ["a"]},
+                       mustBeLessOrEqualTo=1)],
+         quarantined={0: ["a_dups"]}),
+    Case("duplicates_first_in_delivery_order_without_updated_at", [prop("a"), prop("b")],
+         {"a": ["k1", "k1", "k1"], "b": ["2024-01-03", "2024-01-02", "2024-01-01"]},
+         {"a_dups": (2, 2)}, "quarantine",
+         quality=[rule("a_dups", "duplicateValues", "quarantine", arguments={"properties": ["a"]},
+                       mustBeLessOrEqualTo=2)],
+         quarantined={1: ["a_dups"], 2: ["a_dups"]}),
+    Case("unique_with_quarantine_never_blocks", [prop("id", unique=True, **on_violation("quarantine"))],
+         {"id": ["1", "2", "1", "1"]}, {"id_duplicateValues": (50.0, 2)}, "quarantine",
+         quarantined={2: ["id_duplicateValues"], 3: ["id_duplicateValues"]}),
+    Case("nulls_in_primary_key", [prop("id", primaryKey=True, primaryKeyPosition=1)],
+         {"id": ["1", None, None, "2", "1"]},
+         # 5 rows - 3 distinct keys (1, null, 2) = 2: rows 2 and 4
+         {"id_nullValues": (2, 2), f"{OBJECT}_primary_key": (2, 2)}, "block"),
+    Case("composite_primary_key", [prop("k1", primaryKey=True, primaryKeyPosition=1),
+                                   prop("k2", primaryKey=True, primaryKeyPosition=2)],
+         {"k1": ["a", "a", "b"], "k2": ["1", "2", "1"]}, {f"{OBJECT}_primary_key": (0, 0)}, "pass"),
+    # -- actions and the verdict ------------------------------------------------------------------
+    Case("row_failing_two_rules_quarantined_once", [
+        prop("a", quality=[rule("a_format", "invalidValues", "quarantine", arguments={"pattern": "[0-9]+"},
+                                mustBeLessOrEqualTo=100, unit="percent")]),
+        prop("b", quality=[rule("b_known", "invalidValues", "quarantine", arguments={"validValues": ["x"]},
+                                mustBeLessOrEqualTo=100, unit="percent")])],
+         {"a": ["1", "no", "no", "4"], "b": ["x", "y", "x", "x"]},
+         {"a_format": (50.0, 2), "b_known": (25.0, 1)}, "quarantine",
+         quarantined={1: ["a_format", "b_known"], 2: ["a_format"]}),
+    Case("quarantine_over_threshold_blocks", [prop("a", quality=[rule(
+        "a_format", "invalidValues", "quarantine", arguments={"pattern": "[0-9]+"}, unit="percent",
+        mustBeLessThan=20)])],
+         {"a": ["1", "x", "3", "4"]}, {"a_format": (25.0, 1)}, "block",
+         quarantined={i: [BLOCKED, "a_format"] for i in range(4)}),
+    Case("warn_never_blocks", [prop("a", quality=[rule("a_nulls", "nullValues", "warn", mustBe=0)])],
+         {"a": [None, None, None]}, {"a_nulls": (3, 3)}, "warn", quarantined={}),
+    Case("severity_warning_means_warn", [prop("a", quality=[
+        {"id": "a_nulls", "metric": "nullValues", "mustBe": 0, "severity": "warning"}])],
+         {"a": [None, "x"]}, {"a_nulls": (1, 1)}, "warn", quarantined={}),
+    Case("text_rules_are_not_evaluated", [prop("a")], {"a": ["x"]}, {"a_doc": (None, 0)}, "pass",
+         quality=[{"id": "a_doc", "type": "text", "description": "Values are what the retailer sends."}]),
+    Case("extra_columns_warn_with_their_number", [prop("a")], {"a": ["x"], "b": ["y"], "c": ["z"]},
+         {f"{OBJECT}_extra_columns": (2, 0)}, "warn", messages={f"{OBJECT}_extra_columns": "b, c"}),
+    Case("missing_column_blocks_naming_it", [prop("a"), prop("b", quality=[rule("b_nulls", "nullValues",
+                                                                               mustBe=0)])],
+         {"a": ["x", "y"]}, {f"{OBJECT}_columns_present": (1, 0), "b_nulls": (None, 0)}, "block",
+         messages={f"{OBJECT}_columns_present": "b", "b_nulls": "missing"},
+         quarantined={0: [BLOCKED, f"{OBJECT}_columns_present"], 1: [BLOCKED, f"{OBJECT}_columns_present"]}),
+    # -- castability ------------------------------------------------------------------------------
+    Case("integer_text", [prop("a", "integer", **on_violation("warn"))],
+         {"a": ["1", "-2", "+3", "1.0", " 4", "x", None, "\u0663"]}, {"a_type": (4, 4)}, "warn"),
+    Case("integer_native", [prop("i", "integer", **WARN), prop("f", "integer", **WARN)],
+         {"i": [1, None, 3, 4], "f": [1.0, 1.5, None, float("inf")]},
+         {"i_type": (0, 0), "f_type": (2, 2)}, "warn"),  # 1.5 and inf are not integral
+    Case("number_with_decimal_comma", [prop("a", "number", **on_violation("warn"))],
+         {"a": ["1,5", "2", "-3,25", "1.5", "1,", "1e3", ",5", "1.000,5"]}, {"a_type": (3, 3)}, "warn",
+         server_hints={"decimalSeparator": ","}),                               # 1.5, "1,", 1.000,5
+    Case("number_with_decimal_point", [prop("a", "number", **on_violation("warn"))],
+         {"a": ["1.5", "1,5", "NaN", "inf", "12", "-0.5E-3"]}, {"a_type": (3, 3)}, "warn"),
+    Case("date_with_format", [prop("a", "date", logicalTypeOptions={"format": "dd.MM.yyyy"},
+                                   **on_violation("warn"))],
+         {"a": ["31.01.2024", "29.02.2024", "29.02.2023", "1.2.2024", "32.01.2024", "2024-01-31",
+                " 31.01.2024", None]},
+         {"a_type": (5, 5)}, "warn"),
+    Case("date_default_iso", [prop("a", "date", **on_violation("warn"))],
+         {"a": ["2024-01-31", "2024-02-30", "20240131", "0000-01-01", "2024-1-31"]},
+         {"a_type": (4, 4)}, "warn"),
+    Case("date_compact_format", [prop("a", "date", logicalTypeOptions={"format": "yyyyMMdd"},
+                                      **on_violation("warn"))],
+         {"a": ["20240131", "2024013", "202401311", "20241301"]}, {"a_type": (3, 3)}, "warn"),
+    Case("timestamp_with_format", [prop("a", "timestamp", **WARN,
+                                        logicalTypeOptions={"format": "dd.MM.yyyy HH:mm:ss"})],
+         {"a": ["31.01.2024 23:59:59", "31.01.2024 24:00:00", "31.01.2024 10:00", "31.01.2024 23:59:60"]},
+         {"a_type": (3, 3)}, "warn"),
+    Case("timestamp_default_iso", [prop("a", "timestamp", **on_violation("warn"))],
+         {"a": ["2024-01-31T10:00:00", "2024-01-31 10:00:00", "2024-01-31T10:00:00.123456",
+                "2024-01-31T10:00:00Z", "2024-02-30T10:00:00", "2024-01-31"]}, {"a_type": (3, 3)}, "warn"),
+    Case("boolean_text", [prop("a", "boolean", **on_violation("warn"))],
+         {"a": ["true", "FALSE", "1", "0", "yes", "t", None, "True"]}, {"a_type": (2, 2)}, "warn"),
+    Case("boolean_native", [prop("b", "boolean", **WARN), prop("i", "boolean", **WARN)],
+         {"b": [True, False, None], "i": [0, 1, 2]}, {"b_type": (0, 0), "i_type": (1, 1)}, "warn"),
+    Case("nulls_are_never_type_violations", [prop("a", "integer"), prop("d", "date")],
+         {"a": [None, None], "d": [None, None]}, {"a_type": (0, 0), "d_type": (0, 0)}, "pass",
+         schema={"a": pl.String, "d": pl.String}),
+    # -- relationships ----------------------------------------------------------------------------
+    Case("relationship", [prop("site_sk", relationships=[{"to": "site_dim.site_sk"}],
+                               **on_violation("quarantine"))],
+         {"site_sk": ["s1", "s3", None, "s2"]}, {"site_sk_relationship": (25.0, 1)}, "quarantine",
+         references={"site_dim": {"site_sk": ["s1", "s2"]}}, quarantined={1: ["site_sk_relationship"]}),
+    Case("relationship_without_its_table", [prop("site_sk", relationships=[{"to": "site_dim.site_sk"}])],
+         {"site_sk": ["s1"]}, {"site_sk_relationship": (None, 0)}, "pass",
+         messages={"site_sk_relationship": "site_dim"}),
+    # -- sql rules --------------------------------------------------------------------------------
+    Case("sql_with_space_and_quote_in_identifiers", [prop('net "sales" eur', quality=[{
+        "id": "zero_sales", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE {property} = '0'",
+        "mustBeLessThan": 2, **on_violation("warn")}])],
+         {'net "sales" eur': ["0", "1", "0", "0; DROP TABLE x"]}, {"zero_sales": (2, 0)}, "warn",
+         object_name="pos sales \"daily\""),
+    Case("sql_error_is_not_evaluated", [prop("a", quality=[{
+        "id": "broken", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE nope = 1",
+        "mustBe": 0}])],
+         {"a": ["x"]}, {"broken": (None, 0)}, "pass", messages={"broken": "query failed"}),
+    # -- custom rules run by their own engine, whatever the default -------------------------------
+    Case("custom_soda_rule", [prop("status")], {"status": ["ok", "bad", "bad", "ok"]},
+         {"no_bad_status": (2, None)}, "warn",
+         quality=[{"id": "no_bad_status", "type": "custom", "engine": "soda", **on_violation("warn"),
+                   "implementation": "failed_rows:\n  name: Bad status\n  query: |\n"
+                                     f"    SELECT * FROM {OBJECT} WHERE status = 'bad'\n"}]),
+    Case("custom_gx_rule", [prop("units", "integer")], {"units": [1, 5, 50, None]},
+         {"units_plausible": (1, None)}, "warn",
+         quality=[{"id": "units_plausible", "type": "custom", "engine": "greatExpectations",
+                   **on_violation("warn"),
+                   "implementation": {"expectation": "expect_column_values_to_be_between",
+                                      "kwargs": {"column": "units", "min_value": 0, "max_value": 10}}}]),
+]
+
+
+def _batch(case: Case) -> pl.DataFrame:
+    if case.schema:
+        return pl.DataFrame(case.rows, schema={**{c: None for c in case.rows}, **case.schema})
+    return pl.DataFrame(case.rows, strict=False)
+
+
+@pytest.mark.parametrize("engine", engine_params())
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_engines_agree_with_the_semantics(case: Case, engine: str, tmp_path: Path) -> None:
+    gate_contract = contract(tmp_path, case.properties, case.quality, object_name=case.object_name,
+                             server_hints=case.server_hints)
+    references = {name: pl.DataFrame(columns) for name, columns in (case.references or {}).items()}
+    run = run_gate(gate_contract, case.object_name, _batch(case), engine=engine, references=references)
+    result = run.result
+    by_id = {r.id: r for r in result.rules}
+    for rule_id, (value, violating) in case.expect.items():
+        found = by_id[rule_id]
+        if value is None:
+            assert found.outcome.value == "not_evaluated", (rule_id, found)
+            assert found.value is None and found.passed is None
+        else:
+            assert found.value == pytest.approx(value), (rule_id, found)
+            assert violating is None or found.violating_rows == violating, (rule_id, found)
+    for rule_id, passed in case.passed.items():
+        assert by_id[rule_id].passed is passed, (rule_id, by_id[rule_id])
+    for rule_id, text in case.messages.items():
+        assert text in by_id[rule_id].message, (rule_id, by_id[rule_id].message)
+    assert result.verdict.value == case.verdict, [r for r in result.rules if r.passed is False]
+    rows = len(next(iter(case.rows.values())))
+    assert result.rows == rows
+    assert result.rows_published + result.rows_quarantined == rows
+    assert run.published.height == result.rows_published
+    assert run.quarantined.height == result.rows_quarantined
+    if case.quarantined is not None:
+        found_reasons = dict(zip(run.quarantined[ROW_NUMBER].to_list(),
+                                 run.quarantined[QUARANTINE_REASONS].to_list(), strict=True))
+        assert found_reasons == case.quarantined
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_catastrophic_regex_finishes_fast(engine: str, tmp_path: Path) -> None:
+    """`(a+)+$` against 'aaa…ab' backtracks for ages in Python's `re`; linear-time engines do not care."""
+    gate_contract = contract(tmp_path, [prop("a", quality=[rule("evil", "invalidValues", "warn",
+                                                                arguments={"pattern": "(a+)+$"}, mustBe=0)])])
+    batch = pl.DataFrame({"a": ["a" * 50_000 + "b", "aaaa", None]})
+    started = time.perf_counter()
+    result = run_gate(gate_contract, OBJECT, batch, engine=engine).result
+    assert time.perf_counter() - started < 20
+    evil = next(r for r in result.rules if r.id == "evil")
+    assert (evil.value, evil.violating_rows) == (1, 1)

@@ -1,0 +1,124 @@
+"""Reading deliveries: text as delivered, encodings decoded properly, clear one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from deltalake import write_deltalake
+
+from checks.readers import DataReadError, detect_format, format_hints, read_batch, scan_batch
+from tests.gates.helpers import contract, prop
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_csv_is_all_text_and_empty_fields_are_null(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b'id,qty,note\n001,3,""\n002,,x\n')
+    frame = read_batch(path)
+    assert frame.schema == pl.Schema({"id": pl.String, "qty": pl.String, "note": pl.String})
+    assert frame.to_dicts() == [{"id": "001", "qty": "3", "note": None},
+                                {"id": "002", "qty": None, "note": "x"}]
+    assert scan_batch(path).collect().equals(frame)
+
+
+def test_latin1_semicolon_file_with_contract_hints(tmp_path: Path) -> None:
+    path = write(tmp_path / "abverkauf.csv", "Ort;Umsatz\nMünchen;12,49\n".encode("latin-1"))
+    hints = format_hints(contract(tmp_path, [prop("Ort")], server_hints={
+        "delimiter": ";", "encoding": "latin-1", "decimalSeparator": ","}))
+    assert hints == {"format": "csv", "delimiter": ";", "encoding": "latin-1", "decimal_separator": ",",
+                     "sheet": None, "header": True}
+    assert read_batch(path, **hints).to_dicts() == [{"Ort": "München", "Umsatz": "12,49"}]
+    assert scan_batch(path, **hints).collect().to_dicts() == [{"Ort": "München", "Umsatz": "12,49"}]
+
+
+def test_wrong_encoding_names_file_line_and_offset(tmp_path: Path) -> None:
+    path = write(tmp_path / "sales.csv", b"a,b\n1,2\n3,caf\xe9\n")
+    with pytest.raises(DataReadError) as error:
+        read_batch(path)
+    assert str(error.value) == (f"{path}:3: not valid utf-8 text: byte 0xe9 at byte offset 13 "
+                                "(invalid continuation byte)")
+    with pytest.raises(DataReadError, match=r":3: not valid utf-8"):
+        read_batch(path, encoding="utf-8")
+    with pytest.raises(DataReadError, match=r"sales.csv:3: not valid shift_jis"):
+        read_batch(write(tmp_path / "sales.csv", b"a,b\n1,2\n3,\x81\x20\n"), encoding="shift_jis")
+
+
+def test_binary_data_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "sales.csv", b"PK\x03\x04\x14\x00\x00\x00binary")
+    with pytest.raises(DataReadError, match=r"sales.csv:1: binary data"):
+        read_batch(path)
+    with pytest.raises(DataReadError, match="binary data"):
+        scan_batch(path)
+
+
+def test_wrong_delimiter_is_one_column_not_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "sales.csv", b"a;b\n1;2\n")
+    assert read_batch(path).columns == ["a;b"]
+
+
+def test_ragged_line_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path / "sales.csv", b"a,b\n1,2\n3,4,5\n")
+    with pytest.raises(DataReadError, match=r"sales.csv:3: a line has more fields than the header"):
+        read_batch(path)
+
+
+def test_missing_empty_and_unknown(tmp_path: Path) -> None:
+    with pytest.raises(DataReadError, match="no such file"):
+        read_batch(tmp_path / "nope.csv")
+    with pytest.raises(DataReadError, match="empty file"):
+        read_batch(write(tmp_path / "empty.csv", b""))
+    with pytest.raises(DataReadError, match="unknown data format '.bin'"):
+        read_batch(write(tmp_path / "x.bin", b"a\n1\n"))
+    with pytest.raises(DataReadError, match="unknown encoding"):
+        read_batch(write(tmp_path / "x.csv", b"a\n1\n"), encoding="klingon")
+    with pytest.raises(DataReadError, match="not a Delta table"):
+        read_batch(tmp_path)
+
+
+def test_parquet_jsonl_delta_keep_native_types(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"id": ["a", "b"], "qty": [1, None]})
+    frame.write_parquet(tmp_path / "x.parquet")
+    frame.write_ndjson(tmp_path / "x.jsonl")
+    write_deltalake(tmp_path / "delta", frame.to_arrow())
+    for path in (tmp_path / "x.parquet", tmp_path / "x.jsonl", tmp_path / "delta"):
+        assert read_batch(path).equals(frame), path
+        assert scan_batch(path).collect().equals(frame), path
+    assert detect_format(tmp_path / "delta") == "delta"
+
+
+def test_truncated_and_fake_parquet(tmp_path: Path) -> None:
+    pl.DataFrame({"id": list(range(1000))}).write_parquet(tmp_path / "x.parquet")
+    data = (tmp_path / "x.parquet").read_bytes()
+    truncated = write(tmp_path / "truncated.parquet", data[: len(data) // 2])
+    with pytest.raises(DataReadError, match=r"truncated.parquet: truncated Parquet file"):
+        read_batch(truncated)
+    with pytest.raises(DataReadError, match="not a Parquet file"):
+        scan_batch(write(tmp_path / "fake.parquet", b"id\n1\n"))
+
+
+def test_excel_cells_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "semana.xlsx"
+    pl.DataFrame({"sku": ["001", "002"], "unidades": [3, 4]}).write_excel(path, worksheet="ventas")
+    frame = read_batch(path, sheet="ventas")
+    assert frame.schema == pl.Schema({"sku": pl.String, "unidades": pl.String})
+    assert frame.to_dicts() == [{"sku": "001", "unidades": "3"}, {"sku": "002", "unidades": "4"}]
+    with pytest.raises(DataReadError, match="not an .xlsx workbook"):
+        read_batch(write(tmp_path / "fake.xlsx", b"a,b\n"))
+
+
+def test_header_less_file_takes_the_contract_names(tmp_path: Path) -> None:
+    path = write(tmp_path / "x.txt", b"1|a\n2|b\n")
+    frame = read_batch(path, delimiter="|", header=False, column_names=["n", "s"])
+    assert frame.to_dicts() == [{"n": "1", "s": "a"}, {"n": "2", "s": "b"}]
+
+
+def test_json_array_of_records(tmp_path: Path) -> None:
+    path = write(tmp_path / "page.json", b'[{"id": "a", "qty": 1}, {"id": "b", "qty": null}]')
+    expected = pl.DataFrame({"id": ["a", "b"], "qty": [1, None]})
+    assert read_batch(path).equals(expected)
+    assert scan_batch(path).collect().equals(expected)
