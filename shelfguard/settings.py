@@ -59,7 +59,13 @@ class DataHome:
         return self.root / "dagster"
 
     def ensure(self) -> DataHome:
-        for folder in (self.landing, self.sources, self.warehouse, self.quarantine,
-                       self.lineage_file.parent, self.dagster_home):
+        for folder in (
+            self.landing,
+            self.sources,
+            self.warehouse,
+            self.quarantine,
+            self.lineage_file.parent,
+            self.dagster_home,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         return self
