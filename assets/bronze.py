@@ -350,7 +350,44 @@ def _gate_and_record(
         _append_delta(quarantine_table, quarantined)
         quarantine_path = str(quarantine_table)
     result = gate.result
-    entry = LedgerEntry(
+    entry = _ledger_entry(
+        contract,
+        delivery,
+        attempt,
+        ingested_at,
+        frame,
+        rows_published=result.rows_published,
+        rows_quarantined=result.rows_quarantined,
+        verdict=str(result.verdict),
+        blocking_rules=",".join(result.blocking_rule_ids),
+        quarantined_rules=",".join(
+            r.id for r in result.rules if r.on_violation == "quarantine" and r.violating_rows and r.passed
+        ),
+        reason="" if result.verdict != "block" else f"blocked by {', '.join(result.blocking_rule_ids)}",
+        in_bronze=True,
+        quarantine_path=quarantine_path,
+    )
+    append_entries(home.warehouse, [entry])
+    return IngestOutcome(entry, result, gate.quarantined.head(10), frame.null_count().row(0, named=True))
+
+
+def _ledger_entry(
+    contract: Contract,
+    delivery: Delivery,
+    attempt: int,
+    ingested_at: datetime,
+    frame: pl.DataFrame | None,
+    *,
+    verdict: str,
+    reason: str,
+    in_bronze: bool,
+    quarantine_path: str,
+    rows_published: int = 0,
+    rows_quarantined: int = 0,
+    blocking_rules: str = "",
+    quarantined_rules: str = "",
+) -> LedgerEntry:
+    return LedgerEntry(
         delivery_id=delivery.delivery_id,
         attempt=attempt,
         retailer_code=delivery.retailer_code,
@@ -363,23 +400,19 @@ def _gate_and_record(
         period=delivery.period,
         delivered_at=delivery.delivered_at,
         ingested_at=ingested_at,
-        rows=result.rows,
-        rows_published=result.rows_published,
-        rows_quarantined=result.rows_quarantined,
-        verdict=str(result.verdict),
-        blocking_rules=",".join(result.blocking_rule_ids),
-        quarantined_rules=",".join(
-            r.id for r in result.rules if r.on_violation == "quarantine" and r.violating_rows and r.passed
-        ),
-        reason="" if result.verdict != "block" else f"blocked by {', '.join(result.blocking_rule_ids)}",
+        rows=0 if frame is None else frame.height,
+        rows_published=rows_published,
+        rows_quarantined=rows_quarantined,
+        verdict=verdict,
+        blocking_rules=blocking_rules,
+        quarantined_rules=quarantined_rules,
+        reason=reason,
         contract_version=contract.version,
-        in_bronze=True,
+        in_bronze=in_bronze,
         quarantine_path=quarantine_path,
         watermark=delivery.watermark,
-        columns=json.dumps(frame.columns),
+        columns=json.dumps([] if frame is None else frame.columns),
     )
-    append_entries(home.warehouse, [entry])
-    return IngestOutcome(entry, result, gate.quarantined.head(10), frame.null_count().row(0, named=True))
 
 
 def _reject_unreadable(
@@ -415,31 +448,16 @@ def _reject_unreadable(
             indent=2,
         )
     )
-    entry = LedgerEntry(
-        delivery_id=delivery.delivery_id,
-        attempt=attempt,
-        retailer_code=delivery.retailer_code,
-        object=delivery.object_name,
-        channel=delivery.channel,
-        source=delivery.source,
-        source_size=delivery.source_size,
-        source_mtime_ns=delivery.source_mtime_ns,
-        content_sha256=delivery.content_sha256,
-        period=delivery.period,
-        delivered_at=delivery.delivered_at,
-        ingested_at=ingested_at,
-        rows=0 if frame is None else frame.height,
-        rows_published=0,
-        rows_quarantined=0,
+    entry = _ledger_entry(
+        contract,
+        delivery,
+        attempt,
+        ingested_at,
+        frame,
         verdict="unreadable",
-        blocking_rules="",
-        quarantined_rules="",
         reason=reason,
-        contract_version=contract.version,
         in_bronze=False,
         quarantine_path=str(kept),
-        watermark=delivery.watermark,
-        columns=json.dumps([] if frame is None else frame.columns),
     )
     append_entries(home.warehouse, [entry])
     return IngestOutcome(entry)

@@ -13,21 +13,10 @@ from urllib.parse import urlsplit
 
 from checks.contract import Contract, custom_properties, properties_of
 from checks.formats import jdk_to_strftime
+from checks.lint import CADENCES, LANDING_FORMATS, SHAPES, TRANSFORMS
 from checks.sla import Sla, sla_of
 
 TEMPORAL_TYPES = ("date", "timestamp")
-TRANSFORMS = ("cents_to_units", "negate")
-FILE_FORMATS = ("csv", "text", "parquet", "jsonl", "xlsx")
-CADENCES = ("daily", "weekly", "monthly")
-SHAPES = (
-    "one_big_table",
-    "dim_fact",
-    "split_by_region",
-    "many_dates",
-    "per_store",
-    "weekly_single_date",
-    "weekly_all_days",
-)
 # canonical object -> the grain of the rows a retailer object mapped to it holds
 GRAINS = {
     "daily_store_fact": "daily",
@@ -196,9 +185,9 @@ def retailer_spec(contract: Contract) -> RetailerSpec:
 def _channel(contract: Contract, server: dict[str, Any]) -> tuple[str, str]:
     kind, file_format = server.get("type"), str(server.get("format") or "")
     if kind == "local":
-        if file_format not in FILE_FORMATS:
+        if file_format not in LANDING_FORMATS:
             raise contract.error(
-                f"landing format must be one of {', '.join(FILE_FORMATS)}", "servers", 0, "format"
+                f"landing format must be one of {', '.join(LANDING_FORMATS)}", "servers", 0, "format"
             )
         return "landing", file_format
     if kind == "custom" and file_format == "sql":

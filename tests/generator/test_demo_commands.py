@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from shelfguard.cli import main
 
 
@@ -51,8 +53,18 @@ def test_unknown_fault_or_retailer_is_a_one_line_error(shelfguard_home, capsys):
     assert not (shelfguard_home / "landing").exists()
 
 
-def test_demo_generates_then_lints(shelfguard_home, capsys):
-    assert main(["demo", "--days", "7"]) == 0
+@pytest.mark.slow
+def test_demo_runs_the_pipeline_and_reports_per_retailer(shelfguard_home, capsys):
+    assert main(["demo", "--days", "4", "--stores", "2", "--products", "4"]) == 0, (
+        "blocked deliveries are expected"
+    )
     out = capsys.readouterr().out
-    assert out.startswith("1. demo data:") and "2. contract lint:" in out
-    assert (shelfguard_home / "demo_data_report.json").is_file()
+    assert out.startswith("1. contracts: 0 lint problem(s)")
+    assert "2. demo data:" in out and "3. pipeline:" in out
+    report = out.split("4. per retailer (rows)")[1]
+    for code in ("alp_de", "crl_au", "fjd_no", "kst_uk", "lks_ca", "mpn_fr", "nwg_us", "pmp_ar", "skr_jp"):
+        assert code in report
+    assert "quarantined rows by rule" in report and "blocked or unreadable deliveries" in report
+    assert "5. gold tables (rows)" in out and "daily_store_fact" in out
+    assert "shelfguard ui" in out
+    assert (shelfguard_home / "warehouse" / "gold" / "daily_store_fact" / "_delta_log").is_dir()
