@@ -27,9 +27,14 @@ def rule(rule_id: str, kind: RuleKind = RuleKind.LIBRARY, **fields: Any) -> Rule
 def measure(engine: Engine, columns: dict[str, list[Any]], rules: list[Rule], schema: dict | None = None,
             **context: Any) -> dict[str, Measurement]:
     batch = pl.DataFrame(columns, schema=schema, strict=False).with_row_index(ROW_NUMBER)
-    found = engine.measure(batch, rules, BatchContext(object_name=context.pop("object_name", OBJECT), **context))
+    object_name = context.pop("object_name", OBJECT)
+    found = engine.measure(batch, rules, BatchContext(object_name=object_name, **context))
     assert [m.rule_id for m in found] == [r.id for r in rules]
     return {m.rule_id: m for m in found}
+
+
+def type_rule(rule_id: str, column: str, logical_type: str) -> Rule:
+    return rule(rule_id, RuleKind.TYPE, property=column, metric="invalidValues", logical_type=logical_type)
 
 
 def rows(measurement: Measurement) -> list[int] | None:
@@ -42,18 +47,22 @@ def test_nulls_are_null_values_not_invalid_values(engine: Engine) -> None:
         rule("missing", property="code", metric="missingValues"),  # default [null, ""]
         rule("missing_listed", property="code", metric="missingValues", arguments={"missingValues": ["b"]}),
         rule("invalid", property="code", metric="invalidValues", arguments={"validValues": ["a"]}),
-        rule("invalid_null_listed", property="code", metric="invalidValues", arguments={"validValues": [None, "a"]}),
+        rule("invalid_null_listed", property="code", metric="invalidValues",
+             arguments={"validValues": [None, "a"]}),
     ])
     assert (found["nulls"].count, rows(found["nulls"])) == (2, [1, 4])
     assert (found["missing"].count, rows(found["missing"])) == (3, [1, 2, 4])
-    assert (found["missing_listed"].count, rows(found["missing_listed"])) == (3, [1, 3, 4])  # null always missing
+    # null is always missing, whatever the list
+    assert (found["missing_listed"].count, rows(found["missing_listed"])) == (3, [1, 3, 4])
     assert (found["invalid"].count, rows(found["invalid"])) == (2, [2, 3])  # "" and "b"; nulls never invalid
     assert rows(found["invalid_null_listed"]) == [2, 3]
 
 
 def test_patterns_must_match_the_whole_value(engine: Engine) -> None:
-    found = measure(engine, {"gtin": ["12345678", "123456789", "x12345678", "1234567890123", None, "12345678\n"]}, [
-        rule("gtin_format", property="gtin", metric="invalidValues", arguments={"pattern": "[0-9]{8}|[0-9]{12,14}"}),
+    gtins = ["12345678", "123456789", "x12345678", "1234567890123", None, "12345678\n"]
+    found = measure(engine, {"gtin": gtins}, [
+        rule("gtin_format", property="gtin", metric="invalidValues",
+             arguments={"pattern": "[0-9]{8}|[0-9]{12,14}"}),
         rule("both", property="gtin", metric="invalidValues",
              arguments={"pattern": "[0-9]+", "validValues": ["12345678", "x12345678"]}),
     ])
@@ -86,8 +95,9 @@ def test_typed_columns_compare_as_text_and_cast_by_their_kind(engine: Engine) ->
     found = measure(engine, columns, [
         rule("qty_listed", property="qty", metric="invalidValues", arguments={"validValues": [1, "2", 12]}),
         rule("qty_digits", property="qty", metric="invalidValues", arguments={"pattern": "[0-9]"}),
-        rule("qty_missing", property="qty", metric="missingValues", arguments={"missingValues": [None, "", 4]}),
-        rule("ratio_integer", kind=RuleKind.TYPE, property="ratio", metric="invalidValues", logical_type="integer"),
+        rule("qty_missing", property="qty", metric="missingValues",
+             arguments={"missingValues": [None, "", 4]}),
+        type_rule("ratio_integer", "ratio", "integer"),
         rule("flag_listed", property="flag", metric="invalidValues", arguments={"validValues": [True]}),
         rule("ratio_nulls", property="ratio", metric="nullValues"),
         rule("qty_unique", kind=RuleKind.UNIQUE, property="qty", metric="duplicateValues"),
@@ -107,10 +117,10 @@ def test_castability_of_delivered_text(engine: Engine) -> None:
                "amount": ["12,50", "-0,5", "1.5", "1e3", ""],
                "promo": ["TRUE", "false", "1", "yes", "0"]}
     found = measure(engine, columns, [
-        rule("day_type", kind=RuleKind.TYPE, property="day", metric="invalidValues", logical_type="date"),
-        rule("units_type", kind=RuleKind.TYPE, property="units", metric="invalidValues", logical_type="integer"),
-        rule("amount_type", kind=RuleKind.TYPE, property="amount", metric="invalidValues", logical_type="number"),
-        rule("promo_type", kind=RuleKind.TYPE, property="promo", metric="invalidValues", logical_type="boolean"),
+        type_rule("day_type", "day", "date"),
+        type_rule("units_type", "units", "integer"),
+        type_rule("amount_type", "amount", "number"),
+        type_rule("promo_type", "promo", "boolean"),
     ], decimal_separator=",")
     assert rows(found["day_type"]) == [1, 2, 3]  # one-digit month, 30 February, a leading blank
     assert rows(found["units_type"]) == [2, 3]  # blank, decimal point; size is not judged
@@ -182,10 +192,10 @@ def test_empty_batch(engine: Engine) -> None:
         rule("pattern", property="code", metric="invalidValues", arguments={"pattern": "[a-z]+"}),
         rule("dups", kind=RuleKind.UNIQUE, metric="duplicateValues", property="code",
              keep_latest_by=OrderColumn(name="updated_at", logical_type="timestamp")),
-        rule("date", kind=RuleKind.TYPE, property="code", metric="invalidValues", logical_type="date"),
+        type_rule("date", "code", "date"),
     ], schema={"code": pl.String, "updated_at": pl.String})
-    assert {rule_id: m.count for rule_id, m in found.items()} == {"rows": 0, "nulls": 0, "pattern": 0, "dups": 0,
-                                                                   "date": 0}
+    counts = {rule_id: m.count for rule_id, m in found.items()}
+    assert counts == {"rows": 0, "nulls": 0, "pattern": 0, "dups": 0, "date": 0}
     assert rows(found["nulls"]) == []
 
 

@@ -1,0 +1,348 @@
+"""Gate benchmark: every engine against a hand-written single-pass Polars floor, on N rows of POS sales.
+
+    uv run python benchmarks/gate_bench.py [--rows 2000000] [--engines pandera,soda,gx] [--seed 7]
+                                           [--keep DIR]
+
+It writes a CSV of N sales lines (about 1 % of them faulty: bad GTINs and GLNs, unknown currencies
+and store formats, duplicate lines and transaction ids) in chunks, so `--rows 10000000` fits in
+memory, and judges it with `pos_sales_bench.odcs.yaml` (25 rules). Each measurement runs in a fresh
+process so that its peak RSS is its own:
+- the floor: the same rules written by hand as one Polars `select` over the batch (duplicates: the
+  members of duplicated keys, then the kept row chosen among those few rows), plus the split into
+  published and quarantined rows;
+- each engine through `checks.gate.run_gate` on the same in-memory batch (read time excluded);
+- the whole `shelfguard check` process versus a process that only reads the file and runs the floor
+  (each run `--repeat` times in turns, the best time counts).
+Every engine's numbers are compared with the floor's before any time is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CONTRACT = HERE / "pos_sales_bench.odcs.yaml"
+OBJECT = "pos_sales"
+CHUNK_ROWS = 1_000_000
+TARGETS = {"pandera": 1.3, "soda": 3.0, "check": 1.5}
+
+FAULTS = {  # share of rows per fault kind, about 1 % in all
+    "bad_gtin": 0.003, "bad_gln": 0.002, "bad_currency": 0.0015, "bad_store_format": 0.001,
+    "duplicate_line": 0.0015, "duplicate_transaction": 0.001,
+}
+STORES = 2_000
+PRODUCTS = 50_000
+FORMATS = ["SUPERCENTER", "MARKET", "EXPRESS"]
+COLUMNS = ["transaction_id", "sale_date", "store_gln", "gtin", "product_id", "description", "units_sold",
+           "net_sales", "currency", "store_format", "on_hand_units", "promo_flag", "updated_at"]
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+
+def write_sales_csv(path: Path, rows: int, seed: int) -> None:
+    """N rows of POS sales lines with about 1 % faults, written chunk by chunk."""
+    rng = np.random.default_rng(seed)
+    store_gln = pl.Series(np.char.mod("%013d", 4_012_345_000_000 + np.arange(STORES) * 7_919))
+    store_format = pl.Series(np.array(FORMATS)[rng.integers(0, len(FORMATS), STORES)])
+    gtin = pl.Series(np.char.mod("%013d", 5_000_000_000_000 + np.arange(PRODUCTS) * 104_729))
+    with path.open("wb") as out:
+        for offset in range(0, rows, CHUNK_ROWS):
+            chunk = _sales_chunk(rng, offset, min(CHUNK_ROWS, rows - offset), store_gln, store_format, gtin)
+            chunk.write_csv(out, include_header=offset == 0)
+
+
+def _sales_chunk(rng: np.random.Generator, offset: int, n: int, store_gln: pl.Series,
+                 store_format: pl.Series, gtin: pl.Series) -> pl.DataFrame:
+    """One chunk of sales lines; a faulty line gets one fault, a duplicate copies another line's key."""
+    c = pl.col
+    draws = pl.DataFrame({
+        "row": np.arange(offset, offset + n), "store": rng.integers(0, STORES, n),
+        "product": rng.integers(0, PRODUCTS, n), "units": rng.integers(1, 13, n),
+        "day": rng.integers(0, 28, n),
+        "second": rng.integers(0, 86_400, n), "price_cents": rng.integers(99, 2_000, n),
+        "on_hand": rng.integers(0, 500, n), "on_hand_missing": rng.random(n) < 0.2,
+        "promo": rng.random(n) < 0.1, "description_roll": rng.random(n), "source": rng.integers(0, n, n),
+        "fault": rng.choice([*FAULTS, "none"], n, p=[*FAULTS.values(), 1 - sum(FAULTS.values())]),
+    })
+    sale_date = pl.date(2024, 1, 1) + pl.duration(days=c("day"))
+    roll = c("description_roll")
+    sales = draws.select(
+        transaction_id=pl.lit("T") + c("row").cast(pl.String).str.zfill(10),
+        sale_date=sale_date.dt.strftime("%Y-%m-%d"),
+        store_gln=store_gln.gather(draws["store"]),
+        gtin=gtin.gather(draws["product"]),
+        product_id=pl.lit("P") + c("product").cast(pl.String),
+        description=pl.when(roll < 0.01).then(None).when(roll < 0.02).then(pl.lit(""))
+        .when(roll < 0.03).then(pl.lit("N/A")).otherwise(pl.lit("Product ") + c("product").cast(pl.String)),
+        units_sold=c("units").cast(pl.String),
+        net_sales=(c("units") * c("price_cents") / 100).cast(pl.String),
+        currency=pl.lit("USD"),
+        store_format=store_format.gather(draws["store"]),
+        on_hand_units=pl.when(c("on_hand_missing")).then(None).otherwise(c("on_hand").cast(pl.String)),
+        promo_flag=pl.when(c("promo")).then(pl.lit("true")).otherwise(pl.lit("false")),
+        updated_at=(sale_date.cast(pl.Datetime) + pl.duration(days=1, seconds=c("second")))
+        .dt.strftime("%Y-%m-%d %H:%M:%S"),
+        fault=c("fault"), source=c("source"),
+    )
+    copied = ["transaction_id", "sale_date", "store_gln", "gtin"]
+    sales = sales.with_columns(sales.select(pl.col(copied).gather(c("source")).name.prefix("source_")))
+
+    def fault(kind: str) -> pl.Expr:
+        return c("fault") == kind
+
+    def faulted(column: str, kind: str, value: pl.Expr) -> pl.Expr:
+        return pl.when(fault(kind)).then(value).otherwise(c(column)).alias(column)
+
+    key_copied = {name: faulted(name, "duplicate_line", c(f"source_{name}"))
+                  for name in ("sale_date", "store_gln", "gtin")}
+    return sales.with_columns(
+        faulted("transaction_id", "duplicate_transaction", c("source_transaction_id")),
+        key_copied["sale_date"],
+        pl.when(fault("bad_gln")).then(c("store_gln").str.slice(1)).otherwise(key_copied["store_gln"])
+        .alias("store_gln"),
+        pl.when(fault("bad_gtin")).then(pl.lit("ABC") + c("gtin").str.slice(3)).otherwise(key_copied["gtin"])
+        .alias("gtin"),
+        faulted("currency", "bad_currency", pl.lit("usd")),
+        faulted("store_format", "bad_store_format", pl.lit("KIOSK")),
+    ).select(COLUMNS)
+
+
+def read_batch(path: Path) -> pl.DataFrame:
+    """The file as delivered: every column text, an empty field null (as the gate reads CSV)."""
+    return pl.read_csv(path, infer_schema=False)
+
+
+# -- the floor: the benchmark contract's rules, written by hand as one Polars pass -----------------
+
+DATE = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+TIMESTAMP = DATE + r" (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+INTEGER = r"[+-]?[0-9]+"
+NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+
+
+def floor(batch: pl.DataFrame) -> dict[str, Any]:
+    """Every rule's count and the published/quarantined split: one pass over the batch, then the
+    kept row of each duplicate group chosen among the few rows of duplicated keys."""
+    c = pl.col
+
+    def mismatch(column: str, pattern: str) -> pl.Expr:
+        return c(column).is_not_null() & ~c(column).str.contains(f"^(?:{pattern})$")
+
+    def not_in(column: str, values: list[str]) -> pl.Expr:
+        return c(column).is_not_null() & ~c(column).is_in(values)
+
+    updated_at = pl.when(c("updated_at").str.contains(f"^(?:{TIMESTAMP})$")).then(
+        c("updated_at").str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False))
+    sale_date = c("sale_date").str.strptime(pl.Datetime("us"), "%Y-%m-%d", strict=False)
+    duplicate_keys = {"transaction_id_duplicateValues": ["transaction_id"],
+                      "pos_sales_duplicate_lines": ["sale_date", "store_gln", "gtin"]}
+    quarantine_rules = {
+        "transaction_id_nullValues": c("transaction_id").is_null(),
+        "store_gln_format": mismatch("store_gln", "[0-9]{13}"),
+        "gtin_format": mismatch("gtin", "[0-9]{8}|[0-9]{12,14}"),
+        "currency_known": not_in("currency", ["USD", "CAD", "MXN"]),
+        "store_format_known": not_in("store_format", FORMATS),
+        **{name: pl.struct(keys).is_duplicated() for name, keys in duplicate_keys.items()},
+    }
+    other_rules = {
+        "sale_date_type": mismatch("sale_date", DATE) | (c("sale_date").is_not_null() & sale_date.is_null()),
+        "units_sold_type": mismatch("units_sold", INTEGER),
+        "net_sales_type": mismatch("net_sales", NUMBER),
+        "on_hand_units_type": mismatch("on_hand_units", INTEGER),
+        "promo_flag_type": mismatch("promo_flag", "(?i:true|false|1|0)"),
+        "updated_at_type": c("updated_at").is_not_null() & updated_at.is_null(),
+        "description_missing": c("description").is_null() | c("description").is_in(["", "N/A"]),
+        "on_hand_units_reported": c("on_hand_units").is_null(),
+        **{f"{name}_nullValues": c(name).is_null() for name in (
+            "sale_date", "store_gln", "product_id", "units_sold", "net_sales", "currency", "updated_at")},
+    }
+    rules = {**quarantine_rules, **other_rules}
+    numbered = batch.with_row_index("__row")
+    flags = numbered.lazy().select("__row", **{name: rule.fill_null(False) for name, rule in rules.items()})
+    flags = flags.collect()
+    for name, keys in duplicate_keys.items():  # of each group of equal keys, the latest row is kept
+        members = numbered.filter(flags.get_column(name))
+        kept = (members.sort([updated_at, c("__row")], descending=[True, False], nulls_last=True)
+                .filter(pl.struct(keys).is_first_distinct()).get_column("__row"))
+        flags = flags.with_columns(c(name) & ~c("__row").is_in(kept.implode()))
+    counts = flags.select(pl.len().alias("pos_sales_not_empty"), *(c(name).sum() for name in rules))
+    quarantined = flags.select(pl.any_horizontal(list(quarantine_rules))).to_series()
+    quarantined_rows, published_rows = batch.filter(quarantined), batch.filter(~quarantined)
+    return {"counts": counts.row(0, named=True), "quarantined": quarantined_rows.height,
+            "published": published_rows.height}
+
+
+# -- one measurement per process --------------------------------------------------------------------
+
+
+def worker(kind: str, data: Path, repeat: int) -> dict[str, Any]:
+    """Runs in a fresh process: read the file, warm up on 1,000 rows (imports, GX's context: paid
+    once per process, not per batch), then time the floor or one engine through the gate; the best
+    of `repeat` runs, since other load on the machine only ever adds time."""
+    started = time.perf_counter()
+    batch = read_batch(data)
+    read_seconds = time.perf_counter() - started
+    measure = floor if kind == "floor" else partial(run_engine, kind)
+    started = time.perf_counter()
+    measure(batch.head(1_000))
+    startup_seconds = time.perf_counter() - started
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = measure(batch)
+        timings.append(time.perf_counter() - started)
+    return {"kind": kind, "rows": batch.height, "read_seconds": read_seconds,
+            "startup_seconds": startup_seconds, "seconds": min(timings), "timings": timings,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **result}
+
+
+def read_and_floor(data: Path) -> None:
+    """What `shelfguard check` is compared with: a process that reads the file and runs the floor."""
+    floor(read_batch(data))
+
+
+def run_engine(engine: str, batch: pl.DataFrame) -> dict[str, Any]:
+    from checks.contract import load_contract
+    from checks.gate import run_gate
+
+    result = run_gate(load_contract(CONTRACT), OBJECT, batch, engine=engine).result
+    counts = {rule.id: rule.value if rule.metric == "rowCount" else rule.violating_rows
+              for rule in result.rules if rule.value is not None}
+    return {"counts": counts, "quarantined": result.rows_quarantined, "published": result.rows_published,
+            "verdict": result.verdict.value}
+
+
+def spawn(argv: list[str]) -> tuple[float, float, int, str]:
+    """Run a process: its wall time, its own peak RSS in MB (from wait4), exit status and stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=REPO)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if process.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(argv[:4])} failed ({process.returncode}): {stderr[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, process.returncode, stdout
+
+
+def this_script(*arguments: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), *arguments]
+
+
+def measure_in_process(kind: str, data: Path, repeat: int) -> dict[str, Any]:
+    _, _, _, stdout = spawn(this_script("--worker", kind, "--data", str(data), "--repeat", str(repeat)))
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def check_process(data: Path, repeat: int) -> dict[str, Any]:
+    """The whole `shelfguard check` process (as CI runs it) and the read-and-floor process, run in
+    turns `repeat` times; the best time of each, and its peak RSS."""
+    command = [str(Path(sys.executable).with_name("shelfguard")), "check", "--contract", str(CONTRACT),
+               "--data", str(data), "--object", OBJECT, "--format", "json"]
+    checks, floors = [], []
+    for _ in range(repeat):
+        checks.append(spawn(command))
+        floors.append(spawn(this_script("--read-and-floor", "--data", str(data))))
+    seconds, rss, status, stdout = min(checks)
+    floor_seconds, floor_rss, _, _ = min(floors)
+    return {"seconds": seconds, "peak_rss_mb": rss, "exit_status": status,
+            "verdict": json.loads(stdout)["verdict"], "floor_seconds": floor_seconds,
+            "floor_peak_rss_mb": floor_rss}
+
+
+def differences(run: dict[str, Any], reference: dict[str, Any]) -> list[str]:
+    """Where an engine's numbers differ from the floor's (there must be none)."""
+    found = [f"{rule}: {run['counts'].get(rule)} != floor {count}"
+             for rule, count in reference["counts"].items() if run["counts"].get(rule) != count]
+    if run["quarantined"] != reference["quarantined"]:
+        found.append(f"quarantined rows: {run['quarantined']} != floor {reference['quarantined']}")
+    return found
+
+
+def report(rows: int, runs: dict[str, dict[str, Any]], check: dict[str, Any] | None) -> str:
+    """The figures as a Markdown table (what docs/performance.md shows)."""
+    floor_seconds = runs["floor"]["seconds"]
+    lines = [f"{rows:,} rows, {len(runs['floor']['counts'])} rule counts compared, {os.cpu_count()} cores, "
+             f"best of {len(runs['floor']['timings'])} runs; reading the CSV (all text): "
+             f"{runs['floor']['read_seconds']:.2f} s",
+             "",
+             "| run | start-up s | seconds | rows/s | peak RSS MB | x floor | target |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for kind, run in runs.items():
+        ratio = run["seconds"] / floor_seconds
+        target = TARGETS.get(kind)
+        judged = "" if target is None else f"<= {target} {'met' if ratio <= target else 'MISSED'}"
+        lines.append(f"| {kind} | {run['startup_seconds']:.2f} | {run['seconds']:.2f} | "
+                     f"{rows / run['seconds']:,.0f} | {run['peak_rss_mb']:,.0f} | {ratio:.2f} | {judged} |")
+    if check:
+        ratio = check["seconds"] / check["floor_seconds"]
+        judged = f"<= {TARGETS['check']} {'met' if ratio <= TARGETS['check'] else 'MISSED'}"
+        lines.append(f"| `shelfguard check` process (verdict {check['verdict']}) | | "
+                     f"{check['seconds']:.2f} | {rows / check['seconds']:,.0f} | "
+                     f"{check['peak_rss_mb']:,.0f} | "
+                     f"{ratio:.2f} | {judged} |")
+        lines.append(f"| read + floor process | | {check['floor_seconds']:.2f} | "
+                     f"{rows / check['floor_seconds']:,.0f} | {check['floor_peak_rss_mb']:,.0f} | 1.00 | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--engines", default="pandera,soda,gx")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine; the best counts")
+    parser.add_argument("--keep", type=Path, help="write the CSV into this folder and keep it")
+    parser.add_argument("--no-check", action="store_true", help="skip the `shelfguard check` process run")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--read-and-floor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.data, args.repeat)))
+        return 0
+    if args.read_and_floor:
+        read_and_floor(args.data)
+        return 0
+    os.environ["SODA_CORE_TELEMETRY_ENABLED"] = "false"
+    with tempfile.TemporaryDirectory(prefix="gate_bench_") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = folder / f"pos_sales_{args.rows}_{args.seed}.csv"
+        started = time.perf_counter()
+        write_sales_csv(data, args.rows, args.seed)
+        print(f"wrote {data.stat().st_size / 1e6:,.0f} MB of CSV in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        runs = {"floor": measure_in_process("floor", data, args.repeat)}
+        for engine in [name.strip() for name in args.engines.split(",") if name.strip()]:
+            runs[engine] = measure_in_process(engine, data, args.repeat)
+            found = differences(runs[engine], runs["floor"])
+            if found:
+                print(f"{engine} disagrees with the floor:\n  " + "\n  ".join(found), file=sys.stderr)
+                return 1
+            print(f"{engine}: {runs[engine]['seconds']:.2f} s, the same numbers as the floor", flush=True)
+        check = None if args.no_check else check_process(data, args.repeat)
+        print(report(args.rows, runs, check))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
