@@ -14,13 +14,13 @@ explicitly for every validation, because pandera silently skips data checks on L
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-import pandera.polars as pa
 import polars as pl
-from pandera.config import ValidationDepth, config_context
-from pandera.errors import SchemaErrors
 
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
 from checks.engines.polars_common import checked_pattern, native_kind
@@ -37,7 +37,39 @@ from checks.engines.semantics import (
 from checks.rules import DEFAULT_MISSING_VALUES, OrderColumn, Rule, RuleKind
 
 _SCHEMA_KINDS = (RuleKind.COLUMNS_PRESENT, RuleKind.EXTRA_COLUMNS)
-_DEPTH = ValidationDepth.SCHEMA_AND_DATA
+_PANDERA_MODULES = ("pandera.polars", "pandera.config", "pandera.errors")
+_preloading: threading.Thread | None = None
+
+
+def preload() -> None:
+    """Start importing pandera (and with it pandas, about a second) in a background thread.
+
+    The first Polars pass over the batch releases the GIL, so the import overlaps it instead of
+    adding to every `shelfguard check`; `_pandera()` waits for it when pandera is first needed.
+    """
+    global _preloading
+    if _preloading is None:
+        _preloading = threading.Thread(target=_import_pandera, name="pandera-import", daemon=True)
+        _preloading.start()
+
+
+def _import_pandera() -> None:
+    for module in _PANDERA_MODULES:
+        importlib.import_module(module)
+
+
+def _pandera() -> SimpleNamespace:
+    """pandera's Polars API, its config and errors, imported once (in the background if preloaded)."""
+    if _preloading is not None:
+        _preloading.join()
+    _import_pandera()
+    polars_api, config, errors = (importlib.import_module(m) for m in _PANDERA_MODULES)
+    return SimpleNamespace(
+        pa=polars_api,
+        config_context=config.config_context,
+        depth=config.ValidationDepth.SCHEMA_AND_DATA,
+        SchemaErrors=errors.SchemaErrors,
+    )
 
 
 class RuleNotMeasurable(ValueError):
@@ -56,10 +88,8 @@ class PanderaEngine:
     ) -> list[Measurement]:
         frame = batch.lazy()
         schema = frame.collect_schema()
+        preload()
         found: dict[str, Measurement] = {}
-        presence_rules = [r for r in rules if r.kind in _SCHEMA_KINDS]
-        if presence_rules:
-            found.update(self._measure_columns(schema, presence_rules))
         masks: dict[str, pl.Expr] = {}
         latest: dict[str, _LatestDuplicates] = {}
         for rule in rules:
@@ -75,26 +105,38 @@ class PanderaEngine:
             except (RuleNotMeasurable, UnsupportedDefinition) as exc:
                 found[rule.id] = Measurement(rule.id, None, message=str(exc), engine=self.name)
         rows, violations = _violating_rows(frame, masks, latest, streaming=isinstance(batch, pl.LazyFrame))
+        presence_rules = [r for r in rules if r.kind in _SCHEMA_KINDS]
+        if presence_rules:
+            found.update(self._measure_columns(schema, presence_rules))
         for rule_id, rows_of_rule in self._validate(violations, list(masks)).items():
             found[rule_id] = Measurement(rule_id, len(rows_of_rule), rows_of_rule, engine=self.name)
         for rule in rules:
             if rule.metric == "rowCount" and rule.kind not in _SCHEMA_KINDS:
                 found[rule.id] = Measurement(rule.id, rows, engine=self.name)
-        return [found.get(r.id) or Measurement(r.id, None, message=f"{self.name} does not measure "
-                                               f"{r.kind.value} rules", engine=self.name) for r in rules]
+        return [
+            found.get(r.id)
+            or Measurement(
+                r.id, None, message=f"{self.name} does not measure {r.kind.value} rules", engine=self.name
+            )
+            for r in rules
+        ]
 
     def _measure_columns(self, schema: pl.Schema, rules: list[Rule]) -> dict[str, Measurement]:
         """Missing columns from pandera's schema validation (required columns) of an empty frame of
         this schema; extra columns by comparing names (pandera's `strict` stops at the first one)."""
+        pandera = _pandera()
         listed = list(dict.fromkeys(c for r in rules for c in r.properties))
-        columns = {name: pa.Column(required=True, nullable=True) for name in listed}
+        columns = {name: pandera.pa.Column(required=True, nullable=True) for name in listed}
         missing: list[str] = []
-        with config_context(validation_depth=_DEPTH):
+        with pandera.config_context(validation_depth=pandera.depth):
             try:
-                pa.DataFrameSchema(columns).validate(pl.DataFrame(schema=schema), lazy=True)
-            except SchemaErrors as exc:
-                missing = [str(e.failure_cases) for e in exc.schema_errors
-                           if e.reason_code.name == "COLUMN_NOT_IN_DATAFRAME"]
+                pandera.pa.DataFrameSchema(columns).validate(pl.DataFrame(schema=schema), lazy=True)
+            except pandera.SchemaErrors as exc:
+                missing = [
+                    str(e.failure_cases)
+                    for e in exc.schema_errors
+                    if e.reason_code.name == "COLUMN_NOT_IN_DATAFRAME"
+                ]
         found = {}
         for rule in rules:
             if rule.kind == RuleKind.COLUMNS_PRESENT:
@@ -103,8 +145,9 @@ class PanderaEngine:
                 found[rule.id] = Measurement(rule.id, len(gone), message=message, engine=self.name)
             else:
                 extra = [c for c in schema if c != ROW_NUMBER and c not in rule.properties]
-                message = (f"columns not in the contract (kept): {', '.join(extra)}" if extra
-                           else "no extra columns")
+                message = (
+                    f"columns not in the contract (kept): {', '.join(extra)}" if extra else "no extra columns"
+                )
                 found[rule.id] = Measurement(rule.id, len(extra), message=message, engine=self.name)
         return found
 
@@ -114,12 +157,13 @@ class PanderaEngine:
         found = dict.fromkeys(rule_ids, none)
         if not rule_ids or violations.is_empty():
             return found
-        checks = [pa.Check(_reads(_mask_name(i)), name=rule_id) for i, rule_id in enumerate(rule_ids)]
-        schema = pa.DataFrameSchema({ROW_NUMBER: pa.Column(checks=checks)})
-        with config_context(validation_depth=_DEPTH):
+        pandera = _pandera()
+        checks = [pandera.pa.Check(_reads(_mask_name(i)), name=rule_id) for i, rule_id in enumerate(rule_ids)]
+        schema = pandera.pa.DataFrameSchema({ROW_NUMBER: pandera.pa.Column(checks=checks)})
+        with pandera.config_context(validation_depth=pandera.depth):
             try:
                 schema.validate(violations, lazy=True)
-            except SchemaErrors as exc:
+            except pandera.SchemaErrors as exc:
                 failures = exc.failure_cases.select("check_number", "index").drop_nulls()
                 row_numbers = violations.get_column(ROW_NUMBER)
                 for (number,), group in failures.group_by("check_number"):
@@ -129,8 +173,10 @@ class PanderaEngine:
 
 def _reads(mask: str):
     """A pandera check function: the row passes when its violation column is false."""
-    def check(data: pa.PolarsData) -> pl.LazyFrame:
+
+    def check(data) -> pl.LazyFrame:  # data: pandera.polars.PolarsData
         return data.lazyframe.select(pl.col(mask).not_())
+
     return check
 
 
@@ -149,27 +195,34 @@ class _LatestDuplicates:
     order_dtype: pl.DataType
 
 
-def _violating_rows(frame: pl.LazyFrame, masks: dict[str, pl.Expr], latest: dict[str, _LatestDuplicates],
-                    *, streaming: bool) -> tuple[int, pl.DataFrame]:
+def _violating_rows(
+    frame: pl.LazyFrame, masks: dict[str, pl.Expr], latest: dict[str, _LatestDuplicates], *, streaming: bool
+) -> tuple[int, pl.DataFrame]:
     """Rows in the batch, and ROW_NUMBER plus one violation column per rule for every row that
     violates at least one rule — one pass over the batch. A scanned batch is streamed (bounded
     memory); a batch already in memory runs on Polars' in-memory engine, which is faster there."""
     names = {rule_id: _mask_name(i) for i, rule_id in enumerate(masks)}
     carried = list(dict.fromkeys(c for d in latest.values() for c in [*d.keys, d.order.name]))
     aliases = {column: f"__sg_column_{j}" for j, column in enumerate(carried)}
-    selected = frame.select(pl.col(ROW_NUMBER),
-                            *(e.fill_null(False).alias(names[r]) for r, e in masks.items()),
-                            *(pl.col(c).alias(a) for c, a in aliases.items()))
+    selected = frame.select(
+        pl.col(ROW_NUMBER),
+        *(e.fill_null(False).alias(names[r]) for r, e in masks.items()),
+        *(pl.col(c).alias(a) for c, a in aliases.items()),
+    )
     violating = selected.filter(pl.any_horizontal(list(names.values()))) if names else selected.head(0)
-    violations, counted = pl.collect_all([violating, frame.select(pl.len())],
-                                         engine="streaming" if streaming else "in-memory")
+    violations, counted = pl.collect_all(
+        [violating, frame.select(pl.len())], engine="streaming" if streaming else "in-memory"
+    )
     for rule_id, duplicates in latest.items():
         mask = names[rule_id]
         members = violations.filter(pl.col(mask))
         key = _key([aliases[k] for k in duplicates.keys])
         order = _order_value(duplicates.order, duplicates.order_dtype, pl.col(aliases[duplicates.order.name]))
-        kept = (members.sort([order, pl.col(ROW_NUMBER)], descending=[True, False], nulls_last=True)
-                .filter(key.is_first_distinct()).get_column(ROW_NUMBER))
+        kept = (
+            members.sort([order, pl.col(ROW_NUMBER)], descending=[True, False], nulls_last=True)
+            .filter(key.is_first_distinct())
+            .get_column(ROW_NUMBER)
+        )
         violations = violations.with_columns(pl.col(mask) & ~pl.col(ROW_NUMBER).is_in(kept.implode()))
     if latest:
         violations = violations.filter(pl.any_horizontal(list(names.values()))).drop(list(aliases.values()))
@@ -187,8 +240,11 @@ def violation_expression(rule: Rule, schema: pl.Schema, context: BatchContext) -
         raise RuleNotMeasurable(f"{rule.metric} needs a property")
     column = rule.property
     if rule.kind == RuleKind.TYPE:
-        return _not_castable(column, schema[column], castability(
-            rule.logical_type or "", rule.type_format, context.decimal_separator))
+        return _not_castable(
+            column,
+            schema[column],
+            castability(rule.logical_type or "", rule.type_format, context.decimal_separator),
+        )
     if rule.kind == RuleKind.RELATIONSHIP:
         return _not_referenced(column, schema[column], rule.references or "", context)
     if rule.metric == "nullValues":
@@ -234,8 +290,9 @@ def _castable_text(text: pl.Expr, cast: Castability) -> pl.Expr:
 def _parsed(text: pl.Expr, temporal: TemporalFormat) -> pl.Expr:
     """Strict parse of the parse text (semantics.TemporalFormat); null where it does not parse."""
     if temporal.parse_slices is not None:
-        text = pl.concat_str([text.str.slice(start, end - start) for start, end in temporal.parse_slices],
-                             separator=" ")
+        text = pl.concat_str(
+            [text.str.slice(start, end - start) for start, end in temporal.parse_slices], separator=" "
+        )
     return text.str.strptime(pl.Datetime("us"), temporal.strptime, strict=False, exact=True)
 
 
