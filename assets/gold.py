@@ -1,0 +1,320 @@
+"""Gold: one Delta table per canonical object, partitioned by retailer, MERGEd from silver (ADR 0011).
+
+Each retailer's partition is upserted on the natural key with what changed in its silver table
+since gold last took from it (silver's change data feed; the silver version taken is recorded in
+the gold commit's metadata, atomically with the data). Write–audit–publish per retailer: the
+canonical gate and, for facts, the reconciliation with silver (per retailer and date, gold's units
+and sales equal silver's) run before the MERGE; a failure blocks that retailer's batch only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from deltalake import DeltaTable
+from pydantic import BaseModel, ConfigDict, Field
+
+from assets import tables
+from assets.mapping import canonical_schema
+from assets.plan import CANONICAL_FACTS
+from assets.silver import FACT_DATES, natural_key
+from assets.silver_publish import SAMPLE_ROWS, references_for, silver_dims, silver_path
+from checks.contract import Contract
+from checks.gate import run_gate
+from checks.result import GateResult, Verdict
+from shelfguard.settings import DataHome
+
+PARTITION = "retailer_code"
+STATE_RETAILER = "shelfguard.retailer_code"
+STATE_VERSION = "shelfguard.silver_version"
+MEASURES = ("units_sold", "net_sales")
+CHUNK_ROWS = 250_000
+"""Largest batch audited and merged at once; a first load is split by date so memory stays bounded."""
+
+
+class GoldOutcome(BaseModel):
+    """What one gold run did to one retailer's partition of a gold table."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    canonical_object: str
+    retailer_code: str
+    table_path: str
+    action: str = Field(description="published, unchanged (silver did not change) or blocked.")
+    silver_version: int | None = Field(None, description="The silver version this batch brings gold up to.")
+    since_version: int | None = Field(
+        None, description="The silver version gold had taken before (None: none)."
+    )
+    rows_upserted: int = 0
+    rows_deleted: int = 0
+    rows_quarantined: int = 0
+    gate: GateResult | None = None
+    reconciliation: list[dict] = Field(
+        default_factory=list, description="Dates whose gold totals would differ from silver's."
+    )
+    blocked_by: list[str] = Field(
+        default_factory=list, description="Blocking rule ids, and `reconciliation`."
+    )
+    part: str = Field("1/1", description="Which part of the retailer's batch (large batches go by date).")
+    table_version: int | None = None
+    quarantine_path: str = ""
+    violating_sample: pl.DataFrame | None = Field(None, exclude=True)
+
+
+@dataclass
+class GoldBatch:
+    """One retailer's changes for one gold table, not yet published."""
+
+    canonical_object: str
+    retailer_code: str
+    upserts: pl.DataFrame
+    deletes: pl.DataFrame
+    silver_version: int
+    since_version: int | None
+    final: bool = True
+    """Only the last part of a split batch records the silver version taken (so a crash retries all)."""
+    part: str = "1/1"
+
+
+def gold_path(home: DataHome, canonical_object: str) -> Path:
+    return home.table("gold", canonical_object)
+
+
+def gold_quarantine_path(home: DataHome, canonical_object: str) -> Path:
+    return home.quarantine / "gold" / canonical_object
+
+
+def taken_versions(path: Path) -> dict[str, int]:
+    """Per retailer, the silver version gold last published from (from the commits' metadata)."""
+    taken: dict[str, int] = {}
+    if not tables.exists(path):
+        return taken
+    for commit in DeltaTable(str(path)).history():
+        code = commit.get(STATE_RETAILER)
+        if code is not None and code not in taken:
+            taken[str(code)] = int(commit[STATE_VERSION])
+    return taken
+
+
+def prepare_batch(
+    home: DataHome, canonical: Contract, canonical_object: str, code: str, since_version: int | None
+) -> GoldBatch | None:
+    """The retailer's silver changes after `since_version` (everything when None); None when unchanged."""
+    source = silver_path(home, code, canonical_object)
+    current = tables.version(source)
+    if current is None or current == since_version:
+        return None
+    key = natural_key(canonical, canonical_object)
+    schema = canonical_schema(canonical, canonical_object)
+    if since_version is None:
+        silver = tables.read(source)
+        assert silver is not None
+        gold = tables.read(gold_path(home, canonical_object), columns=key, where=pl.col(PARTITION) == code)
+        upserts = silver
+        deletes = (
+            gold.join(silver.select(key), on=key, how="anti")
+            if gold is not None
+            else silver.select(key).clear()
+        )
+    else:
+        upserts, deletes = tables.net_changes(source, since_version, key)
+    return GoldBatch(
+        canonical_object,
+        code,
+        upserts.select(schema.names()).cast(dict(schema)),
+        deletes.cast({c: schema[c] for c in key}),
+        current,
+        since_version,
+    )
+
+
+def split_by_date(batch: GoldBatch, max_rows: int | None = None) -> list[GoldBatch]:
+    """A fact batch as parts of whole dates of at most about `max_rows` upserts each, in date order.
+
+    Reconciliation is per date, so a part holds every change of its dates (upserts and deletes).
+    """
+    max_rows = max_rows or CHUNK_ROWS
+    date_column = FACT_DATES.get(batch.canonical_object)
+    if date_column is None or batch.upserts.height <= max_rows:
+        return [batch]
+    dates = (
+        pl.concat([batch.upserts.select(date_column), batch.deletes.select(date_column)])
+        .group_by(date_column)
+        .len()
+        .sort(date_column)
+        .with_columns(((pl.col("len").cum_sum() - pl.col("len")) // max_rows).alias("_part"))
+    )
+    parts = dates["_part"].unique().sort().to_list()
+    split = []
+    for number, part in enumerate(parts, start=1):
+        in_part = dates.filter(pl.col("_part") == part)[date_column].implode()
+        split.append(
+            GoldBatch(
+                batch.canonical_object,
+                batch.retailer_code,
+                batch.upserts.filter(pl.col(date_column).is_in(in_part)),
+                batch.deletes.filter(pl.col(date_column).is_in(in_part)),
+                batch.silver_version,
+                batch.since_version,
+                final=number == len(parts),
+                part=f"{number}/{len(parts)}",
+            )
+        )
+    return split
+
+
+def totals(rows: pl.DataFrame, date_column: str) -> pl.DataFrame:
+    return rows.group_by(PARTITION, date_column).agg(
+        pl.col(m).sum().cast(pl.Decimal(38, 3)) for m in MEASURES
+    )
+
+
+def reconcile(home: DataHome, canonical: Contract, batch: GoldBatch, published: pl.DataFrame) -> pl.DataFrame:
+    """Dates of the batch where gold after the MERGE would not total to silver (units and sales)."""
+    date_column = FACT_DATES[batch.canonical_object]
+    key = natural_key(canonical, batch.canonical_object)
+    dates = pl.concat([published[date_column], batch.deletes[date_column]]).unique()
+    if dates.is_empty():
+        return pl.DataFrame()
+    in_scope = (pl.col(PARTITION) == batch.retailer_code) & pl.col(date_column).is_in(dates.implode())
+    gold = tables.read(gold_path(home, batch.canonical_object), columns=[*key, *MEASURES], where=in_scope)
+    touched = pl.concat([published.select(key), batch.deletes.select(key)])
+    after = pl.concat(
+        [
+            gold.join(touched, on=key, how="anti")
+            if gold is not None
+            else published.select(*key, *MEASURES).clear(),
+            published.select(*key, *MEASURES),
+        ]
+    )
+    silver = tables.read(
+        silver_path(home, batch.retailer_code, batch.canonical_object),
+        columns=[*key, *MEASURES],
+        where=in_scope,
+    )
+    assert silver is not None
+    compared = totals(after, date_column).join(
+        totals(silver, date_column), on=[PARTITION, date_column], how="full", coalesce=True, suffix="_silver"
+    )
+    differs = pl.any_horizontal(
+        pl.col(m).fill_null(0).ne(pl.col(f"{m}_silver").fill_null(0)) for m in MEASURES
+    )
+    return compared.filter(differs).sort(date_column)
+
+
+def _scope(batch: GoldBatch, published: pl.DataFrame) -> str:
+    """The retailer's partition, and for facts the batch's date range (files outside it are skipped)."""
+    partition = tables.scope_predicate(PARTITION, [batch.retailer_code])
+    date_column = FACT_DATES.get(batch.canonical_object)
+    if date_column is None:
+        return partition
+    dates = pl.concat([published[date_column], batch.deletes[date_column]])
+    return f"{partition} AND {tables.date_range_predicate(date_column, dates)}" if dates.len() else partition
+
+
+def publish_batch(
+    home: DataHome, canonical: Contract, batch: GoldBatch, *, engine: str = "pandera"
+) -> GoldOutcome:
+    """Audit one retailer's batch (gate, reconciliation) and MERGE it into its partition if it passes."""
+    path = gold_path(home, batch.canonical_object)
+    outcome = GoldOutcome(
+        canonical_object=batch.canonical_object,
+        retailer_code=batch.retailer_code,
+        table_path=str(path),
+        action="blocked",
+        silver_version=batch.silver_version,
+        since_version=batch.since_version,
+        table_version=tables.version(path),
+        part=batch.part,
+    )
+    quarantine_path = gold_quarantine_path(home, batch.canonical_object)
+    published = batch.upserts
+    if not batch.upserts.is_empty():
+        references = references_for(silver_dims(home, batch.retailer_code), canonical)
+        gate = run_gate(
+            canonical, batch.canonical_object, batch.upserts, engine=engine, references=references
+        )
+        outcome.gate = gate.result
+        outcome.blocked_by = (
+            list(gate.result.blocking_rule_ids) if gate.result.verdict == Verdict.BLOCK else []
+        )
+        tables.quarantine(quarantine_path, gate.quarantined)
+        outcome.rows_quarantined = gate.quarantined.height
+        outcome.violating_sample = gate.quarantined.head(SAMPLE_ROWS)
+        published = (
+            batch.upserts
+            if gate.result.verdict == Verdict.BLOCK
+            else gate.published.select(batch.upserts.columns).cast(dict(batch.upserts.schema))
+        )
+    if batch.canonical_object in CANONICAL_FACTS and not outcome.blocked_by:
+        mismatches = reconcile(home, canonical, batch, published)
+        if not mismatches.is_empty():
+            outcome.reconciliation = json.loads(mismatches.write_json())
+            outcome.blocked_by = ["reconciliation"]
+            reasons = pl.lit(["blocked", "reconciliation"], dtype=pl.List(pl.String)).alias(
+                tables.QUARANTINE_REASONS
+            )
+            tables.quarantine(quarantine_path, published.with_columns(reasons))
+            outcome.rows_quarantined = published.height
+    if outcome.blocked_by:
+        outcome.quarantine_path = str(quarantine_path)
+        return outcome
+    version = tables.publish_changes(
+        path,
+        published,
+        batch.deletes,
+        natural_key(canonical, batch.canonical_object),
+        scope=_scope(batch, published),
+        partition_by=[PARTITION],
+        metadata={"shelfguard.layer": "gold", "shelfguard.part": batch.part}
+        | (
+            {STATE_RETAILER: batch.retailer_code, STATE_VERSION: str(batch.silver_version)}
+            if batch.final
+            else {}
+        ),
+    )
+    outcome.action = "published" if version is not None else "unchanged"
+    outcome.rows_upserted, outcome.rows_deleted = published.height, batch.deletes.height
+    outcome.table_version = tables.version(path)
+    outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
+    return outcome
+
+
+def publish_gold(
+    home: DataHome,
+    canonical: Contract,
+    canonical_object: str,
+    retailer_codes: list[str],
+    *,
+    engine: str = "pandera",
+) -> list[GoldOutcome]:
+    """One gold asset's run: every retailer whose silver changed, each in its own audited MERGE(s).
+
+    One outcome per retailer and part; a blocked part stops that retailer's later parts.
+    """
+    path = gold_path(home, canonical_object)
+    taken = taken_versions(path)
+    outcomes = []
+    for code in sorted(retailer_codes):
+        batch = prepare_batch(home, canonical, canonical_object, code, taken.get(code))
+        if batch is None:
+            outcomes.append(
+                GoldOutcome(
+                    canonical_object=canonical_object,
+                    retailer_code=code,
+                    table_path=str(path),
+                    action="unchanged",
+                    silver_version=taken.get(code),
+                    since_version=taken.get(code),
+                    table_version=tables.version(path),
+                )
+            )
+            continue
+        for part in split_by_date(batch):
+            outcomes.append(publish_batch(home, canonical, part, engine=engine))
+            if outcomes[-1].blocked_by:
+                break
+    return outcomes

@@ -1,0 +1,312 @@
+"""Generated silver and gold assets: one per retailer and canonical object, one per gold table.
+
+Nothing here is per retailer. Every canonical rule is an asset check with its numbers; the checks
+are not Dagster-blocking because the publish step already honours the gate (a blocked batch is
+never written), and a Dagster-blocking failure would stop a gold table for every retailer, not
+just the one whose batch was blocked. Declarative automation moves a new bronze delivery to gold
+without anyone clicking: silver and gold run whenever something upstream was materialised.
+(No `from __future__ import annotations`: Dagster reads the config class from the annotation.)
+"""
+
+from pathlib import Path
+
+import dagster as dg
+from openlineage.client.event_v2 import InputDataset
+from pydantic import Field
+
+from assets import tables
+from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
+from assets.gold import GoldOutcome, gold_path, publish_gold
+from assets.lineage.column_lineage import dagster_column_lineage
+from assets.lineage.datasets import checked, gold_lineage, silver_lineage
+from assets.lineage.naming import DatasetId, table_dataset
+from assets.notifiers import NotifierResource
+from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, AssetNode, PipelinePlan, retailer_code, silver_table
+from assets.resources.home import DataHomeResource
+from assets.resources.openlineage import OpenLineageResource
+from assets.silver_publish import MasterData, SilverOutcome, publish_silver, read_master
+from checks.result import GateResult
+from checks.rules import compile_rules
+
+DEFAULT_ENGINE = "pandera"
+RECONCILIATION_CHECK = "reconciliation_with_silver"
+AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+"""Run when anything upstream was materialised, even while another retailer has no data yet."""
+Metadata = dict[str, object]
+"""Dagster metadata values by name (`RawMetadataValue` exists only for type checkers)."""
+
+
+class LayerConfig(dg.Config):
+    engine: str = Field(DEFAULT_ENGINE, description="Gate engine: pandera, soda or gx.")
+
+
+def rule_checks(rules: list, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The shared rule checks, reported but not Dagster-blocking (see the module docstring)."""
+    return [
+        dg.AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=spec.description,
+            blocking=False,
+            metadata=spec.metadata,
+        )
+        for spec in check_specs(rules, key)
+    ]
+
+
+def _table_metadata(layer: str, node: AssetNode, path: Path) -> Metadata:
+    return {
+        "dagster/table_name": f"{layer}.{node.table}",
+        "dagster/uri": dg.MetadataValue.path(str(path)),
+        "dagster/column_schema": column_schema(node.contract, node.object),
+        "dagster/row_count": tables.row_count(path),
+        "table_version": tables.version(path),
+        **contract_metadata(node.contract),
+    }
+
+
+def silver_metadata(outcome: SilverOutcome, node: AssetNode) -> Metadata:
+    metadata: Metadata = {
+        **_table_metadata("silver", node, Path(outcome.table_path)),
+        "action": outcome.action,
+        "verdict": str(outcome.gate.verdict) if outcome.gate else "not_run",
+        "deliveries": dg.MetadataValue.json(outcome.deliveries),
+        "retired_deliveries": dg.MetadataValue.json(outcome.retired_deliveries),
+        "rows_in": outcome.rows_in,
+        "rows_superseded": outcome.rows_superseded,
+        "rows_written": outcome.rows_written,
+        "rows_deleted": outcome.rows_deleted,
+        "rows_quarantined": outcome.rows_quarantined,
+        "quarantine_path": outcome.quarantine_path,
+    }
+    if outcome.unmatched:
+        metadata["unmatched_master_keys"] = dg.MetadataValue.json(outcome.unmatched)
+        metadata["unmatched_count"] = sum(int(u["unmatched"]) for u in outcome.unmatched)
+    if outcome.master_problems:
+        metadata["master_problems"] = dg.MetadataValue.text("\n".join(outcome.master_problems))
+    if outcome.parse_failures:
+        metadata["parse_failures"] = dg.MetadataValue.json(outcome.parse_failures)
+    return {k: v for k, v in metadata.items() if v is not None}
+
+
+def with_gates(inputs: list[InputDataset], gates: dict[DatasetId, GateResult]) -> list[InputDataset]:
+    """The inputs a gated batch was built from, carrying that gate's results (OpenLineage input facets)."""
+    return [checked(i, gates.get(DatasetId(i.namespace, i.name))) for i in inputs]
+
+
+def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition:
+    code = str(node.retailer)
+    contract = next(c for c in plan.retailers if retailer_code(c) == code)
+    canonical = node.contract
+    rules = compile_rules(canonical, node.object)
+    key = dg.AssetKey(list(node.key))
+    batch_sources = [dep for dep in node.deps if dep[0] == "bronze" or dep[2] == "daily_store_fact"]
+
+    @dg.asset(
+        key=key,
+        deps=[dg.AssetKey(list(dep)) for dep in node.deps],
+        group_name="silver",
+        owners=canonical.owners,
+        kinds={"polars", "delta"},
+        tags={"retailer": code, "layer": "silver"},
+        description=f"{canonical.object(node.object).get('description', node.object)} Retailer: {code}.",
+        check_specs=rule_checks(rules, key),
+        automation_condition=AUTOMATION,
+        metadata={
+            **contract_metadata(canonical),
+            "dagster/column_schema": column_schema(canonical, node.object),
+            "dagster/table_name": f"silver.{node.table}",
+        },
+    )
+    def silver(
+        context: dg.AssetExecutionContext,
+        config: LayerConfig,
+        home: DataHomeResource,
+        openlineage: OpenLineageResource,
+        shelfguard_notifier: NotifierResource,
+    ) -> dg.MaterializeResult:
+        data_home = home.home()
+        with openlineage.run(context) as lineage_run:
+            master = (
+                read_master(data_home, plan.master, engine=config.engine)
+                if node.object in CANONICAL_DIMS
+                else MasterData()
+            )
+            outcome = publish_silver(
+                data_home,
+                contract,
+                canonical,
+                plan.master,
+                node.object,
+                engine=config.engine,
+                master_data=master,
+            )
+            inputs, outputs = silver_lineage(plan, node.key, data_home, master_files=master.files)
+            gates = (
+                {}
+                if outcome.gate is None
+                else {
+                    table_dataset(data_home, dep[0], plan.node(dep).table): outcome.gate
+                    for dep in batch_sources
+                }
+            )
+            lineage_run.complete(inputs=with_gates(inputs, gates), outputs=outputs)
+        if outcome.blocked and outcome.gate is not None:
+            context.log.warning(
+                f"{code} {node.object}: batch blocked by {', '.join(outcome.gate.blocking_rule_ids)}; "
+                "nothing published"
+            )
+            shelfguard_notifier.send_gate_failure(
+                code,
+                key.to_user_string(),
+                canonical.id,
+                ", ".join(outcome.deliveries) or node.table,
+                outcome.gate.blocking_rule_ids,
+            )
+        batches = (
+            [CheckedBatch(code, outcome.gate, outcome.violating_sample, outcome.quarantine_path)]
+            if outcome.gate is not None and outcome.violating_sample is not None
+            else []
+        )
+        metadata = {
+            **silver_metadata(outcome, node),
+            "dagster/column_lineage": dagster_column_lineage(outputs[0], plan, data_home),
+        }
+        return dg.MaterializeResult(
+            metadata=metadata, check_results=check_results(rules, batches, canonical, config.engine)
+        )
+
+    return silver
+
+
+def _reconciliation_result(outcomes: list[GoldOutcome]) -> dg.AssetCheckResult:
+    failed = [o for o in outcomes if "reconciliation" in o.blocked_by]
+    return dg.AssetCheckResult(
+        check_name=RECONCILIATION_CHECK,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "retailers_checked": len({o.retailer_code for o in outcomes if o.action != "unchanged"}),
+            "retailers_blocked": dg.MetadataValue.json([o.retailer_code for o in failed]),
+            "mismatches": dg.MetadataValue.json({o.retailer_code: o.reconciliation[:20] for o in failed}),
+        },
+    )
+
+
+def gold_metadata(outcomes: list[GoldOutcome], node: AssetNode, path: Path) -> Metadata:
+    return {
+        **_table_metadata("gold", node, path),
+        "retailers": dg.MetadataValue.json(
+            {
+                f"{o.retailer_code} {o.part}" if o.part != "1/1" else o.retailer_code: {
+                    "action": o.action,
+                    "silver_version": o.silver_version,
+                    "upserted": o.rows_upserted,
+                    "deleted": o.rows_deleted,
+                    "quarantined": o.rows_quarantined,
+                    "blocked_by": o.blocked_by,
+                }
+                for o in outcomes
+            }
+        ),
+        "rows_upserted": sum(o.rows_upserted for o in outcomes),
+        "rows_deleted": sum(o.rows_deleted for o in outcomes),
+        "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
+        "retailers_blocked": dg.MetadataValue.json(
+            sorted({o.retailer_code for o in outcomes if o.blocked_by})
+        ),
+    }
+
+
+def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition:
+    canonical = node.contract
+    rules = compile_rules(canonical, node.object)
+    key = dg.AssetKey(list(node.key))
+    codes = sorted({dep[1] for dep in node.deps})
+    specs = rule_checks(rules, key)
+    if node.object in CANONICAL_FACTS:
+        specs.append(
+            dg.AssetCheckSpec(
+                RECONCILIATION_CHECK,
+                asset=key,
+                description=(
+                    "Per retailer and date, gold's units and sales after the MERGE equal the promoted "
+                    "silver totals."
+                ),
+            )
+        )
+
+    @dg.asset(
+        key=key,
+        deps=[dg.AssetKey(list(dep)) for dep in node.deps],
+        group_name="gold",
+        owners=canonical.owners,
+        kinds={"polars", "delta"},
+        tags={"layer": "gold"},
+        description=f"{canonical.object(node.object).get('description', node.object)} "
+        "All retailers, partitioned by retailer_code, upserted with Delta MERGE.",
+        check_specs=specs,
+        automation_condition=AUTOMATION,
+        metadata={
+            **contract_metadata(canonical),
+            "dagster/column_schema": column_schema(canonical, node.object),
+            "dagster/table_name": f"gold.{node.table}",
+            "partitioned_by": "retailer_code",
+        },
+    )
+    def gold(
+        context: dg.AssetExecutionContext,
+        config: LayerConfig,
+        home: DataHomeResource,
+        openlineage: OpenLineageResource,
+        shelfguard_notifier: NotifierResource,
+    ) -> dg.MaterializeResult:
+        data_home = home.home()
+        with openlineage.run(context) as lineage_run:
+            outcomes = publish_gold(data_home, canonical, node.object, codes, engine=config.engine)
+            inputs, outputs = gold_lineage(plan, node.key, data_home)
+            gates = {
+                table_dataset(data_home, "silver", silver_table(o.retailer_code, node.object)): o.gate
+                for o in outcomes
+                if o.gate is not None
+            }
+            lineage_run.complete(inputs=with_gates(inputs, gates), outputs=outputs)
+        for outcome in outcomes:
+            if outcome.blocked_by:
+                context.log.warning(
+                    f"gold {node.object}: {outcome.retailer_code}'s batch blocked by "
+                    f"{', '.join(outcome.blocked_by)}; its partition is unchanged"
+                )
+                shelfguard_notifier.send_gate_failure(
+                    outcome.retailer_code,
+                    key.to_user_string(),
+                    canonical.id,
+                    f"silver version {outcome.silver_version}",
+                    outcome.blocked_by,
+                )
+        batches = [
+            CheckedBatch(f"{o.retailer_code} {o.part}", o.gate, o.violating_sample, o.quarantine_path)
+            for o in outcomes
+            if o.gate is not None and o.violating_sample is not None
+        ]
+        results = check_results(rules, batches, canonical, config.engine)
+        if node.object in CANONICAL_FACTS:
+            results.append(_reconciliation_result(outcomes))
+        metadata = {
+            **gold_metadata(outcomes, node, gold_path(data_home, node.object)),
+            "dagster/column_lineage": dagster_column_lineage(outputs[0], plan, data_home),
+        }
+        return dg.MaterializeResult(metadata=metadata, check_results=results)
+
+    return gold
+
+
+def silver_gold_assets(plan: PipelinePlan) -> list[dg.AssetsDefinition]:
+    """Every silver and gold asset of the plan, in plan order."""
+    built = []
+    for node in plan.nodes:
+        if node.layer == "silver":
+            built.append(build_silver_asset(plan, node))
+        elif node.layer == "gold":
+            built.append(build_gold_asset(plan, node))
+    return built

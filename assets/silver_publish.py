@@ -1,0 +1,516 @@
+"""Silver, write–audit–publish: build a retailer's canonical batch, gate it, then publish it.
+
+Built only from `promotable_rows` (what the bronze gate accepted, restatements superseding), so a
+blocked delivery or a quarantined row never reaches silver. Dimensions are recomputed from every
+promotable observation (they are small, and SCD2 history must see all of them); facts take the
+deliveries silver has not promoted yet, tracked in the silver ledger, and retire the rows of
+deliveries that a restatement superseded. Nothing is written when the gate blocks; violating rows
+go to `quarantine/silver/<table>` with their reasons; a re-run with the same bronze writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from assets import tables
+from assets.bronze import promotable_rows
+from assets.ledger import current_deliveries, read_ledger
+from assets.mapping import (
+    RetailerProfile,
+    canonical_schema,
+    distinct_observations,
+    feeding_objects,
+    map_to_canonical,
+    observation_columns,
+    parse_failures,
+)
+from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, column_mappings, fed_objects, silver_table
+from assets.silver import (
+    FACT_DATES,
+    build_dimension,
+    chain_versions,
+    changes,
+    enrichments,
+    latest_per_key,
+    natural_key,
+    point_in_time_keys,
+    weekly_rollup,
+)
+from checks.contract import Contract, custom_properties
+from checks.gate import GateRun, run_gate
+from checks.readers import DataReadError, format_hints, read_batch
+from checks.result import GateResult, Verdict
+from shelfguard.settings import DataHome
+
+SILVER_LEDGER = "_silver_ledger"
+LEDGER_SCHEMA = {
+    "retailer_code": pl.String,
+    "canonical_object": pl.String,
+    "delivery_id": pl.String,
+    "state": pl.String,
+    "verdict": pl.String,
+    "rows": pl.Int64,
+    "recorded_at": pl.Datetime("us", "UTC"),
+}
+PROMOTED, BLOCKED, RETIRED = "promoted", "blocked", "retired"
+SAMPLE_ROWS = 10
+
+
+class SilverOutcome(BaseModel):
+    """What one silver run did to one retailer's canonical table."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    retailer_code: str
+    canonical_object: str
+    table_path: str = Field(description="The silver Delta table.")
+    action: str = Field(
+        description="published, unchanged (nothing differs), nothing_new (no input) or blocked."
+    )
+    gate: GateResult | None = Field(
+        None, description="The silver gate's result on the batch; None when not run."
+    )
+    deliveries: list[str] = Field(default_factory=list, description="Bronze deliveries this batch took in.")
+    retired_deliveries: list[str] = Field(
+        default_factory=list, description="Deliveries superseded by a restatement, rows removed."
+    )
+    rows_in: int = Field(0, description="Rows of the batch before the gate (mapped, deduplicated).")
+    rows_superseded: int = Field(0, description="Older versions of a key dropped by deduplication.")
+    rows_written: int = Field(0, description="Rows inserted or updated in the table.")
+    rows_deleted: int = Field(0, description="Rows removed (retired deliveries, vanished versions).")
+    rows_quarantined: int = Field(0, description="Rows the gate moved to quarantine (all rows when blocked).")
+    table_version: int | None = Field(None, description="Delta version after the run.")
+    quarantine_path: str = ""
+    unmatched: list[dict] = Field(default_factory=list, description="Dimension keys without a master row.")
+    master_problems: list[str] = Field(default_factory=list, description="Master files not used, and why.")
+    parse_failures: dict[str, int] = Field(
+        default_factory=dict, description="Delivered values that did not parse, per mapping."
+    )
+    violating_sample: pl.DataFrame | None = Field(None, exclude=True, description="A few quarantined rows.")
+
+    @property
+    def blocked(self) -> bool:
+        return self.action == "blocked"
+
+
+def silver_path(home: DataHome, code: str, canonical_object: str) -> Path:
+    return home.table("silver", silver_table(code, canonical_object))
+
+
+def silver_quarantine_path(home: DataHome, code: str, canonical_object: str) -> Path:
+    return home.quarantine / "silver" / silver_table(code, canonical_object)
+
+
+# --- master data -------------------------------------------------------------------------------
+
+
+@dataclass
+class MasterData:
+    """Corporate master rows by master object, as the master contract's gate published them."""
+
+    rows: dict[str, pl.DataFrame] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    """The file each master object was read from (for lineage)."""
+    problems: list[str] = field(default_factory=list)
+    """Master files that could not be read or were blocked (enrichment then reports every key unmatched)."""
+
+
+def read_master(home: DataHome, master: Contract, *, engine: str = "pandera") -> MasterData:
+    """The latest file of every master object (by name), through the master contract's gate."""
+    folder = home.landing / "corporate"
+    found = MasterData()
+    for obj in master.objects:
+        pattern = custom_properties(obj.get("customProperties")).get("filePattern")
+        files = sorted(folder.glob(str(pattern))) if pattern and folder.is_dir() else []
+        if not files:
+            found.problems.append(f"{obj['name']}: no file matching {pattern} in {folder}")
+            continue
+        try:
+            frame = read_batch(files[-1], **format_hints(master))
+        except DataReadError as exc:
+            found.problems.append(str(exc))
+            continue
+        gate = run_gate(master, obj["name"], frame, engine=engine)
+        if gate.result.verdict == Verdict.BLOCK:
+            found.problems.append(f"{files[-1]}: blocked by {', '.join(gate.result.blocking_rule_ids)}")
+            continue
+        found.rows[obj["name"]] = gate.published
+        found.files[obj["name"]] = files[-1]
+    return found
+
+
+# --- the silver ledger: which bronze deliveries each silver fact has promoted -------------------
+
+
+def _ledger_path(home: DataHome) -> Path:
+    return home.table("silver", SILVER_LEDGER)
+
+
+def ledger_states(home: DataHome, code: str, canonical_object: str) -> dict[str, str]:
+    """The latest state of every delivery a silver table has seen."""
+    ledger = tables.read(
+        _ledger_path(home),
+        where=(pl.col("retailer_code") == code) & (pl.col("canonical_object") == canonical_object),
+    )
+    if ledger is None or ledger.is_empty():
+        return {}
+    latest = ledger.sort("recorded_at").group_by("delivery_id", maintain_order=True).last()
+    return dict(zip(latest["delivery_id"], latest["state"], strict=True))
+
+
+def _record(
+    home: DataHome,
+    code: str,
+    canonical_object: str,
+    states: dict[str, str],
+    verdict: str,
+    rows_by_delivery: dict[str, int],
+) -> None:
+    if not states:
+        return
+    now = datetime.now(UTC)
+    frame = pl.DataFrame(
+        [
+            {
+                "retailer_code": code,
+                "canonical_object": canonical_object,
+                "delivery_id": delivery,
+                "state": state,
+                "verdict": verdict,
+                "rows": rows_by_delivery.get(delivery, 0),
+                "recorded_at": now,
+            }
+            for delivery, state in sorted(states.items())
+        ],
+        schema=LEDGER_SCHEMA,
+    )
+    path = _ledger_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_delta(str(path), mode="append")
+
+
+# --- shared steps ------------------------------------------------------------------------------
+
+
+def _canonical_only(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+
+
+def _gate(
+    canonical: Contract,
+    canonical_object: str,
+    batch: pl.DataFrame,
+    engine: str,
+    references: dict[str, pl.DataFrame] | None = None,
+) -> GateRun:
+    return run_gate(canonical, canonical_object, batch, engine=engine, references=references or {})
+
+
+def _quarantine(path: Path, gate: GateRun) -> tuple[int, pl.DataFrame]:
+    tables.quarantine(path, gate.quarantined)
+    return gate.quarantined.height, gate.quarantined.head(SAMPLE_ROWS)
+
+
+def silver_dims(home: DataHome, code: str) -> dict[str, pl.DataFrame]:
+    """The retailer's published dimensions (every version), for fact keys and relationship rules."""
+    found = {}
+    for dim in CANONICAL_DIMS:
+        rows = tables.read(silver_path(home, code, dim))
+        if rows is not None:
+            found[dim] = rows
+    return found
+
+
+def references_for(dims: dict[str, pl.DataFrame], canonical: Contract) -> dict[str, pl.DataFrame]:
+    """The dimensions that facts' relationship rules point at (empty stand-ins for missing ones)."""
+    return {
+        dim: dims.get(dim, pl.DataFrame(schema=canonical_schema(canonical, dim))) for dim in CANONICAL_DIMS
+    }
+
+
+# --- dimensions --------------------------------------------------------------------------------
+
+
+def publish_dimension(
+    home: DataHome,
+    contract: Contract,
+    canonical: Contract,
+    master: Contract,
+    dim: str,
+    *,
+    engine: str = "pandera",
+    master_data: MasterData | None = None,
+) -> SilverOutcome:
+    """Recompute a retailer's SCD2 dimension from all its promotable observations; gate; publish the diff."""
+    profile = RetailerProfile.from_contract(contract)
+    path = silver_path(home, profile.code, dim)
+    outcome = SilverOutcome(
+        retailer_code=profile.code,
+        canonical_object=dim,
+        table_path=str(path),
+        action="nothing_new",
+        table_version=tables.version(path),
+    )
+    schema = canonical_schema(canonical, dim)
+    fact_fed = {m.retailer_object for m in column_mappings(contract) if m.canonical_object in CANONICAL_FACTS}
+    observed = []
+    for obj in feeding_objects(contract, dim):
+        bronze = promotable_rows(home, profile.code, obj)
+        if bronze.is_empty():
+            continue
+        extra_columns = obj not in fact_fed
+        bronze = distinct_observations(
+            bronze, observation_columns(bronze, contract, obj, dim, extra_columns=extra_columns)
+        )
+        mapped = map_to_canonical(bronze, contract, obj, canonical, dim, extra_columns=extra_columns)
+        outcome.parse_failures.update(parse_failures(bronze, mapped, contract, obj, dim))
+        observed.append(mapped)
+    if not observed:
+        return outcome
+    if master_data is None:
+        master_data = read_master(home, master, engine=engine)
+    outcome.master_problems = master_data.problems
+    versions, reports = build_dimension(
+        pl.concat(observed, how="vertical_relaxed"),
+        dim,
+        schema,
+        enrichments(master, canonical, dim),
+        master_data.rows,
+    )
+    outcome.unmatched = [r.as_metadata() for r in reports]
+    gate = _gate(canonical, dim, versions, engine)
+    outcome.gate, outcome.rows_in = gate.result, versions.height
+    quarantine_path = silver_quarantine_path(home, profile.code, dim)
+    outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, gate)
+    outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
+    if gate.result.verdict == Verdict.BLOCK:
+        outcome.action = "blocked"
+        return outcome
+    published = chain_versions(_canonical_only(gate.published, schema), dim).select(schema.names())
+    key = natural_key(canonical, dim)
+    upserts, deletes = changes(published, tables.read(path), key)
+    new_version = tables.publish_changes(
+        path, upserts, deletes, key, metadata={"shelfguard.layer": "silver", "shelfguard.object": dim}
+    )
+    outcome.rows_written, outcome.rows_deleted = upserts.height, deletes.height
+    outcome.action = "unchanged" if new_version is None else "published"
+    outcome.table_version = tables.version(path)
+    return outcome
+
+
+# --- facts from bronze -------------------------------------------------------------------------
+
+
+def pending_deliveries(
+    home: DataHome, code: str, canonical_object: str, sources: Sequence[str]
+) -> tuple[list[str], list[str], datetime | None]:
+    """(new, retired, since): current accepted deliveries not promoted yet, promoted ones no longer
+    current, and a moment just before the first ingestion of the new ones (for `promotable_rows`)."""
+    ledger = read_ledger(home.warehouse)
+    current = pl.concat(
+        [current_deliveries(ledger, code, obj).select("delivery_id", "first_ingested_at") for obj in sources]
+    )
+    promoted = {d for d, state in ledger_states(home, code, canonical_object).items() if state == PROMOTED}
+    fresh = current.filter(~pl.col("delivery_id").is_in(list(promoted)))
+    since = fresh["first_ingested_at"].min()
+    return (
+        sorted(fresh["delivery_id"]),
+        sorted(promoted - set(current["delivery_id"])),
+        None if since is None else since - timedelta(microseconds=1),
+    )
+
+
+def publish_fact(
+    home: DataHome, contract: Contract, canonical: Contract, fact: str, *, engine: str = "pandera"
+) -> SilverOutcome:
+    """Take in the retailer's new deliveries of a fact: map, deduplicate, key, gate, publish."""
+    profile = RetailerProfile.from_contract(contract)
+    path = silver_path(home, profile.code, fact)
+    outcome = SilverOutcome(
+        retailer_code=profile.code,
+        canonical_object=fact,
+        table_path=str(path),
+        action="nothing_new",
+        table_version=tables.version(path),
+    )
+    sources = feeding_objects(contract, fact)
+    new, retired, since = pending_deliveries(home, profile.code, fact, sources)
+    if not new and not retired:
+        return outcome
+    schema = canonical_schema(canonical, fact)
+    key = natural_key(canonical, fact)
+    date_column = FACT_DATES[fact]
+    mapped = []
+    for obj in sources:
+        bronze = promotable_rows(home, profile.code, obj, since=since) if new else pl.DataFrame()
+        bronze = bronze.filter(pl.col("_delivery_id").is_in(new)) if not bronze.is_empty() else bronze
+        if bronze.is_empty():
+            continue
+        rows = map_to_canonical(bronze, contract, obj, canonical, fact)
+        outcome.parse_failures.update(parse_failures(bronze, rows, contract, obj, fact))
+        mapped.append(rows)
+    batch = (
+        pl.concat(mapped, how="vertical_relaxed")
+        if mapped
+        else pl.DataFrame(
+            schema={
+                **schema,
+                "_ingested_at": pl.Datetime("us", "UTC"),
+                "_delivery_id": pl.String,
+                "_row_number": pl.Int64,
+            }
+        )
+    )
+    rows_by_delivery = dict(batch.group_by("_delivery_id").len().iter_rows())
+    batch, outcome.rows_superseded = latest_per_key(batch, key)
+    existing = None
+    if not batch.is_empty():
+        existing = tables.read(
+            path,
+            columns=[*key, "updated_at", "delivery_id"],
+            where=pl.col(date_column).is_in(batch[date_column].unique().implode()),
+        )
+    if existing is not None and not existing.is_empty():
+        newer = existing.filter(~pl.col("delivery_id").is_in(retired)).select(
+            *key, pl.col("updated_at").alias("_published_updated_at")
+        )
+        batch = batch.join(newer, on=key, how="left")
+        stale = pl.col("_published_updated_at").is_not_null() & (
+            pl.col("_published_updated_at") > pl.col("updated_at")
+        )
+        outcome.rows_superseded += int(batch.select(stale.sum()).item())
+        batch = batch.filter(~stale.fill_null(False)).drop("_published_updated_at")
+    dims = silver_dims(home, profile.code)
+    dim_fed = set(feeding_objects(contract, "prod_dim")) | set(feeding_objects(contract, "site_dim"))
+    as_of = "updated_at" if dim_fed.intersection(sources) else date_column
+    batch = point_in_time_keys(batch, dims, as_of=as_of, timezone=profile.timezone)
+    batch = _canonical_only(batch.sort(key), schema)
+    outcome.deliveries, outcome.retired_deliveries, outcome.rows_in = new, retired, batch.height
+    quarantine_path = silver_quarantine_path(home, profile.code, fact)
+    upserts = batch
+    if not batch.is_empty():
+        gate = _gate(canonical, fact, batch, engine, references_for(dims, canonical))
+        outcome.gate = gate.result
+        outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, gate)
+        outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
+        if gate.result.verdict == Verdict.BLOCK:
+            outcome.action = "blocked"
+            _record(
+                home,
+                profile.code,
+                fact,
+                dict.fromkeys(new, BLOCKED),
+                str(gate.result.verdict),
+                rows_by_delivery,
+            )
+            return outcome
+        upserts = _canonical_only(gate.published, schema)
+    deletes = upserts.select(key).clear()
+    if retired:
+        old = tables.read(path, columns=[*key, "delivery_id"], where=pl.col("delivery_id").is_in(retired))
+        if old is not None:
+            deletes = old.select(key).join(upserts.select(key), on=key, how="anti")
+    scope_dates = pl.concat([upserts[date_column], deletes[date_column]])
+    version = tables.publish_changes(
+        path,
+        upserts,
+        deletes,
+        key,
+        scope=tables.date_range_predicate(date_column, scope_dates) if scope_dates.len() else None,
+        metadata={
+            "shelfguard.layer": "silver",
+            "shelfguard.object": fact,
+            "shelfguard.deliveries": ",".join(new),
+        },
+    )
+    verdict = str(outcome.gate.verdict) if outcome.gate else "pass"
+    _record(
+        home,
+        profile.code,
+        fact,
+        {**dict.fromkeys(new, PROMOTED), **dict.fromkeys(retired, RETIRED)},
+        verdict,
+        rows_by_delivery,
+    )
+    outcome.rows_written, outcome.rows_deleted = upserts.height, deletes.height
+    outcome.action = "unchanged" if version is None else "published"
+    outcome.table_version = tables.version(path)
+    return outcome
+
+
+# --- weekly roll-up of daily facts -------------------------------------------------------------
+
+
+def publish_rollup(
+    home: DataHome, contract: Contract, canonical: Contract, *, engine: str = "pandera"
+) -> SilverOutcome:
+    """Recompute the weekly roll-up from the published daily facts; gate and publish what changed."""
+    profile = RetailerProfile.from_contract(contract)
+    fact = "weekly_store_fact"
+    path = silver_path(home, profile.code, fact)
+    outcome = SilverOutcome(
+        retailer_code=profile.code,
+        canonical_object=fact,
+        table_path=str(path),
+        action="nothing_new",
+        table_version=tables.version(path),
+    )
+    daily = tables.read(silver_path(home, profile.code, "daily_store_fact"))
+    if daily is None:
+        return outcome
+    schema = canonical_schema(canonical, fact)
+    key = natural_key(canonical, fact)
+    upserts, deletes = changes(weekly_rollup(daily, schema), tables.read(path), key)
+    outcome.rows_in = upserts.height
+    if not upserts.is_empty():
+        gate = _gate(
+            canonical, fact, upserts, engine, references_for(silver_dims(home, profile.code), canonical)
+        )
+        outcome.gate = gate.result
+        quarantine_path = silver_quarantine_path(home, profile.code, fact)
+        outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, gate)
+        outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
+        if gate.result.verdict == Verdict.BLOCK:
+            outcome.action = "blocked"
+            return outcome
+        upserts = _canonical_only(gate.published, schema)
+    version = tables.publish_changes(
+        path, upserts, deletes, key, metadata={"shelfguard.layer": "silver", "shelfguard.object": fact}
+    )
+    outcome.rows_written, outcome.rows_deleted = upserts.height, deletes.height
+    outcome.action = "unchanged" if version is None else "published"
+    outcome.table_version = tables.version(path)
+    return outcome
+
+
+def is_rollup(contract: Contract, canonical_object: str) -> bool:
+    """A daily retailer's weekly facts are the roll-up of its daily facts."""
+    return canonical_object == "weekly_store_fact" and not feeding_objects(contract, canonical_object)
+
+
+def publish_silver(
+    home: DataHome,
+    contract: Contract,
+    canonical: Contract,
+    master: Contract,
+    canonical_object: str,
+    *,
+    engine: str = "pandera",
+    master_data: MasterData | None = None,
+) -> SilverOutcome:
+    """One silver asset's run: the entry point for the Dagster asset, the demo and the benchmark."""
+    if canonical_object not in fed_objects(contract):
+        raise ValueError(f"{contract.name} does not feed {canonical_object}")
+    if canonical_object in CANONICAL_DIMS:
+        return publish_dimension(
+            home, contract, canonical, master, canonical_object, engine=engine, master_data=master_data
+        )
+    if is_rollup(contract, canonical_object):
+        return publish_rollup(home, contract, canonical, engine=engine)
+    return publish_fact(home, contract, canonical, canonical_object, engine=engine)
