@@ -65,7 +65,7 @@ def column_mappings(contract: Contract) -> list[ColumnMapping]:
 
 
 def fed_objects(contract: Contract) -> list[str]:
-    """Canonical objects a retailer feeds in silver: the mapped ones, plus the weekly roll-up of daily facts."""
+    """Canonical objects a retailer feeds in silver: the mapped ones, plus the weekly roll-up of daily."""
     mapped = {m.canonical_object for m in column_mappings(contract)}
     if "daily_store_fact" in mapped:
         mapped.add("weekly_store_fact")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dagster as dg
 from openlineage.client.event_v2 import OutputDataset
 
-from assets.plan import PipelinePlan
 from assets.lineage.naming import DatasetId, table_dataset
+from assets.plan import PipelinePlan
 from shelfguard.settings import DataHome
 
 

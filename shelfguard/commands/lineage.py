@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shelfguard.cli import UsageError
 from assets.lineage.graph import (
     MARQUEZ_DEFAULT_DEPTH,
     ColumnTrace,
@@ -24,6 +23,7 @@ from assets.lineage.graph import (
     UnknownNodeError,
 )
 from assets.lineage.naming import DatasetId
+from shelfguard.cli import UsageError
 from shelfguard.settings import DataHome
 
 

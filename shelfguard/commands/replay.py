@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     from assets.bronze_assets import bronze_run_config
     from assets.definitions import build_definitions
-    from assets.ledger import latest_attempts, read_ledger
+    from assets.ledger import latest_attempts, ledger_path, read_ledger
     from shelfguard.dagster_home import open_instance
     from shelfguard.settings import DataHome
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         rows = ledger.filter(pl.col("delivery_id") == delivery_id)
         if rows.is_empty():
             raise UsageError(
-                f"unknown delivery {delivery_id!r}; see the ledger at {home.warehouse}/bronze/_delivery_ledger"
+                f"unknown delivery {delivery_id!r}; see the ledger at {ledger_path(home.warehouse)}"
             )
         entry = rows.row(0, named=True)
         key = dg.AssetKey(["bronze", entry["retailer_code"], entry["object"]])

@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from assets.plan import PipelinePlan, retailer_code
-from checks.contract import Contract, custom_properties, properties_of
-from checks.result import ContractRef, GateResult, RuleResult
 from assets.lineage.datasets import bronze_output, gold_lineage, silver_lineage, source_dataset
 from assets.lineage.emit import LineageEmitter, ParentRun
 from assets.lineage.facets import metrics_facet
 from assets.lineage.naming import asset_job_name
+from assets.plan import PipelinePlan, retailer_code
+from checks.contract import Contract, custom_properties, properties_of
+from checks.result import ContractRef, GateResult, RuleResult
 from shelfguard.settings import DataHome
 
 BRONZE_STAMPS = (("_delivery_id", "VARCHAR"), ("_ingested_at", "TIMESTAMP"))

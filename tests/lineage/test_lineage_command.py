@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 
-from assets.plan import build_plan
-from shelfguard.cli import main
 from assets.lineage.emit import LineageEmitter, make_client
 from assets.lineage.naming import DatasetId, file_dataset, table_dataset
+from assets.plan import build_plan
+from shelfguard.cli import main
 from shelfguard.settings import DataHome
 from tests.lineage.pipeline import emit_pipeline, landing_file
 

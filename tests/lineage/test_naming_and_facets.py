@@ -6,9 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from assets.plan import build_plan
-from checks.contract import load_contract
-from checks.result import ContractRef, GateResult, RuleResult
 from assets.lineage.datasets import LineageError, silver_lineage, source_id
 from assets.lineage.facets import (
     DATA_CONTRACT_FACET,
@@ -19,6 +16,9 @@ from assets.lineage.facets import (
     table_metrics,
 )
 from assets.lineage.naming import DatasetId, api_dataset, database_dataset, file_dataset
+from assets.plan import build_plan
+from checks.contract import load_contract
+from checks.result import ContractRef, GateResult, RuleResult
 from shelfguard.settings import DataHome
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
