@@ -12,17 +12,18 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from assets.gating import violating_sample
 from assets.ledger import (
     LedgerEntry,
     append_entries,
     current_deliveries,
-    known_hashes,
     latest_attempts,
     read_ledger,
 )
@@ -72,6 +73,7 @@ class IngestOutcome:
     entry: LedgerEntry
     gate: GateResult | None = None
     violating_sample: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Up to 10 violating rows per rule, with the rules each violates (`assets.gating.violating_sample`)."""
     null_counts: dict[str, int] = field(default_factory=dict)
     """Nulls per delivered column (for the lineage data-quality metrics)."""
 
@@ -209,6 +211,64 @@ def gate_delivery(contract: Contract, object_name: str, frame: pl.DataFrame, *, 
     )
 
 
+FLUSH_ROWS = 250_000
+"""Rows a `BronzeWriter` holds before it commits them."""
+
+
+class BronzeWriter:
+    """A run's bronze, quarantine and ledger appends, committed together every `FLUSH_ROWS` rows.
+
+    A backfill of hundreds of files spent most of its time re-reading the growing ledger and
+    opening Delta tables for one commit per delivery. A writer reads the ledger once and commits
+    data before the ledger entries that make it promotable, so a crash in between leaves rows that
+    no entry names, which are never promoted; the delivery is taken in again on the next run.
+    """
+
+    def __init__(self, home: DataHome, ledger: pl.DataFrame | None = None):
+        self.home = home
+        ledger = read_ledger(home.warehouse) if ledger is None else ledger
+        self._ingested = set(ledger.select("retailer_code", "object", "content_sha256").iter_rows())
+        self._tables: dict[Path, list[pl.DataFrame]] = {}
+        self._entries: list[LedgerEntry] = []
+        self._rows = 0
+
+    def __enter__(self) -> BronzeWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Commit what was taken in, also when a later delivery raised (its own rows were not added)."""
+        self.flush()
+
+    def ingest(
+        self, contract: Contract, delivery: Delivery, *, engine: str = "pandera", now: datetime | None = None
+    ) -> IngestOutcome | None:
+        """Take one delivery in; None when the same content was already ingested (re-delivery)."""
+        content = (delivery.retailer_code, delivery.object_name, delivery.content_sha256)
+        if content in self._ingested:
+            return None
+        self._ingested.add(content)
+        source = delivery.frame if delivery.frame is not None else delivery.path
+        ingested_at = now or datetime.now(UTC)
+        return _take_in(
+            self, contract, delivery, source, ingested_at, attempt=1, engine=engine, in_bronze=False
+        )
+
+    def append(self, table: Path, rows: pl.DataFrame) -> None:
+        self._tables.setdefault(table, []).append(rows)
+        self._rows += rows.height
+
+    def record(self, entry: LedgerEntry) -> None:
+        self._entries.append(entry)
+        if self._rows >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        for table, parts in self._tables.items():
+            _append_delta(table, pl.concat(parts, how="diagonal_relaxed"))
+        append_entries(self.home.warehouse, self._entries)
+        self._tables, self._entries, self._rows = {}, [], 0
+
+
 def ingest(
     home: DataHome,
     contract: Contract,
@@ -217,13 +277,9 @@ def ingest(
     engine: str = "pandera",
     now: datetime | None = None,
 ) -> IngestOutcome | None:
-    """Take one delivery in; None when the same content was already ingested (re-delivery)."""
-    ledger = read_ledger(home.warehouse)
-    if delivery.content_sha256 in known_hashes(ledger, delivery.retailer_code, delivery.object_name):
-        return None
-    ingested_at = now or datetime.now(UTC)
-    source = delivery.frame if delivery.frame is not None else delivery.path
-    return _take_in(home, contract, delivery, source, ingested_at, attempt=1, engine=engine, in_bronze=False)
+    """Take one delivery in and commit it; None when the same content was already ingested."""
+    with BronzeWriter(home) as writer:
+        return writer.ingest(contract, delivery, engine=engine, now=now)
 
 
 def replay(
@@ -258,20 +314,21 @@ def replay(
         )
     else:
         source = Path(last.quarantine_path)
-    return _take_in(
-        home,
-        contract,
-        delivery,
-        source,
-        now or datetime.now(UTC),
-        attempt=last.attempt + 1,
-        engine=engine,
-        in_bronze=last.in_bronze,
-    )
+    with BronzeWriter(home, ledger) as writer:
+        return _take_in(
+            writer,
+            contract,
+            delivery,
+            source,
+            now or datetime.now(UTC),
+            attempt=last.attempt + 1,
+            engine=engine,
+            in_bronze=last.in_bronze,
+        )
 
 
 def _take_in(
-    home: DataHome,
+    writer: BronzeWriter,
     contract: Contract,
     delivery: Delivery,
     source: Path | pl.DataFrame,
@@ -285,10 +342,10 @@ def _take_in(
         frame = read_delivery(contract, delivery.object_name, source)
     except UnreadableDelivery as exc:
         return _reject_unreadable(
-            home, contract, delivery, ingested_at, exc.reason, exc.frame, attempt=attempt
+            writer, contract, delivery, ingested_at, exc.reason, exc.frame, attempt=attempt
         )
     return _gate_and_record(
-        home,
+        writer,
         contract,
         delivery,
         frame,
@@ -320,7 +377,7 @@ def _append_delta(path: Path, frame: pl.DataFrame) -> None:
 
 
 def _gate_and_record(
-    home: DataHome,
+    writer: BronzeWriter,
     contract: Contract,
     delivery: Delivery,
     frame: pl.DataFrame,
@@ -333,7 +390,7 @@ def _gate_and_record(
     gate = gate_delivery(contract, delivery.object_name, frame, engine=engine)
     table = bronze_table(delivery.retailer_code, delivery.object_name)
     if append_to_bronze:
-        _append_delta(home.table("bronze", table), _stamp(contract, delivery, frame, ingested_at))
+        writer.append(writer.home.table("bronze", table), _stamp(contract, delivery, frame, ingested_at))
     quarantine_path = ""
     if gate.quarantined.height:
         quarantined = (
@@ -346,8 +403,8 @@ def _gate_and_record(
             )
             .with_columns(pl.lit(attempt, dtype=pl.Int64).alias("_attempt"))
         )
-        quarantine_table = home.quarantine / "bronze" / table
-        _append_delta(quarantine_table, quarantined)
+        quarantine_table = writer.home.quarantine / "bronze" / table
+        writer.append(quarantine_table, quarantined)
         quarantine_path = str(quarantine_table)
     result = gate.result
     entry = _ledger_entry(
@@ -367,8 +424,8 @@ def _gate_and_record(
         in_bronze=True,
         quarantine_path=quarantine_path,
     )
-    append_entries(home.warehouse, [entry])
-    return IngestOutcome(entry, result, gate.quarantined.head(10), frame.null_count().row(0, named=True))
+    writer.record(entry)
+    return IngestOutcome(entry, result, violating_sample(frame, gate), frame.null_count().row(0, named=True))
 
 
 def _ledger_entry(
@@ -416,7 +473,7 @@ def _ledger_entry(
 
 
 def _reject_unreadable(
-    home: DataHome,
+    writer: BronzeWriter,
     contract: Contract,
     delivery: Delivery,
     ingested_at: datetime,
@@ -425,7 +482,7 @@ def _reject_unreadable(
     attempt: int = 1,
 ) -> IngestOutcome:
     """Keep the delivery as a file in quarantine with its reason; nothing of it reaches bronze."""
-    folder = home.quarantine / "files" / delivery.retailer_code
+    folder = writer.home.quarantine / "files" / delivery.retailer_code
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{delivery.object_name}__{delivery.content_sha256[:16]}"
     if delivery.path is not None:
@@ -459,35 +516,57 @@ def _reject_unreadable(
         in_bronze=False,
         quarantine_path=str(kept),
     )
-    append_entries(home.warehouse, [entry])
+    writer.record(entry)
     return IngestOutcome(entry)
 
 
-def bronze_rows(home: DataHome, code: str, object_name: str, delivery_ids: list[str]) -> pl.DataFrame:
-    """The bronze rows of some deliveries, in delivery order (stamp columns only when none exist)."""
+def bronze_columns(home: DataHome, code: str, object_name: str) -> list[str]:
+    """Every column bronze holds for an object (delivered and stamps), from the table's schema alone."""
+    path = home.table("bronze", bronze_table(code, object_name))
+    if not (path / "_delta_log").exists():
+        return list(STAMP_SCHEMA)
+    return pl.scan_delta(str(path)).collect_schema().names()
+
+
+def bronze_rows(
+    home: DataHome,
+    code: str,
+    object_name: str,
+    delivery_ids: list[str],
+    columns: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """The bronze rows of some deliveries, in delivery order (stamp columns only when none exist).
+
+    `columns` reads only those (with the delivery id and row number): bronze keeps every column
+    as text, so a layer that reads what it maps needs a fraction of the memory.
+    """
     path = home.table("bronze", bronze_table(code, object_name))
     if not (path / "_delta_log").exists():
         return pl.DataFrame(schema=STAMP_SCHEMA)
-    return (
-        pl.scan_delta(str(path))
-        .filter(pl.col("_delivery_id").is_in(delivery_ids))
-        .collect()
-        .sort("_delivery_id", "_row_number")
-    )
+    scan = pl.scan_delta(str(path)).filter(pl.col("_delivery_id").is_in(delivery_ids))
+    if columns is not None:
+        scan = scan.select(list(dict.fromkeys(["_delivery_id", "_row_number", *columns])))
+    return scan.collect().sort("_delivery_id", "_row_number")
 
 
 def promotable_rows(
-    home: DataHome, code: str, object_name: str, *, since: datetime | None = None
+    home: DataHome,
+    code: str,
+    object_name: str,
+    *,
+    since: datetime | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Bronze rows the gate accepted: current accepted deliveries, minus their quarantined rows.
 
-    `since` keeps only deliveries first ingested after it (incremental promotion).
+    `since` keeps only deliveries first ingested after it (incremental promotion); `columns`
+    reads only those (see `bronze_rows`).
     """
     ledger = read_ledger(home.warehouse)
     current = current_deliveries(ledger, code, object_name)
     if since is not None:
         current = current.filter(pl.col("first_ingested_at") > since)
-    rows = bronze_rows(home, code, object_name, current["delivery_id"].to_list())
+    rows = bronze_rows(home, code, object_name, current["delivery_id"].to_list(), columns)
     if rows.is_empty():
         return rows
     quarantine_table = home.quarantine / "bronze" / bronze_table(code, object_name)

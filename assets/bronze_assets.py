@@ -5,19 +5,21 @@ job and sensor.
 """
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 from dagster._core.definitions.metadata import RawMetadataValue
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import Field
 
 from assets.bronze import (
     STAMP_SCHEMA,
+    BronzeWriter,
     Delivery,
     IngestOutcome,
-    ingest,
     landing_delivery,
     new_landing_files,
     replay,
@@ -26,8 +28,10 @@ from assets.channels import ChannelError, api_delivery, database_delivery
 from assets.freshness import CHECK_NAME as FRESHNESS_CHECK
 from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
 from assets.ledger import read_ledger
+from assets.lineage.column_lineage import bronze_column_lineage
 from assets.lineage.datasets import bronze_output, source_dataset
 from assets.lineage.facets import metrics_facet
+from assets.lineage.sources import source_key
 from assets.notifiers import NotifierResource
 from assets.plan import AssetNode, retailer_code
 from assets.resources.home import DataHomeResource
@@ -80,13 +84,14 @@ def pending_deliveries(
     contract: Contract,
     object_name: str,
     config: BronzeConfig,
+    ledger: pl.DataFrame,
 ) -> list[Delivery]:
     channel = channel_of(contract)
     if channel == "landing":
         paths = (
             [Path(p) for p in config.files]
             if config.files
-            else new_landing_files(home, contract, object_name, read_ledger(home.warehouse))
+            else new_landing_files(home, contract, object_name, ledger)
         )
         return [landing_delivery(contract, object_name, p) for p in paths]
     pull = database_delivery if channel == "database" else api_delivery
@@ -103,20 +108,29 @@ def build_bronze_asset(
     key = dg.AssetKey(list(node.key))
     obj = contract.object(node.object)
 
-    @dg.asset(
-        key=key,
-        group_name="bronze",
-        owners=contract.owners,
-        kinds={"polars", "delta"},
-        tags={"retailer": code, "layer": "bronze", "channel": channel_of(contract)},
-        description=f"{obj.get('description', node.object)}\n\n{contract.description}",
+    # A multi_asset only for `can_subset`: with it the asset and its checks may go unreported, which a
+    # run that took nothing in needs (`@asset(output_required=False)` still demands every check result).
+    @dg.multi_asset(
+        name=op_name(key),
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=[source_key(contract, node.object)],
+                group_name="bronze",
+                owners=contract.owners,
+                kinds={"polars", "delta"},
+                tags={"retailer": code, "layer": "bronze", "channel": channel_of(contract)},
+                description=f"{obj.get('description', node.object)}\n\n{contract.description}",
+                freshness_policy=freshness_policy,
+                metadata={
+                    **contract_metadata(contract),
+                    "dagster/column_schema": column_schema(contract, node.object),
+                    "dagster/table_name": f"bronze.{node.table}",
+                },
+            )
+        ],
         check_specs=check_specs(rules, key),
-        freshness_policy=freshness_policy,
-        metadata={
-            **contract_metadata(contract),
-            "dagster/column_schema": column_schema(contract, node.object),
-            "dagster/table_name": f"bronze.{node.table}",
-        },
+        can_subset=True,
     )
     def bronze(
         context: dg.AssetExecutionContext,
@@ -124,7 +138,12 @@ def build_bronze_asset(
         home: DataHomeResource,
         openlineage: OpenLineageResource,
         shelfguard_notifier: NotifierResource,
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult]:
+        """Materializes only when the run took a delivery in: an empty poll is no delivery, so it must
+        neither refresh the asset's freshness nor pass its checks over no data."""
+        if key not in context.selected_asset_keys:
+            raise dg.Failure(description="the rule checks judge the deliveries of a bronze run; "
+                             f"materialize {key.to_user_string()} to run them")
         data_home = home.home()
         with openlineage.run(context) as lineage_run:
             outcomes = take_in(context, data_home, contract, node.object, config)
@@ -140,6 +159,9 @@ def build_bronze_asset(
             ]
             output = bronze_output(contract, node.object, data_home, sources, extra_fields=STAMP_FIELDS)
             lineage_run.complete(inputs=sources, outputs=[output])
+        if not outcomes:
+            context.log.info("nothing new delivered: no materialization")
+            return
         for outcome in outcomes:
             if outcome.entry.verdict in ("block", "unreadable"):
                 shelfguard_notifier.send_gate_failure(
@@ -151,7 +173,7 @@ def build_bronze_asset(
                     if outcome.entry.blocking_rules
                     else [outcome.entry.reason],
                 )
-        return _materialize_result(context, data_home, contract, node, rules, outcomes, config.engine)
+        yield _materialize_result(context, data_home, contract, node, rules, outcomes, config.engine)
 
     return bronze
 
@@ -166,17 +188,19 @@ def take_in(
     """Gate the run's deliveries (new ones, the given files, or replays) and record them."""
     if config.replay:
         return [replay(home, contract, delivery_id, engine=config.engine) for delivery_id in config.replay]
+    ledger = read_ledger(home.warehouse)
     try:
-        deliveries = pending_deliveries(context, home, contract, object_name, config)
+        deliveries = pending_deliveries(context, home, contract, object_name, config, ledger)
     except ChannelError as exc:
         raise dg.Failure(description=str(exc)) from None
     outcomes = []
-    for delivery in deliveries:
-        outcome = ingest(home, contract, delivery, engine=config.engine)
-        if outcome is None:
-            context.log.info(f"{delivery.source}: same content as an earlier delivery, ingested once")
-        else:
-            outcomes.append(outcome)
+    with BronzeWriter(home, ledger) as writer:
+        for delivery in deliveries:
+            outcome = writer.ingest(contract, delivery, engine=config.engine)
+            if outcome is None:
+                context.log.info(f"{delivery.source}: same content as an earlier delivery, ingested once")
+            else:
+                outcomes.append(outcome)
     return outcomes
 
 
@@ -200,16 +224,19 @@ def _materialize_result(
             context.log.warning(
                 f"delivery {entry.delivery_id} ({entry.source}) {entry.verdict}: {entry.reason}"
             )
-    watermarks = [e.watermark for e in entries if e.watermark]
+    # A replay (attempt > 1) gates an old pull again; its old watermark must not move the pull back.
+    pulled = [e.watermark for e in entries if e.watermark and e.attempt == 1]
+    watermark = pulled[-1] if pulled else _last_watermark(context)
     table_path = home.table("bronze", node.table)
     metadata: dict[str, RawMetadataValue] = {
         "dagster/row_count": sum(e.rows for e in entries if e.in_bronze),
         "dagster/table_name": f"bronze.{node.table}",
         "dagster/uri": dg.MetadataValue.path(str(table_path)),
         "dagster/column_schema": column_schema(contract, node.object),
+        "dagster/column_lineage": bronze_column_lineage(contract, node.object),
         "deliveries": len(entries),
         "delivery_id": ", ".join(e.delivery_id for e in entries),
-        "delivered_at": max((e.delivered_at.timestamp() for e in entries), default=None),
+        "delivered_at": max(e.delivered_at.timestamp() for e in entries),
         "rows_delivered": sum(e.rows for e in entries),
         "rows_accepted": sum(e.rows_published for e in entries if e.verdict not in ("block", "unreadable")),
         "rows_quarantined": sum(e.rows_quarantined for e in entries),
@@ -231,13 +258,16 @@ def _materialize_result(
         ),
         **contract_metadata(contract),
     }
-    if watermarks:
-        metadata["watermark"] = watermarks[-1]
-    elif (previous := _last_watermark(context)) is not None:
-        metadata["watermark"] = previous
+    if watermark is not None:
+        metadata["watermark"] = watermark
+    selected = context.selected_asset_check_keys
     return dg.MaterializeResult(
-        metadata={k: v for k, v in metadata.items() if v is not None},
-        check_results=check_results(rules, batches, contract, engine),
+        asset_key=context.asset_key,
+        metadata=metadata,
+        check_results=[
+            r for r in check_results(rules, batches, contract, engine)
+            if dg.AssetCheckKey(context.asset_key, r.check_name) in selected
+        ],
     )
 
 

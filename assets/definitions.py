@@ -17,6 +17,7 @@ from assets.freshness import (
     build_freshness_sensor,
     freshness_policy_for,
 )
+from assets.lineage.sources import source_spec
 from assets.notifiers import NotifierResource
 from assets.plan import PipelinePlan, build_plan, retailer_code
 from assets.resources.home import DataHomeResource
@@ -40,8 +41,9 @@ def bronze_definitions(plan: PipelinePlan) -> tuple[list, list, list]:
 def build_definitions(contracts_dir: Path = CONTRACTS_DIR) -> dg.Definitions:
     plan = build_plan(contracts_dir)
     assets, jobs, sensors = bronze_definitions(plan)
+    sources = [source_spec(node.contract, node.object) for node in plan.nodes if node.layer == "bronze"]
     return dg.Definitions(
-        assets=[*assets, *silver_gold_assets(plan)],
+        assets=[*sources, *assets, *silver_gold_assets(plan)],
         asset_checks=build_delivery_on_time_checks(plan.retailers),
         jobs=jobs,
         sensors=[

@@ -256,6 +256,16 @@ class AssetState(BaseModel):
     status: DeliveryStatus
     expected_by: datetime | None = None
     last_delivery: datetime | None = None
+    first_seen: datetime | None = Field(None, description="When the sensor first judged the asset.")
+
+    @property
+    def alert_status(self) -> DeliveryStatus:
+        """The status alerts follow: never delivered counts as late once a deadline passed while the
+        sensor watched (a deadline before that, e.g. yesterday's on the day a retailer is onboarded,
+        was never expected of the asset)."""
+        overdue = (self.status is DeliveryStatus.NEVER_DELIVERED and self.expected_by is not None
+                   and self.first_seen is not None and self.expected_by > self.first_seen)
+        return DeliveryStatus.LATE if overdue else self.status
 
 
 class PendingAlert(BaseModel):
@@ -326,13 +336,14 @@ def build_freshness_sensor(contracts: Sequence[Contract], *, clock: Clock = utc_
             summary.evaluated += 1
             evaluation = status.evaluation
             summary.late += evaluation.status is DeliveryStatus.LATE
-            state = AssetState(status=evaluation.status, expected_by=evaluation.expected_by,
-                               last_delivery=evaluation.last_delivery)
             previous = cursor.assets.get(status.asset)
+            first_seen = (previous.first_seen if previous else None) or evaluation.evaluated_at
+            state = AssetState(status=evaluation.status, expected_by=evaluation.expected_by,
+                               last_delivery=evaluation.last_delivery, first_seen=first_seen)
             if previous != state:
                 context.instance.report_runless_asset_event(status.check_evaluation())
                 summary.reported += 1
-            kind = transition(previous.status if previous else None, evaluation.status)
+            kind = transition(previous.alert_status if previous else None, state.alert_status)
             if kind is not None:
                 alerts.append((status.alert(kind), channels, 0))
             states[status.asset] = state

@@ -15,10 +15,14 @@ import polars as pl
 from dagster._core.definitions.metadata import RawMetadataValue
 
 from checks.contract import Contract, properties_of
+from checks.engines.base import ROW_NUMBER
+from checks.gate import QUARANTINE_REASONS, GateRun
 from checks.result import GateResult, Outcome
 from checks.rules import Rule
 
 SAMPLE_ROWS = 10
+VIOLATED_RULES = "violated_rules"
+"""Column of a `violating_sample`: the ids of the rules the row violates."""
 
 
 def check_name(rule_id: str) -> str:
@@ -71,14 +75,41 @@ def contract_metadata(contract: Contract) -> dict[str, RawMetadataValue]:
     }
 
 
+def violating_sample(frame: pl.DataFrame, gate: GateRun) -> pl.DataFrame:
+    """Up to SAMPLE_ROWS violating rows of each row-level rule of a gated frame (any `onViolation`),
+    each row once with its ROW_NUMBER and the ids of the sampled rules it violates."""
+    numbered = frame.with_row_index(ROW_NUMBER)
+    row_type = numbered.schema[ROW_NUMBER]
+    parts = [
+        pl.DataFrame({ROW_NUMBER: rows.sort().head(SAMPLE_ROWS).cast(row_type), VIOLATED_RULES: rule_id})
+        for rule_id, rows in gate.violations.items()
+    ]
+    if not parts:
+        return pl.DataFrame()
+    by_row = pl.concat(parts).group_by(ROW_NUMBER, maintain_order=True).agg(VIOLATED_RULES)
+    return numbered.join(by_row, on=ROW_NUMBER).sort(ROW_NUMBER)
+
+
 @dataclass
 class CheckedBatch:
-    """One gated batch of a run (a run may take in several deliveries of one asset)."""
+    """One gated batch of a run (a run may take in several deliveries of one asset).
+
+    `violating_sample` names each row's rules in `violated_rules` (see `violating_sample`) or, for a
+    sample of quarantined rows, in `quarantine_reasons`; each check shows only its own rule's rows.
+    """
 
     label: str
     result: GateResult
     violating_sample: pl.DataFrame
     quarantine_path: str = ""
+
+    def sample_of(self, rule_id: str) -> pl.DataFrame:
+        """The sampled rows that violate `rule_id` (none when the sample does not say which rule)."""
+        sample = self.violating_sample
+        column = next((c for c in (VIOLATED_RULES, QUARANTINE_REASONS) if c in sample.columns), None)
+        if column is None:
+            return pl.DataFrame()
+        return sample.filter(pl.col(column).list.contains(rule_id)).head(SAMPLE_ROWS)
 
 
 def check_results(
@@ -91,14 +122,9 @@ def check_results(
         evaluated = [(b, r) for b, r in per_batch if r is not None and r.outcome != Outcome.NOT_EVALUATED]
         failed = [(b, r) for b, r in evaluated if r.passed is False]
         violating = sum(r.violating_rows for _, r in evaluated)
-        sample = (
-            pl.concat(
-                [b.violating_sample.head(SAMPLE_ROWS) for b, r in evaluated if r.violating_rows],
-                how="diagonal_relaxed",
-            )
-            if violating
-            else pl.DataFrame()
-        )
+        samples = [b.sample_of(rule.id) for b, r in evaluated if r.violating_rows]
+        samples = [s for s in samples if not s.is_empty()]
+        sample = pl.concat(samples, how="diagonal_relaxed") if samples else pl.DataFrame()
         messages = [f"{b.label}: {r.message}" for b, r in per_batch if r is not None and r.message]
         metadata: dict[str, RawMetadataValue] = {
             "rule_id": rule.id,
@@ -116,7 +142,7 @@ def check_results(
             "quarantine_path": ", ".join(sorted({b.quarantine_path for b in batches if b.quarantine_path})),
             **contract_metadata(contract),
         }
-        if not sample.is_empty():
+        if samples:
             metadata["violating_sample"] = dg.MetadataValue.md(_markdown_table(sample.head(SAMPLE_ROWS)))
         if messages:
             metadata["messages"] = dg.MetadataValue.text("\n".join(messages[:50]))

@@ -127,16 +127,3 @@ def current_deliveries(ledger: pl.DataFrame, retailer_code: str, object_name: st
         .group_by("period", maintain_order=True)
         .last()
     )
-
-
-def known_sources(ledger: pl.DataFrame, retailer_code: str) -> set[tuple[str, int, int]]:
-    """(path, size, mtime) of landing files already taken in, so a sensor never re-reads them."""
-    rows = ledger.filter(pl.col("retailer_code") == retailer_code).select(
-        "source", "source_size", "source_mtime_ns"
-    )
-    return {tuple(r) for r in rows.iter_rows()}
-
-
-def known_hashes(ledger: pl.DataFrame, retailer_code: str, object_name: str) -> set[str]:
-    rows = ledger.filter((pl.col("retailer_code") == retailer_code) & (pl.col("object") == object_name))
-    return set(rows["content_sha256"].to_list())

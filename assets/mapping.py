@@ -12,6 +12,7 @@ the retailer's own calendar and are never shifted. Everything a contract does no
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -300,7 +301,7 @@ def implied_updated_at(
 
 
 def observation_columns(
-    bronze: pl.DataFrame,
+    delivered: Sequence[str],
     contract: Contract,
     retailer_object: str,
     canonical_object: str,
@@ -319,7 +320,7 @@ def observation_columns(
     }
     return [
         c
-        for c in bronze.columns
+        for c in delivered
         if c in mapped or (extra_columns and not c.startswith("_") and c not in mapped_anywhere)
     ]
 

@@ -11,21 +11,19 @@ without anyone clicking: silver and gold run whenever something upstream was mat
 from pathlib import Path
 
 import dagster as dg
-from openlineage.client.event_v2 import InputDataset
 from pydantic import Field
 
 from assets import tables
+from assets.freshness import canonical_freshness_policy
 from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
 from assets.gold import GoldOutcome, gold_path, publish_gold
 from assets.lineage.column_lineage import dagster_column_lineage
-from assets.lineage.datasets import checked, gold_lineage, silver_lineage
-from assets.lineage.naming import DatasetId, table_dataset
+from assets.lineage.datasets import gated_batch, gold_lineage, silver_lineage
 from assets.notifiers import NotifierResource
-from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, AssetNode, PipelinePlan, retailer_code, silver_table
+from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, AssetNode, PipelinePlan, retailer_code
 from assets.resources.home import DataHomeResource
 from assets.resources.openlineage import OpenLineageResource
 from assets.silver_publish import MasterData, SilverOutcome, publish_silver, read_master
-from checks.result import GateResult
 from checks.rules import compile_rules
 
 DEFAULT_ENGINE = "pandera"
@@ -89,18 +87,12 @@ def silver_metadata(outcome: SilverOutcome, node: AssetNode) -> Metadata:
     return {k: v for k, v in metadata.items() if v is not None}
 
 
-def with_gates(inputs: list[InputDataset], gates: dict[DatasetId, GateResult]) -> list[InputDataset]:
-    """The inputs a gated batch was built from, carrying that gate's results (OpenLineage input facets)."""
-    return [checked(i, gates.get(DatasetId(i.namespace, i.name))) for i in inputs]
-
-
 def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition:
     code = str(node.retailer)
     contract = next(c for c in plan.retailers if retailer_code(c) == code)
     canonical = node.contract
     rules = compile_rules(canonical, node.object)
     key = dg.AssetKey(list(node.key))
-    batch_sources = [dep for dep in node.deps if dep[0] == "bronze" or dep[2] == "daily_store_fact"]
 
     @dg.asset(
         key=key,
@@ -111,6 +103,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
         tags={"retailer": code, "layer": "silver"},
         description=f"{canonical.object(node.object).get('description', node.object)} Retailer: {code}.",
         check_specs=rule_checks(rules, key),
+        freshness_policy=canonical_freshness_policy(canonical, node.object, [contract]),
         automation_condition=AUTOMATION,
         metadata={
             **contract_metadata(canonical),
@@ -126,7 +119,8 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
         shelfguard_notifier: NotifierResource,
     ) -> dg.MaterializeResult:
         data_home = home.home()
-        with openlineage.run(context) as lineage_run:
+        inputs, outputs = silver_lineage(plan, node.key, data_home)
+        with openlineage.run(context, inputs=inputs, outputs=outputs) as lineage_run:
             master = (
                 read_master(data_home, plan.master, engine=config.engine)
                 if node.object in CANONICAL_DIMS
@@ -142,15 +136,9 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
                 master_data=master,
             )
             inputs, outputs = silver_lineage(plan, node.key, data_home, master_files=master.files)
-            gates = (
-                {}
-                if outcome.gate is None
-                else {
-                    table_dataset(data_home, dep[0], plan.node(dep).table): outcome.gate
-                    for dep in batch_sources
-                }
-            )
-            lineage_run.complete(inputs=with_gates(inputs, gates), outputs=outputs)
+            if outcome.gate is not None:
+                lineage_run.gate([gated_batch(outputs[0], outcome.gate)])
+            lineage_run.complete(inputs=inputs, outputs=outputs)
         if outcome.blocked and outcome.gate is not None:
             context.log.warning(
                 f"{code} {node.object}: batch blocked by {', '.join(outcome.gate.blocking_rule_ids)}; "
@@ -246,6 +234,9 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
         description=f"{canonical.object(node.object).get('description', node.object)} "
         "All retailers, partitioned by retailer_code, upserted with Delta MERGE.",
         check_specs=specs,
+        freshness_policy=canonical_freshness_policy(
+            canonical, node.object, [c for c in plan.retailers if retailer_code(c) in codes]
+        ),
         automation_condition=AUTOMATION,
         metadata={
             **contract_metadata(canonical),
@@ -262,15 +253,11 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
         shelfguard_notifier: NotifierResource,
     ) -> dg.MaterializeResult:
         data_home = home.home()
-        with openlineage.run(context) as lineage_run:
+        inputs, outputs = gold_lineage(plan, node.key, data_home)
+        with openlineage.run(context, inputs=inputs, outputs=outputs) as lineage_run:
             outcomes = publish_gold(data_home, canonical, node.object, codes, engine=config.engine)
-            inputs, outputs = gold_lineage(plan, node.key, data_home)
-            gates = {
-                table_dataset(data_home, "silver", silver_table(o.retailer_code, node.object)): o.gate
-                for o in outcomes
-                if o.gate is not None
-            }
-            lineage_run.complete(inputs=with_gates(inputs, gates), outputs=outputs)
+            for gate in (o.gate for o in outcomes if o.gate is not None):
+                lineage_run.gate([gated_batch(outputs[0], gate)])
         for outcome in outcomes:
             if outcome.blocked_by:
                 context.log.warning(

@@ -19,9 +19,11 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets import tables
-from assets.bronze import promotable_rows
+from assets.bronze import bronze_columns, promotable_rows
 from assets.ledger import current_deliveries, read_ledger
 from assets.mapping import (
+    ORDER_COLUMNS,
+    STAMP_COLUMNS,
     RetailerProfile,
     canonical_schema,
     distinct_observations,
@@ -261,13 +263,14 @@ def publish_dimension(
     fact_fed = {m.retailer_object for m in column_mappings(contract) if m.canonical_object in CANONICAL_FACTS}
     observed = []
     for obj in feeding_objects(contract, dim):
-        bronze = promotable_rows(home, profile.code, obj)
+        extra_columns = obj not in fact_fed
+        columns = observation_columns(
+            bronze_columns(home, profile.code, obj), contract, obj, dim, extra_columns=extra_columns
+        )
+        bronze = promotable_rows(home, profile.code, obj, columns=[*columns, *STAMP_COLUMNS, *ORDER_COLUMNS])
         if bronze.is_empty():
             continue
-        extra_columns = obj not in fact_fed
-        bronze = distinct_observations(
-            bronze, observation_columns(bronze, contract, obj, dim, extra_columns=extra_columns)
-        )
+        bronze = distinct_observations(bronze, columns)
         mapped = map_to_canonical(bronze, contract, obj, canonical, dim, extra_columns=extra_columns)
         outcome.parse_failures.update(parse_failures(bronze, mapped, contract, obj, dim))
         observed.append(mapped)
@@ -347,8 +350,13 @@ def publish_fact(
     key = natural_key(canonical, fact)
     date_column = FACT_DATES[fact]
     mapped = []
-    for obj in sources:
-        bronze = promotable_rows(home, profile.code, obj, since=since) if new else pl.DataFrame()
+    for obj in sources if new else []:
+        columns = [
+            *observation_columns(bronze_columns(home, profile.code, obj), contract, obj, fact),
+            *STAMP_COLUMNS,
+            *ORDER_COLUMNS,
+        ]
+        bronze = promotable_rows(home, profile.code, obj, since=since, columns=columns)
         bronze = bronze.filter(pl.col("_delivery_id").is_in(new)) if not bronze.is_empty() else bronze
         if bronze.is_empty():
             continue

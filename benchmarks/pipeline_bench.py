@@ -39,8 +39,8 @@ TARGETS = {"full_load_seconds": 600, "peak_rss_gb": 4.0, "incremental_share": 0.
 def _child(step: str, home: Path, engine: str, retailers: list[str], instance_kind: str) -> dict:
     """Run one pipeline step in this process (called in a fresh interpreter) and measure it."""
     import dagster as dg
-    from deltalake import DeltaTable
 
+    from assets import tables
     from shelfguard.dagster_home import open_instance
     from shelfguard.demo_sources import demo_sources
     from shelfguard.pipeline import run_pipeline
@@ -55,10 +55,9 @@ def _child(step: str, home: Path, engine: str, retailers: list[str], instance_ki
     seconds = time.perf_counter() - started
     gold = {}
     for table in ("daily_store_fact", "weekly_store_fact", "prod_dim", "site_dim"):
-        path = data_home.table("gold", table)
-        if (path / "_delta_log").exists():
-            actions = DeltaTable(str(path)).get_add_actions(flatten=True)
-            gold[table] = int(sum(actions.column("num_records").to_pylist()))
+        rows = tables.row_count(data_home.table("gold", table))
+        if rows is not None:
+            gold[table] = rows
     layers = {}
     for name, result in (("bronze", run.bronze), ("silver_gold", run.downstream)):
         if result is not None:

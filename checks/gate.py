@@ -11,7 +11,7 @@ for them a lazy batch is collected.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
@@ -43,12 +43,15 @@ class GateRun:
     `published` has the original columns and the rows that may be promoted; `quarantined` has the
     original rows untouched plus ROW_NUMBER (0-based position in the delivery) and
     `quarantine_reasons` (list of rule ids; `blocked` first when the whole batch was blocked). Both
-    are DataFrames for a DataFrame batch and LazyFrames for a LazyFrame batch.
+    are DataFrames for a DataFrame batch and LazyFrames for a LazyFrame batch. `violations` has, per
+    row-level rule that found any, the ROW_NUMBER values of its violating rows whatever its
+    `onViolation` (a blocked batch quarantines every row, so `quarantine_reasons` cannot tell them).
     """
 
     result: GateResult
     published: Batch
     quarantined: Batch
+    violations: dict[str, pl.Series] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -117,7 +120,13 @@ def run_gate(
         if rows_to_quarantine is not None and len(rows_to_quarantine):
             quarantine_rows[rule.id] = rows_to_quarantine
     ordered = [results[r.id] for r in rules]
-    return _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows)
+    gate = _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows)
+    gate.violations = {
+        rule_id: m.violating_rows
+        for rule_id, m in measurements.items()
+        if m.violating_rows is not None and len(m.violating_rows)
+    }
+    return gate
 
 
 class _Measurer:

@@ -2,11 +2,12 @@
 
 Real HTTP on 127.0.0.1 (stdlib server in a thread) so the API channel is tested against the real
 thing: bearer-token auth, pagination, incremental pulls by date, and injected failures (HTTP 500
-for the next K requests, slow responses) for retry and timeout tests.
+for the next K requests, slow responses, the next K requests slow) for retry and timeout tests.
 
     GET  <base>/<endpoint>?page=1&page_size=500&date_from=YYYY-MM-DD
          -> {"data": [...], "page": 1, "page_size": 500, "total": 1400, "next_page": 2 | null}
-    POST <base>/_faults  {"fail_next": 3, "delay_seconds": 0.5}   (change the injected failures)
+    POST <base>/_faults  {"fail_next": 3, "delay_seconds": 0.5, "slow_next": 1, "slow_seconds": 5}
+                         (replace the injected failures; every field defaults to 0)
 
 `date_from` keeps records whose watermark column (the object's `watermark` customProperty) falls on
 or after that date; without a watermark column, the records of page files dated on or after it.
@@ -37,6 +38,8 @@ from shelfguard.settings import DataHome
 
 MAX_PAGE_SIZE = 10_000
 FAULTS_PATH = "/_faults"
+FAULT_FIELDS = {"fail_next": int, "delay_seconds": float, "slow_next": int, "slow_seconds": float}
+"""What `POST <base>/_faults` sets (the injected failures), with their types."""
 
 
 @dataclass
@@ -47,8 +50,16 @@ class _Endpoint:
     pages: list[tuple[date, list[dict[str, Any]]]]
     """(page file date, records) in date order."""
     full_refresh: bool
+    _selected: tuple[date | None, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    """The records of the last `date_from` asked for: a client pages through one selection."""
 
     def records(self, date_from: date | None) -> list[dict[str, Any]]:
+        selected = self._selected
+        if selected is None or selected[0] != date_from:
+            selected = self._selected = (date_from, self._select(date_from))
+        return selected[1]
+
+    def _select(self, date_from: date | None) -> list[dict[str, Any]]:
         pages = self.pages[-1:] if self.full_refresh else self.pages
         records = []
         for page_date, rows in pages:
@@ -73,14 +84,19 @@ class _State:
     endpoints: dict[str, _Endpoint]
     fail_next: int = 0
     delay_seconds: float = 0.0
+    slow_next: int = 0
+    slow_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take_fault(self) -> tuple[bool, float]:
-        """Whether this request fails (consuming one of `fail_next`), and how long to delay it."""
+        """Whether this request fails (consuming one of `fail_next`), and how long to delay it
+        (`delay_seconds`, plus `slow_seconds` while `slow_next` lasts: a client timeout, once)."""
         with self.lock:
             failing = self.fail_next > 0
             self.fail_next -= failing
-            return failing, self.delay_seconds
+            slow = self.slow_next > 0
+            self.slow_next -= slow
+            return failing, self.delay_seconds + (self.slow_seconds if slow else 0.0)
 
 
 def api_folder(home: DataHome, retailer: str | None = None) -> Path:
@@ -191,13 +207,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            fail_next, delay = int(body.get("fail_next", 0)), float(body.get("delay_seconds", 0.0))
-        except (ValueError, AttributeError):
-            self._send(HTTPStatus.BAD_REQUEST, {"error": 'expected {"fail_next": K, "delay_seconds": S}'})
+            faults = {name: kind(body.get(name, 0)) for name, kind in FAULT_FIELDS.items()}
+        except (ValueError, TypeError, AttributeError):
+            expected = ", ".join(FAULT_FIELDS)
+            self._send(HTTPStatus.BAD_REQUEST, {"error": f"expected a JSON object of {expected}"})
             return
         with state.lock:
-            state.fail_next, state.delay_seconds = fail_next, delay
-        self._send(HTTPStatus.OK, {"fail_next": fail_next, "delay_seconds": delay})
+            for name, value in faults.items():
+                setattr(state, name, value)
+        self._send(HTTPStatus.OK, faults)
 
     def _authorised(self, state: _State) -> bool:
         given = self.headers.get("Authorization") or ""
@@ -257,12 +275,22 @@ def serve_retailer_api(
         thread.join()
 
 
-def set_api_faults(base_url: str, token: str, *, fail_next: int = 0, delay_seconds: float = 0.0) -> None:
+def set_api_faults(
+    base_url: str,
+    token: str,
+    *,
+    fail_next: int = 0,
+    delay_seconds: float = 0.0,
+    slow_next: int = 0,
+    slow_seconds: float = 0.0,
+) -> None:
     """Change the injected failures of a running API (from a test, or another process)."""
+    faults = {"fail_next": fail_next, "delay_seconds": delay_seconds, "slow_next": slow_next,
+              "slow_seconds": slow_seconds}
     request = urllib.request.Request(
         base_url.rstrip("/") + FAULTS_PATH,
         method="POST",
-        data=json.dumps({"fail_next": fail_next, "delay_seconds": delay_seconds}).encode(),
+        data=json.dumps(faults).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:

@@ -2,9 +2,10 @@
 
 The asset graph in the Dagster UI is the local lineage browser; `dagster/column_lineage` on a
 materialisation lets it show, per column, the columns of upstream assets it was computed from.
-It is derived from the OpenLineage `columnLineage` facet of the asset's output, so both views
-always agree. Delivered files, database tables and API endpoints are not assets, so bronze columns
-have no Dagster column deps (their origin is in the OpenLineage events and `shelfguard lineage`).
+Silver and gold derive it from the OpenLineage `columnLineage` facet of the asset's output, so both
+views always agree. Bronze keeps every delivered column as it came, so each bronze column is the
+same column of its source asset (`assets.lineage.sources`), as in `bronze_output`; which delivered
+file it came from is in the OpenLineage events and `shelfguard lineage`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,18 @@ import dagster as dg
 from openlineage.client.event_v2 import OutputDataset
 
 from assets.lineage.naming import DatasetId, table_dataset
+from assets.lineage.sources import source_key
 from assets.plan import PipelinePlan
+from checks.contract import Contract, properties_of
 from shelfguard.settings import DataHome
+
+
+def bronze_column_lineage(contract: Contract, object_name: str) -> dg.TableColumnLineage:
+    """`dagster/column_lineage` of a bronze asset: each column from the same column of its source."""
+    key = source_key(contract, object_name)
+    return dg.TableColumnLineage(deps_by_column={
+        prop["name"]: [dg.TableColumnDep(asset_key=key, column_name=prop["name"])]
+        for prop in properties_of(contract.object(object_name))})
 
 
 def dagster_column_lineage(output: OutputDataset, plan: PipelinePlan,

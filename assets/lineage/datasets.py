@@ -34,6 +34,7 @@ from .facets import (
     assertions_facet,
     column_lineage_facet,
     contract_facets,
+    gate_metrics,
     input_field,
     transform_field,
 )
@@ -115,6 +116,14 @@ def checked(dataset: InputDataset | DatasetId, gate: GateResultLike | Mapping[st
     if metrics is not None:
         input_facets["dataQualityMetrics"] = metrics
     return InputDataset(dataset.namespace, dataset.name, facets=dataset.facets, inputFacets=input_facets)
+
+
+def gated_batch(table: OutputDataset, gate: GateResultLike | Mapping[str, Any]) -> InputDataset:
+    """A silver or gold batch as the input of its gate job: write–audit–publish checks the batch on
+    its way into `table`, so the batch is named as that table and described by its contract (the
+    columns the assertions name), carrying the gate's assertions and the metrics its result gives."""
+    facets = {key: facet for key, facet in (table.facets or {}).items() if key != "columnLineage"}
+    return checked(InputDataset(table.namespace, table.name, facets=facets), gate, gate_metrics(gate))
 
 
 def _as_id(dataset: DatasetId | InputDataset) -> DatasetId:

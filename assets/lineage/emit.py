@@ -22,9 +22,18 @@ from typing import Any
 
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import parent_run
 from openlineage.client.uuid import generate_new_uuid
 
-from .facets import PRODUCER, error_message_facet, job_type_facet, parent_run_facet, redact
+from .facets import (
+    ASSET_JOB_TYPE,
+    GATE_JOB_TYPE,
+    PRODUCER,
+    error_message_facet,
+    job_type_facet,
+    parent_run_facet,
+    redact,
+)
 
 FILE_TRANSPORT = "shelfguard_file"
 HTTP_TRANSPORT = OpenLineageClient.DEFAULT_URL_TRANSPORT_NAME
@@ -72,22 +81,35 @@ def as_run_id(value: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"shelfguard:run:{value}"))
 
 
+GATE_SUFFIX = ".gate"
+"""The gate that checks a batch before it is published is the job `<asset job name>.gate`."""
+
+
 @dataclass(frozen=True)
 class ParentRun:
-    """The run that spawned ours (the Dagster run of an asset materialisation)."""
+    """The run that spawned ours (the Dagster run of an asset materialisation, the asset run of a
+    gate); `root` is the top of the hierarchy when that is not the parent itself."""
 
     namespace: str
     job_name: str
     run_id: str
+    root: ParentRun | None = None
+
+    def facet(self) -> parent_run.ParentRunFacet:
+        root = self.root
+        return parent_run_facet(self.namespace, self.job_name, self.run_id,
+                                root=(root.namespace, root.job_name, root.run_id) if root else None)
 
 
 class LineageRun:
     """One run of one job: START on creation, then exactly one of COMPLETE, FAIL or ABORT."""
 
     def __init__(self, emitter: LineageEmitter, job_name: str, inputs: Sequence[InputDataset],
-                 outputs: Sequence[OutputDataset], parent: ParentRun | None, logger: Any) -> None:
+                 outputs: Sequence[OutputDataset], parent: ParentRun | None, logger: Any,
+                 job_type: str = ASSET_JOB_TYPE) -> None:
         self.emitter = emitter
         self.job_name = job_name
+        self.job_type = job_type
         self.run_id = str(generate_new_uuid())
         self.inputs = list(inputs)
         self.outputs = list(outputs)
@@ -118,18 +140,29 @@ class LineageRun:
     def abort(self) -> None:
         self._emit(RunState.ABORT)
 
+    def gate(self, inputs: Sequence[InputDataset]) -> None:
+        """Record a gate that ran on a batch during this run: one run of the job `<this job>.gate`, a
+        child of this run, whose inputs are the checked batches; START names them, COMPLETE adds the
+        assertions and metrics (see `assets.lineage.datasets.gated_batch`)."""
+        root = (self.parent.root or self.parent) if self.parent else None
+        parent = ParentRun(self.emitter.namespace, self.job_name, self.run_id, root=root)
+        batches = [InputDataset(i.namespace, i.name, facets=i.facets) for i in inputs]
+        with self.emitter.run(self.job_name + GATE_SUFFIX, batches, parent=parent, logger=self.logger,
+                              job_type=GATE_JOB_TYPE) as gate_run:
+            gate_run.complete(inputs=inputs)
+
     def _emit(self, state: RunState, run_facets: dict[str, Any] | None = None) -> None:
         if self.finished:
             raise RuntimeError(f"lineage run {self.run_id} of {self.job_name} already ended ({self.state})")
         facets = dict(run_facets or {})
-        if (parent := self.parent) is not None:
-            facets["parent"] = parent_run_facet(parent.namespace, parent.job_name, parent.run_id)
+        if self.parent is not None:
+            facets["parent"] = self.parent.facet()
         event = RunEvent(
             eventType=state,
             eventTime=datetime.now(UTC).isoformat(),
             run=Run(runId=self.run_id, facets=facets),
             job=Job(namespace=self.emitter.namespace, name=self.job_name,
-                    facets={"jobType": job_type_facet()}),
+                    facets={"jobType": job_type_facet(self.job_type)}),
             inputs=self.inputs,
             outputs=self.outputs,
             producer=PRODUCER,
@@ -156,10 +189,11 @@ class LineageEmitter:
 
     @contextmanager
     def run(self, job_name: str, inputs: Sequence[InputDataset] = (), outputs: Sequence[OutputDataset] = (),
-            *, parent: ParentRun | None = None, logger: Any = None) -> Iterator[LineageRun]:
+            *, parent: ParentRun | None = None, logger: Any = None,
+            job_type: str = ASSET_JOB_TYPE) -> Iterator[LineageRun]:
         """START now; on leaving, COMPLETE (unless `complete()` was called), FAIL with the error
         message on an exception, ABORT on an interrupt. The exception is re-raised."""
-        lineage_run = LineageRun(self, job_name, inputs, outputs, parent, logger)
+        lineage_run = LineageRun(self, job_name, inputs, outputs, parent, logger, job_type)
         lineage_run.start()
         try:
             yield lineage_run

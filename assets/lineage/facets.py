@@ -66,6 +66,9 @@ _ASSERTION_KINDS = {
 _SEVERITIES = {"block": "error", "quarantine": "quarantine", "warn": "warn"}
 _SECRET_VARIABLE = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|APIKEY)$", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]+@", re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"(?P<key>[?&;][\w.-]*(?:password|passwd|token|secret|api_?key)=)[^&;#\s'\"]+",
+                           re.IGNORECASE)
+"""A credential in a URL query string (`?password=…`, `&access_token=…`, `&api_key=…`)."""
 
 
 class GateResultLike(Protocol):
@@ -256,6 +259,16 @@ def metrics_facet(row_count: int, null_counts: Mapping[str, int], *, file_count:
     )
 
 
+def gate_metrics(gate: GateResultLike | Mapping[str, Any]) -> MetricsFacet:
+    """`metrics_facet` of a batch known only through its gate result: the batch's rows, and the null
+    count of every column the gate checked for nulls (its `nullValues` rules)."""
+    document = _gate_document(gate)
+    nulls = {rule["property"]: int(rule.get("violating_rows") or 0) for rule in document.get("rules") or []
+             if rule["metric"] == "nullValues" and rule.get("property")
+             and rule.get("outcome") != "not_evaluated"}
+    return metrics_facet(int(document.get("rows") or 0), nulls)
+
+
 def table_metrics(table: Any, *, file_count: int | None = None,
                   size_bytes: int | None = None) -> MetricsFacet:
     """`metrics_facet` of a pyarrow Table or anything with `to_arrow()` (a Polars DataFrame)."""
@@ -264,25 +277,35 @@ def table_metrics(table: Any, *, file_count: int | None = None,
                          file_count=file_count, size_bytes=size_bytes)
 
 
-def job_type_facet() -> job_type_job.JobTypeJobFacet:
-    return job_type_job.JobTypeJobFacet(processingType="BATCH", integration="DAGSTER", jobType="ASSET",
+ASSET_JOB_TYPE = "ASSET"
+GATE_JOB_TYPE = "ASSET_CHECK"
+"""Job types: an asset materialisation, and the gate that checks its batch (its rules are asset checks)."""
+
+
+def job_type_facet(job_type: str = ASSET_JOB_TYPE) -> job_type_job.JobTypeJobFacet:
+    return job_type_job.JobTypeJobFacet(processingType="BATCH", integration="DAGSTER", jobType=job_type,
                                         producer=PRODUCER)
 
 
-def parent_run_facet(namespace: str, job_name: str, run_id: str) -> parent_run.ParentRunFacet:
-    """The Dagster run this asset ran in; it is also the root of the hierarchy."""
+def parent_run_facet(namespace: str, job_name: str, run_id: str,
+                     root: tuple[str, str, str] | None = None) -> parent_run.ParentRunFacet:
+    """The run that spawned ours; `root` (namespace, job name, run id) is the top of the hierarchy,
+    the parent itself when not given (an asset's parent is the Dagster run, a gate's the asset run)."""
+    root_namespace, root_job, root_run = root or (namespace, job_name, run_id)
     return parent_run.ParentRunFacet(
         run=parent_run.Run(runId=run_id),
         job=parent_run.Job(namespace=namespace, name=job_name),
-        root=parent_run.Root(run=parent_run.RootRun(runId=run_id),
-                             job=parent_run.RootJob(namespace=namespace, name=job_name)),
+        root=parent_run.Root(run=parent_run.RootRun(runId=root_run),
+                             job=parent_run.RootJob(namespace=root_namespace, name=root_job)),
         producer=PRODUCER,
     )
 
 
 def redact(text: str) -> str:
-    """Text without credentials: URL passwords and the values of secret-looking environment variables."""
+    """Text without credentials: URL passwords, secrets in URL query strings, and the values of
+    secret-looking environment variables."""
     text = _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text)
+    text = _QUERY_SECRET.sub(r"\g<key>***", text)
     for name, value in os.environ.items():
         if _SECRET_VARIABLE.search(name) and len(value) >= 6:
             text = text.replace(value, "***")

@@ -6,6 +6,7 @@ def silver_x(context: dg.AssetExecutionContext, openlineage: OpenLineageResource
     inputs, outputs = silver_lineage(plan, key, home)
     with openlineage.run(context, inputs=inputs, outputs=outputs) as lineage_run:
         ...                                   # START was emitted; an exception emits FAIL
+        lineage_run.gate([gated_batch(outputs[0], gate_result)])  # the `<job>.gate` child run
         lineage_run.complete(outputs=outputs)  # or leave the block: COMPLETE
 ```
 """
@@ -69,8 +70,8 @@ class OpenLineageResource(dg.ConfigurableResource):
             outputs: Sequence[OutputDataset] = ()) -> Iterator[LineageRun]:
         """One OpenLineage run around a block of asset code (see `LineageEmitter.run` for the events).
 
-        `job_name` defaults to the asset key joined by dots; give it for multi-assets and for gate runs
-        (`<asset job name>.gate`). The parent run facet points at the Dagster run.
+        `job_name` defaults to the asset key joined by dots; give it for multi-assets. The parent run
+        facet points at the Dagster run; a gate on a batch is recorded with `LineageRun.gate`.
         """
         emitter = self.emitter()
         name = job_name or asset_job_name(context.asset_key.path)

@@ -1,11 +1,13 @@
-"""Small nwg_us deliveries written by the tests, and the retailer contracts."""
+"""Small nwg_us deliveries written by the tests, the retailer contracts, and one bronze run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from assets.bronze_assets import bronze_run_config
 from checks.contract import Contract, load_contract
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
@@ -40,3 +42,16 @@ def write_nwg(folder: Path, name: str, rows: list[str], header: str = HEADER) ->
 @pytest.fixture(scope="session")
 def nwg_contract() -> Contract:
     return load_contract(CONTRACTS / "retailers" / "nwg_us" / "nwg_us.odcs.yaml")
+
+
+def materialize_bronze(
+    defs: dg.Definitions, instance: dg.DagsterInstance, key: dg.AssetKey, **config
+) -> dg.ExecuteInProcessResult:
+    """One run of a generated bronze asset with its `BronzeConfig` (files, replay, engine)."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        run_config=bronze_run_config(key, **config),
+        instance=instance,
+        asset_selection=[key],
+        raise_on_error=False,
+    )

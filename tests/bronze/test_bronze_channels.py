@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from datetime import UTC, datetime
+
 import dagster as dg
 import polars as pl
 import pytest
 
-from assets.bronze import file_sha256
+from assets.bronze import file_sha256, ingest
+from assets.channels import api_delivery, server_options
+from assets.definitions import build_definitions
 from assets.ledger import latest_attempts, read_ledger
+from checks.contract import load_contract
 from shelfguard.demo_data import generate
 from shelfguard.demo_sources import demo_sources
 from shelfguard.pipeline import run_pipeline
+from shelfguard.retailer_api import set_api_faults
 from shelfguard.settings import DataHome
+from tests.bronze.conftest import CONTRACTS, materialize_bronze
+
+CRL_SALES = dg.AssetKey(["bronze", "crl_au", "sales"])
+LATER = "2099-01-01 00:00:00"
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +97,50 @@ def test_api_failing_twice_then_succeeding_ingests_once(tmp_path):
         1,
         1,
     ]
+
+
+def test_api_timing_out_once_still_ingests_the_delivery_once(tmp_path):
+    home = DataHome(tmp_path).ensure()
+    generate(home, days=3, stores=2, products=3, retailers=["fjd_no"])
+    contract = load_contract(CONTRACTS / "retailers" / "fjd_no" / "fjd_no.odcs.yaml")
+    options = server_options(contract)
+    with demo_sources(home) as exported:
+        base_url, token = exported[options["locationEnv"]], exported[options["tokenEnv"]]
+        set_api_faults(base_url, token, slow_next=1, slow_seconds=3)
+        started = time.monotonic()
+        delivery = api_delivery(contract, "salg", None, datetime.now(UTC), timeout=0.5, backoff=0.01)
+        elapsed = time.monotonic() - started
+    assert 0.5 <= elapsed < 3, "the first request timed out and the retry got the answer"
+    assert ingest(home, contract, delivery) is not None
+    assert ingest(home, contract, delivery) is None, "the same pull is ingested once"
+    [entry] = read_ledger(home.warehouse).filter(pl.col("object") == "salg").iter_rows(named=True)
+    assert entry["rows"] == delivery.frame.height > 0
+
+
+def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict:
+    return instance.get_latest_materialization_event(key).asset_materialization.metadata
+
+
+def test_replaying_an_old_pull_keeps_the_latest_watermark(tmp_path, monkeypatch):
+    home = DataHome(tmp_path).ensure()
+    monkeypatch.setenv("SHELFGUARD_HOME", str(home.root))
+    generate(home, days=2, stores=2, products=2, retailers=["crl_au"])
+    defs = build_definitions(CONTRACTS)
+    instance = dg.DagsterInstance.ephemeral()
+    with demo_sources(home):
+        assert materialize_bronze(defs, instance, CRL_SALES).success
+        first = _latest_metadata(instance, CRL_SALES)
+        with sqlite3.connect(home.sources / "crl_au.sqlite") as database:  # the retailer corrects a row
+            database.execute(f"UPDATE sales SET qty = qty + 1, updated_at = '{LATER}' WHERE rowid = 1")
+        assert materialize_bronze(defs, instance, CRL_SALES).success
+        assert _latest_metadata(instance, CRL_SALES)["watermark"].value == LATER
+
+        replayed = materialize_bronze(defs, instance, CRL_SALES, replay=[first["delivery_id"].value])
+        assert replayed.success
+        metadata = _latest_metadata(instance, CRL_SALES)
+        assert metadata["delivery_id"].value == first["delivery_id"].value
+        assert metadata["watermark"].value == LATER, "a replay does not move the pull back"
+
+        ledger_size = read_ledger(home.warehouse).height
+        assert materialize_bronze(defs, instance, CRL_SALES).success
+        assert read_ledger(home.warehouse).height == ledger_size, "the next poll finds nothing new"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 import pytest
 
 from assets.bronze_assets import bronze_run_config
 from assets.definitions import build_definitions
-from tests.bronze.conftest import CONTRACTS, nwg_row, write_nwg
+from tests.bronze.conftest import CONTRACTS, materialize_bronze, nwg_row, write_nwg
 
 NWG_KEY = dg.AssetKey(["bronze", "nwg_us", "pos_daily"])
 
@@ -15,16 +17,6 @@ NWG_KEY = dg.AssetKey(["bronze", "nwg_us", "pos_daily"])
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:
     return build_definitions(CONTRACTS)
-
-
-def _materialize(defs: dg.Definitions, instance: dg.DagsterInstance, key: dg.AssetKey, **config):
-    job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(
-        run_config=bronze_run_config(key, **config),
-        instance=instance,
-        asset_selection=[key],
-        raise_on_error=False,
-    )
 
 
 def test_every_retailer_object_has_a_generated_asset_with_contract_metadata(defs):
@@ -48,7 +40,7 @@ def test_materialize_reports_every_rule_as_a_check_with_its_numbers(defs, shelfg
     rows = [nwg_row(item=str(5000 + i)) for i in range(40)] + [nwg_row(item="6001", upc="12AB")]
     path = write_nwg(folder, "nwg_pos_20261102.csv", rows)
     instance = dg.DagsterInstance.ephemeral()
-    result = _materialize(defs, instance, NWG_KEY, files=[str(path)])
+    result = materialize_bronze(defs, instance, NWG_KEY, files=[str(path)])
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     upc = evaluations["nwg_upc_format"]
@@ -67,11 +59,33 @@ def test_materialize_reports_every_rule_as_a_check_with_its_numbers(defs, shelfg
     assert metadata["delivered_at"].value == pytest.approx(path.stat().st_mtime)
 
 
+def test_each_check_samples_the_rows_that_violate_its_own_rule(defs, shelfguard_home):
+    rows = [nwg_row(item=str(5000 + i)) for i in range(20)] + [
+        nwg_row(item="6001", upc="12AB"),  # nwg_upc_format (quarantine)
+        nwg_row(item="6002", qty="-2"),  # nwg_qty_not_negative (quarantine)
+        nwg_row(item="6003").replace("SUPERCENTER", "KIOSK"),  # nwg_store_type_known (warn)
+    ]
+    path = write_nwg(shelfguard_home / "landing" / "nwg_us", "nwg_pos_20261102.csv", rows)
+    result = materialize_bronze(defs, dg.DagsterInstance.ephemeral(), NWG_KEY, files=[str(path)])
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    samples = {
+        name: evaluations[name].metadata["violating_sample"].value
+        for name in ("nwg_upc_format", "nwg_qty_not_negative", "nwg_store_type_known")
+    }
+    assert "12AB" in samples["nwg_upc_format"] and "6002" not in samples["nwg_upc_format"]
+    assert "6002" in samples["nwg_qty_not_negative"] and "12AB" not in samples["nwg_qty_not_negative"]
+    assert "KIOSK" in samples["nwg_store_type_known"] and "6001" not in samples["nwg_store_type_known"]
+    assert "violating_sample" not in evaluations["nwg_state_code"].metadata, "no violators, no sample"
+
+
 def test_blocked_delivery_fails_its_blocking_check(defs, shelfguard_home):
-    path = write_nwg(shelfguard_home / "landing" / "nwg_us", "nwg_pos_20261102.csv", [nwg_row(item="")])
-    result = _materialize(defs, dg.DagsterInstance.ephemeral(), NWG_KEY, files=[str(path)])
+    rows = [nwg_row(item="5001", upc="12AB"), nwg_row(item="")]
+    path = write_nwg(shelfguard_home / "landing" / "nwg_us", "nwg_pos_20261102.csv", rows)
+    result = materialize_bronze(defs, dg.DagsterInstance.ephemeral(), NWG_KEY, files=[str(path)])
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not evaluations["item_nbr_nullValues"].passed
+    sample = evaluations["item_nbr_nullValues"].metadata["violating_sample"].value
+    assert "12AB" not in sample, "a blocked batch quarantines every row; the sample shows the rule's own"
     spec = next(
         c
         for c in defs.get_repository_def().asset_graph.asset_check_keys
@@ -97,6 +111,22 @@ def test_sensor_requests_one_run_per_new_delivery_keyed_by_content(defs, shelfgu
     assert [r.run_key for r in sensor(third)] == [f"nwg_us:pos_daily:{_sha(copy)[:16]}"], (
         "a re-delivered file has the same run key, so Dagster runs it once"
     )
+
+
+def test_sensor_gives_a_corrected_file_at_the_same_path_a_new_run_key(defs, shelfguard_home):
+    folder = shelfguard_home / "landing" / "nwg_us"
+    path = write_nwg(folder, "nwg_pos_20261102.csv", [nwg_row(item="5001", qty="3")])
+    sensor = defs.resolve_sensor_def("nwg_us_deliveries")
+    instance = dg.DagsterInstance.ephemeral()
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    [first] = list(sensor(context))
+    write_nwg(folder, path.name, [nwg_row(item="5001", qty="30")])  # the retailer restates the day
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    again = dg.build_sensor_context(instance=instance, cursor=context.cursor, definitions=defs)
+    [corrected] = list(sensor(again))
+    assert corrected.run_key == f"nwg_us:pos_daily:{_sha(path)[:16]}" != first.run_key
+    assert corrected.run_config == bronze_run_config(NWG_KEY, files=[str(path)])
 
 
 def _sha(path) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.definitions import build_definitions
 from assets.freshness import (
     CHECK_NAME,
     NOTIFIER_RESOURCE_KEY,
@@ -19,7 +20,7 @@ from assets.freshness import (
     freshness_policy_for,
 )
 from assets.notifiers import NotifierResource
-from assets.plan import load_retailer_contracts
+from assets.plan import load_retailer_contracts, retailer_code
 from checks.contract import load_contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,23 @@ def test_canonical_sla_covers_daily_facts_widened_by_the_retailers_cadence(make_
     assert window(weekly) == timedelta(days=9)  # silver of a weekly retailer
     assert window(daily, weekly) == timedelta(days=3)  # gold, fed by both
     assert canonical_freshness_policy(canonical, "prod_dim", [daily]) is None
+
+
+def test_silver_and_gold_tables_carry_the_canonical_freshness_policy():
+    graph = build_definitions(CONTRACTS_DIR).resolve_asset_graph()
+    canonical = load_contract(CONTRACTS_DIR / "canonical" / "pos_canonical.odcs.yaml")
+    retailers = {retailer_code(c): c for c in load_retailer_contracts(CONTRACTS_DIR)}
+
+    def window(*key: str) -> timedelta:
+        return graph.get(dg.AssetKey(list(key))).freshness_policy.fail_window.to_timedelta()
+
+    for code in ("nwg_us", "lks_ca"):
+        expected = canonical_freshness_policy(canonical, "daily_store_fact", [retailers[code]])
+        assert window("silver", code, "daily_store_fact") == expected.fail_window.to_timedelta()
+    assert window("silver", "lks_ca", "daily_store_fact") == timedelta(days=9)  # a weekly retailer
+    assert window("gold", "daily_store_fact") == timedelta(days=3)  # the daily retailers set the pace
+    assert graph.get(dg.AssetKey(["gold", "prod_dim"])).freshness_policy is None
+    assert graph.get(dg.AssetKey(["silver", "nwg_us", "prod_dim"])).freshness_policy is None
 
 
 def test_definitions_from_every_repository_contract_load():

@@ -143,13 +143,33 @@ def test_weekly_retailer_mid_week_is_on_time(make_contract, instance, deliver, c
     assert [a["kind"] for a in webhook.received] == ["late"]
 
 
-def test_never_delivered_is_shown_as_a_warning_without_alert(daily, instance, clock, notifier, webhook):
-    Ticker(build_freshness_sensor([daily], clock=clock), instance, notifier).tick()
+def test_never_delivered_warns_then_alerts_once_a_watched_deadline_passes(daily, instance, deliver, clock,
+                                                                          notifier, webhook):
+    ticker = Ticker(build_freshness_sensor([daily], clock=clock), instance, notifier)
+    at_new_york(clock, 2025, 3, 3, 7, 0)  # onboarded after today's 06:00 deadline
+    ticker.tick()
     [evaluation] = check_history(instance, DAY_KEY)
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
     assert evaluation.metadata["status"].value == "never_delivered"
-    assert webhook.received == []
+    at_new_york(clock, 2025, 3, 3, 23, 0)
+    ticker.tick()
+    assert webhook.received == [], "a deadline that passed before the sensor watched was never expected"
+
+    at_new_york(clock, 2025, 3, 4, 6, 30)  # the first deadline since: missed
+    for _ in range(5):
+        ticker.tick()
+        clock.now += timedelta(minutes=5)
+    [alert] = webhook.received
+    assert alert["kind"] == "late"
+    assert alert["status"] == "never_delivered"
+    assert alert["expected_by"] == "2025-03-04T11:00:00Z"
+    assert alert["last_delivery"] is None
+    assert check_history(instance, DAY_KEY)[0].severity == dg.AssetCheckSeverity.WARN
+
+    deliver(DAY_KEY, clock.now)
+    ticker.tick()
+    assert [a["kind"] for a in webhook.received] == ["late", "on_time_again"]
 
 
 def test_every_object_of_a_retailer_is_judged_on_its_own_deliveries(make_contract, instance, deliver, clock,

@@ -25,11 +25,14 @@ def openlineage_env(monkeypatch: pytest.MonkeyPatch):
             del os.environ[name]
 
 
-@pytest.fixture
-def contracts_dir(tmp_path: Path) -> Path:
+def copy_contracts(target: Path) -> Path:
     """The canonical contracts and two retailers (a one-big-table CSV and a dim/fact CSV retailer)."""
-    target = tmp_path / "contracts"
     shutil.copytree(REPO_ROOT / "contracts" / "canonical", target / "canonical")
     for code in RETAILERS:
         shutil.copytree(REPO_ROOT / "contracts" / "retailers" / code, target / "retailers" / code)
     return target
+
+
+@pytest.fixture
+def contracts_dir(tmp_path: Path) -> Path:
+    return copy_contracts(tmp_path / "contracts")

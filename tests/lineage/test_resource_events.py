@@ -128,6 +128,10 @@ def test_every_event_validates_against_the_openlineage_and_our_schemas(shelfguar
     ("facets", lambda f: f[FRESHNESS_FACET].update(sla="daily"), "is not of type 'array'"),
     ("facets", lambda f: f["schema"].update(_schemaURL="https://example.com/Unknown.json#/x"),
      "no local schema"),
+    ("facets", lambda f: f["schema"].update(
+        _schemaURL=f["schema"]["_schemaURL"].replace("/1-2-0/", "/1-0-0/")), "another version"),
+    ("facets", lambda f: f[DATA_CONTRACT_FACET].update(
+        _schemaURL=f[DATA_CONTRACT_FACET]["_schemaURL"].replace("/1-0-0/", "/2-0-0/")), "another version"),
 ])
 def test_the_validator_finds_broken_facets(tmp_path: Path, where: str, damage, expected: str):
     contract = load_contract(NWG_US)
@@ -140,6 +144,17 @@ def test_the_validator_finds_broken_facets(tmp_path: Path, where: str, damage, e
     assert EventValidator().errors(start) == []
     damage(start["inputs"][0][where])
     assert any(expected in problem for problem in EventValidator().errors(start))
+
+
+def test_the_validator_finds_an_event_of_another_openlineage_version(tmp_path: Path):
+    events_file = tmp_path / "events.ndjson"
+    with LineageEmitter(make_client(events_file)).run("bronze.nwg_us.pos_daily"):
+        pass
+    start = read_events(events_file)[0]
+    start["schemaURL"] = start["schemaURL"].replace("/2-0-2/", "/1-0-5/")
+    assert EventValidator().errors(start) == [
+        "event: _schemaURL https://openlineage.io/spec/1-0-5/OpenLineage.json#/$defs/RunEvent does not match "
+        "the local schema https://openlineage.io/spec/2-0-2/OpenLineage.json (another version)"]
 
 
 def test_dagster_column_lineage_names_the_upstream_assets_columns(contracts_dir: Path, tmp_path: Path):

@@ -9,7 +9,7 @@ import pytest
 
 from assets.definitions import build_definitions
 from assets.silver_gold_assets import AUTOMATION, RECONCILIATION_CHECK
-from tests.silver_gold.conftest import CONTRACTS, deliver_nwg, nwg_line
+from tests.silver_gold.conftest import CONTRACTS, NWG_HEADER, deliver_nwg, nwg_line
 
 SILVER_FACT = dg.AssetKey(["silver", "nwg_us", "daily_store_fact"])
 GOLD_FACT = dg.AssetKey(["gold", "daily_store_fact"])
@@ -73,11 +73,9 @@ def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
     complete = [
         e
         for e in events
-        if e["eventType"] == "COMPLETE" and e["job"]["name"] == "silver.nwg_us.daily_store_fact"
+        if e["eventType"] == "COMPLETE" and e["job"]["name"] == "silver.nwg_us.daily_store_fact.gate"
     ]
-    assert complete and any(
-        "dataQualityAssertions" in (i.get("inputFacets") or {}) for i in complete[0]["inputs"]
-    )
+    assert complete and "dataQualityAssertions" in complete[0]["inputs"][0]["inputFacets"]
     evaluations = {(e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()}
     assert evaluations[(GOLD_FACT, RECONCILIATION_CHECK)].passed
     assert evaluations[(SILVER_FACT, "daily_store_fact_primary_key")].passed
@@ -86,7 +84,9 @@ def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
 def test_a_new_bronze_delivery_requests_that_retailers_silver_and_gold_without_a_click(defs, home):
     instance = dg.DagsterInstance.ephemeral()
     first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1")], day=6)
+    landing = home.landing_for("nwg_us")  # a new file for the bronze run to take in
+    landing.mkdir(parents=True, exist_ok=True)
+    (landing / "nwg_pos_20260105.csv").write_text(f"{NWG_HEADER}\n{nwg_line(item='1')}\n")
     bronze = dg.AssetKey(["bronze", "nwg_us", "pos_daily"])
     job = defs.resolve_implicit_global_asset_job_def()
     assert job.execute_in_process(instance=instance, asset_selection=[bronze]).success
