@@ -1,29 +1,38 @@
-"""Try both revisions of a retailer contract on its latest real deliveries.
+"""Try both revisions of a contract on its latest real data, and compare what each gate decides.
 
-A tightened threshold or a narrowed pattern is only risky in the abstract; on the latest deliveries
-it either blocks some or it does not. Each delivery is read and gated the way bronze takes it in
-(`assets.bronze`): read with the contract side's format hints, a delivery without its required
-columns counts as unreadable, then the gate decides. Nothing is written.
+A tightened threshold or a narrowed pattern is only risky in the abstract; on the latest data it
+either blocks some or it does not. Each batch is read the way its layer takes it in (one
+`Reader` per revision: a side may read the same bytes differently), then that revision's gate
+decides. Where the data is found per kind of contract is `shelfguard.review.replay`. Nothing is
+written.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from checks.contract import Contract
 from checks.diff import Change, Severity, affects_data
-from shelfguard.settings import DataHome
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from checks.gate import GateRun
 
 DEFAULT_LAST = 10
 HELD_BACK = ("block", "unreadable", "error")
-"""Outcomes after which nothing of a delivery is promoted (`error`: an engine failed on it)."""
+"""Outcomes after which nothing of a batch is promoted (`error`: an engine failed on it)."""
+WHOLE_TABLE = "silver table"
+"""The unit of a dimension's dry run: silver gates a dimension as a whole, so it is tried whole."""
 
 
 class SideOutcome(BaseModel):
-    """What one revision of the contract does to one delivery."""
+    """What one revision of the contract does to one batch."""
 
     verdict: str = Field(
         description="pass, warn, quarantine, block, unreadable, error (an engine failed), or absent "
@@ -31,46 +40,69 @@ class SideOutcome(BaseModel):
     )
     rows: int = Field(0, description="Rows read.")
     rows_quarantined: int = Field(0, description="Rows quarantined (all rows when blocked).")
-    blocking_rules: list[str] = Field(default_factory=list, description="Rules that blocked the delivery.")
-    error: str | None = Field(None, description="Why the delivery could not be read, when it could not.")
+    blocking_rules: list[str] = Field(default_factory=list, description="Rules that blocked the batch.")
+    error: str | None = Field(None, description="Why the batch could not be read, when it could not.")
 
 
 class DeliveryTrial(BaseModel):
-    file: str = Field(description="The delivery file, relative to the retailer's landing folder.")
+    file: str = Field(
+        description="The batch tried: a landing file (relative to its landing folder), a bronze or "
+        "silver delivery id, or a silver table."
+    )
     base: SideOutcome
     head: SideOutcome
 
 
 class DryRun(BaseModel):
-    """Both gates of one retailer object on its latest deliveries."""
+    """Both gates of one object on its latest batches (for the canonical contract: per retailer)."""
 
-    contract: str = Field(description="Id of the retailer contract.")
-    retailer: str = Field(description="Retailer code.")
-    object: str = Field(description="The contract object the deliveries belong to.")
-    folder: str = Field(description="Landing folder the deliveries were read from.")
-    deliveries: int = Field(0, description="Deliveries tried (the latest N found).")
-    blocked_before: int = Field(0, description="Deliveries the base contract blocks or cannot read.")
-    blocked_after: int = Field(0, description="Deliveries the head contract blocks or cannot read.")
+    contract: str = Field(description="Id of the changed contract.")
+    retailer: str = Field(description="Retailer code; `corporate` for the master data.")
+    object: str = Field(description="The contract object the batches belong to.")
+    source: str = Field(
+        "landing",
+        description="What was replayed: `landing` files, `bronze` deliveries (pulled retailers), "
+        "`silver` tables (canonical contract) or `master` files (corporate master).",
+    )
+    unit: str = Field("deliveries", description="What one trial is, for people: deliveries, silver table.")
+    folder: str = Field(description="Where the batches were read from (a folder or a Delta table).")
+    deliveries: int = Field(0, description="Batches tried (the latest N found).")
+    blocked_before: int = Field(0, description="Batches the base contract blocks or cannot read.")
+    blocked_after: int = Field(0, description="Batches the head contract blocks or cannot read.")
     newly_blocked: int = Field(
         0, description="Accepted by the base contract, held back by the head contract."
     )
     newly_accepted: int = Field(
         0, description="Held back by the base contract, accepted by the head contract."
     )
-    unreadable_before: int = Field(0, description="Deliveries the base contract cannot read.")
-    unreadable_after: int = Field(0, description="Deliveries the head contract cannot read.")
+    unreadable_before: int = Field(0, description="Batches the base contract cannot read.")
+    unreadable_after: int = Field(0, description="Batches the head contract cannot read.")
     quarantined_rows_before: int = Field(
-        0, description="Rows the base contract quarantines, over all deliveries."
+        0, description="Rows the base contract quarantines, over all batches."
     )
     quarantined_rows_after: int = Field(
-        0, description="Rows the head contract quarantines, over all deliveries."
+        0, description="Rows the head contract quarantines, over all batches."
     )
     newly_blocking_rules: dict[str, int] = Field(
         default_factory=dict,
-        description="Rule id (or `unreadable` / `error`) → deliveries it newly holds back.",
+        description="Rule id (or `unreadable` / `error`) → batches it newly holds back.",
     )
     summary: str = Field(description="One sentence for people.")
-    trials: list[DeliveryTrial] = Field(default_factory=list, description="Per delivery, oldest first.")
+    trials: list[DeliveryTrial] = Field(default_factory=list, description="Per batch, oldest first.")
+
+
+Reader = Callable[[Contract], "pl.DataFrame"]
+"""Reads one batch as one revision takes it in; raises `assets.bronze.UnreadableDelivery`."""
+Gate = Callable[[Contract, "pl.DataFrame"], "GateRun"]
+"""One revision's gate on a batch that revision read."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One batch to try: its label in the report and how each revision reads it."""
+
+    label: str
+    read: Reader
 
 
 def dry_run_objects(changes: list[Change], base: Contract | None, head: Contract | None) -> list[str]:
@@ -90,38 +122,34 @@ def is_landing(contract: Contract | None) -> bool:
     return contract is not None and any(s.get("type") == "local" for s in contract.servers)
 
 
-def dry_run(
-    base: Contract | None,
-    head: Contract | None,
+def compare(
+    base: Contract,
+    head: Contract,
     object_name: str,
-    home: DataHome,
-    last: int,
-    engine: str = "pandera",
+    samples: list[Sample],
+    gate: Gate,
+    *,
+    retailer: str,
+    folder: str,
+    source: str = "landing",
+    unit: str = "deliveries",
 ) -> DryRun:
-    """Gate the latest `last` deliveries of `object_name` with both revisions of the contract."""
-    from assets.bronze import landing_files
-
-    contract = head or base
-    code = str(contract.custom["retailerCode"])
-    folder = home.landing_for(code)
-    files: set[Path] = set()
-    for side in (base, head):
-        if side is not None and object_name in side.object_names:
-            files.update(landing_files(home, side, object_name))
-    latest = sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))[-last:] if last > 0 else []
+    """Both revisions' verdicts on every sample, and what changes between them."""
     trials = [
         DeliveryTrial(
-            file=path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name,
-            base=judge(base, object_name, path, engine),
-            head=judge(head, object_name, path, engine),
+            file=sample.label,
+            base=judge(base, object_name, sample.read, gate),
+            head=judge(head, object_name, sample.read, gate),
         )
-        for path in latest
+        for sample in samples
     ]
     run = DryRun(
-        contract=contract.id,
-        retailer=code,
+        contract=head.id,
+        retailer=retailer,
         object=object_name,
-        folder=str(folder),
+        source=source,
+        unit=unit,
+        folder=folder,
         deliveries=len(trials),
         summary="",
         trials=trials,
@@ -145,21 +173,21 @@ def dry_run(
     return run
 
 
-def judge(contract: Contract | None, object_name: str, path: Path, engine: str) -> SideOutcome:
-    """One revision's verdict on one delivery file, decided by bronze's own read and gate."""
-    from assets.bronze import UnreadableDelivery, gate_delivery, read_delivery
+def judge(contract: Contract | None, object_name: str, read: Reader, gate: Gate) -> SideOutcome:
+    """One revision's verdict on one batch, read and gated the way its layer does."""
+    from assets.bronze import UnreadableDelivery
     from checks.gate import GateError
 
     if contract is None or object_name not in contract.object_names:
         return SideOutcome(verdict="absent")
     try:
-        frame = read_delivery(contract, object_name, path)
+        frame = read(contract)
     except UnreadableDelivery as exc:
         return SideOutcome(
             verdict="unreadable", rows=0 if exc.frame is None else exc.frame.height, error=exc.reason
         )
     try:
-        result = gate_delivery(contract, object_name, frame, engine=engine).result
+        result = gate(contract, frame).result
     except GateError as exc:
         return SideOutcome(verdict="error", rows=frame.height, error=str(exc))
     return SideOutcome(
@@ -171,7 +199,9 @@ def judge(contract: Contract | None, object_name: str, path: Path, engine: str) 
 
 
 def escalate(changes: list[Change], runs: list[DryRun]) -> list[Change]:
-    """A risky change whose rule newly held back real deliveries is breaking: the evidence decides."""
+    """A risky change whose rule newly held back real data is breaking: the evidence decides.
+
+    A canonical change is tried per retailer, so its evidence may come from several runs."""
     escalated = []
     for change in changes:
         evidence = [
@@ -182,40 +212,48 @@ def escalate(changes: list[Change], runs: list[DryRun]) -> list[Change]:
             and set(change.rules) & set(run.newly_blocking_rules)
         ]
         if change.severity == Severity.RISKY and evidence:
-            run = evidence[0]
-            count = max(run.newly_blocking_rules[r] for r in change.rules if r in run.newly_blocking_rules)
+            found = "; ".join(
+                f"{max(run.newly_blocking_rules.get(r, 0) for r in change.rules)} of {_tried(run)} "
+                f"from `{run.retailer}`"
+                for run in evidence
+            )
             change = change.model_copy(
                 update={
                     "severity": Severity.BREAKING,
-                    "reason": f"{change.reason}; the dry run shows it would have blocked {count} of the last "
-                    f"{run.deliveries} deliveries",
+                    "reason": f"{change.reason}; the dry run shows it would have blocked {found}",
                 }
             )
         escalated.append(change)
     return escalated
 
 
+def _tried(run: DryRun) -> str:
+    """`the last 10 deliveries`, or `1 silver table` (a table is not one of a series)."""
+    count = f"{run.deliveries} {run.unit}"
+    return count if run.unit == WHOLE_TABLE else f"the last {count}"
+
+
 def _summary(run: DryRun) -> str:
     where = f"`{run.retailer}` `{run.object}`"
     if not run.deliveries:
-        return f"no deliveries of {where} found in {run.folder}"
+        return f"no {run.unit} of {where} found in {run.folder}"
     quarantined = f"quarantined rows {run.quarantined_rows_before:,} → {run.quarantined_rows_after:,}"
     parts = []
     if run.newly_blocked:
         rules = ", ".join(f"`{r}`" for r in run.newly_blocking_rules)
         label = "rule" if len(run.newly_blocking_rules) == 1 else "rules"
         parts.append(
-            f"this change would have blocked {run.newly_blocked} of the last {run.deliveries} deliveries "
-            f"from {where} ({label} {rules})"
+            f"this change would have blocked {run.newly_blocked} of {_tried(run)} from {where} "
+            f"({label} {rules})"
         )
     if run.newly_accepted:
         parts.append(
-            f"it would have accepted {run.newly_accepted} of the last {run.deliveries} deliveries from "
-            f"{where} that the current contract holds back"
+            f"it would have accepted {run.newly_accepted} of {_tried(run)} from {where} that the "
+            "current contract holds back"
         )
     if not parts:
         parts.append(
-            f"no delivery of the last {run.deliveries} from {where} would be blocked or accepted "
-            f"differently ({run.blocked_after} held back either way)"
+            f"none of {_tried(run)} from {where} would be blocked or accepted differently "
+            f"({run.blocked_after} held back either way)"
         )
     return "; ".join([*parts, quarantined])

@@ -34,7 +34,7 @@ class ContractReview(BaseModel):
         default_factory=list, description="Per changed contract: what it reaches."
     )
     dry_run: list[DryRun] = Field(
-        default_factory=list, description="Per retailer object: both gates on the latest deliveries."
+        default_factory=list, description="Per object (and retailer): both gates on the latest data."
     )
     notes: list[str] = Field(default_factory=list, description="What the review could not do, and why.")
     breaking: int = Field(0, description="Number of breaking changes (the exit status is 1 when not 0).")
@@ -181,11 +181,11 @@ def _dry_runs(runs: list[DryRun]) -> list[str]:
         for (code, folder), objects in empty.items()
     ]
     if not runs:
-        out.append("_No retailer deliveries to try the changes on._")
+        out.append("_No data to try the changes on._")
     for run in tried:
         out += [
             "",
-            f"<details><summary>{run.retailer} {run.object}: {run.deliveries} deliveries</summary>",
+            f"<details><summary>{run.retailer} {run.object}: {run.deliveries} {run.unit}</summary>",
             "",
             "| delivery | base | head | quarantined rows base → head |",
             "|---|---|---|---|",

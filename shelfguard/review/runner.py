@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from assets.plan import CANONICAL_CONTRACT
+from assets.plan import CANONICAL_CONTRACT, fed_objects, retailer_code
 from checks.contract import Contract, ContractError, load_contract
 from checks.diff import Change, Severity, count_by_severity, diff_contracts
 from shelfguard.cli import UsageError
-from shelfguard.review.dry_run import DEFAULT_LAST, DryRun, dry_run, dry_run_objects, escalate, is_landing
+from shelfguard.review.dry_run import DEFAULT_LAST, DryRun, dry_run_objects, escalate, is_landing
 from shelfguard.review.git import Repository, ReviewError, Revision
 from shelfguard.review.impact import Plans, contract_impact
+from shelfguard.review.replay import replay_bronze, replay_landing, replay_master, replay_silver
 from shelfguard.review.report import ContractReview, error_document, to_json, to_markdown
 from shelfguard.settings import DataHome
 
@@ -76,7 +77,7 @@ def review(
             if not changes:
                 continue
             result.impact.append(contract_impact(changes, old, new, plans))
-            runs += _dry_runs(changes, old, new, home, last, engine, result.notes)
+            runs += _dry_runs(changes, old, new, plans, home, last, engine, result.notes)
         result.changes = escalate(result.changes, runs)
         result.dry_run = runs
     counts = count_by_severity(result.changes)
@@ -147,20 +148,53 @@ def _dry_runs(
     changes: list[Change],
     old: Contract | None,
     new: Contract | None,
+    plans: Plans,
     home: DataHome,
     last: int,
     engine: str,
     notes: list[str],
 ) -> list[DryRun]:
-    contract = new or old
-    code = contract.custom.get("retailerCode")
+    """Both revisions on the latest data of every object worth trying; a note for what has none."""
     objects = dry_run_objects(changes, old, new)
-    if not code or not objects or old is None or new is None:
+    if not objects:
         return []
-    if not (is_landing(old) or is_landing(new)):
+    if old is None or new is None:
+        state = "new" if old is None else "removed"
         notes.append(
-            f"Dry run: `{code}` is not delivered through the landing zone; its pulled deliveries are "
-            "not replayed."
+            f"Dry run: `{(new or old).name}` is {state}: there is no other revision to compare with."
         )
         return []
-    return [dry_run(old, new, name, home, last, engine) for name in objects]
+    if new.custom.get("retailerCode"):
+        replay = replay_landing if is_landing(old) or is_landing(new) else replay_bronze
+        return [replay(old, new, name, home, last, engine) for name in objects]
+    if new.custom.get("layer") == "canonical":
+        return _canonical_runs(old, new, objects, plans, home, last, engine, notes)
+    return [replay_master(old, new, name, home, last, engine) for name in objects]
+
+
+def _canonical_runs(
+    old: Contract,
+    new: Contract,
+    objects: list[str],
+    plans: Plans,
+    home: DataHome,
+    last: int,
+    engine: str,
+    notes: list[str],
+) -> list[DryRun]:
+    """The canonical gates on the silver data of every retailer feeding a changed object."""
+    runs: list[DryRun] = []
+    for name in objects:
+        feeding = [retailer_code(r) for r in plans.head.retailers if name in fed_objects(r)]
+        tried = [run for code in feeding if (run := replay_silver(old, new, code, name, home, last, engine))]
+        runs += tried
+        missing = [code for code in feeding if code not in {run.retailer for run in tried}]
+        if not feeding:
+            notes.append(f"Dry run: no active retailer feeds `{name}`; there is no silver data to try.")
+        elif missing:
+            listed = ", ".join(f"`{code}`" for code in missing)
+            notes.append(
+                f"Dry run: no silver data of `{name}` for {listed} in `{home.warehouse / 'silver'}`; "
+                "the change was not tried on their data."
+            )
+    return runs

@@ -18,6 +18,7 @@ CANONICAL = CONTRACTS_DIR / "canonical" / "pos_canonical.odcs.yaml"
 MASTER = CONTRACTS_DIR / "canonical" / "corporate_master.odcs.yaml"
 ALP_DE = CONTRACTS_DIR / "retailers" / "alp_de" / "alp_de.odcs.yaml"
 NWG_US = CONTRACTS_DIR / "retailers" / "nwg_us" / "nwg_us.odcs.yaml"
+CRL_AU = CONTRACTS_DIR / "retailers" / "crl_au" / "crl_au.odcs.yaml"
 
 Edit = Callable[[dict[str, Any]], None]
 

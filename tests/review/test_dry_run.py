@@ -7,7 +7,8 @@ from pathlib import Path
 
 from checks.contract import load_contract
 from checks.diff import diff_contracts
-from shelfguard.review.dry_run import dry_run, escalate
+from shelfguard.review.dry_run import escalate
+from shelfguard.review.replay import replay_landing
 from shelfguard.settings import DataHome
 from tests.review.conftest import ALP_DE_PATH, Repo
 from tests.review.contract_edits import ALP_DE, edited_text, rule
@@ -104,7 +105,7 @@ def test_last_n_and_an_unchanged_outcome(tmp_path: Path, shelfguard_home: Path) 
         "utf-8",
     )
     base, head = load_contract(ALP_DE), load_contract(head_path)
-    run = dry_run(base, head, "sales", DataHome(shelfguard_home), last=3)
+    run = replay_landing(base, head, "sales", DataHome(shelfguard_home), last=3)
     assert [t.file for t in run.trials] == [f"abverkauf_202503{d}.csv" for d in (11, 12, 13)]
     assert (run.newly_blocked, run.blocked_after, run.quarantined_rows_after) == (0, 0, 0)
     (tightened,) = [c for c in escalate(diff_contracts(base, head, path="x"), [run]) if c.rules]
