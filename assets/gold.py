@@ -10,6 +10,7 @@ and sales equal silver's) run before the MERGE; a failure blocks that retailer's
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,71 +100,89 @@ def taken_versions(path: Path) -> dict[str, int]:
     return taken
 
 
-def prepare_batch(
-    home: DataHome, canonical: Contract, canonical_object: str, code: str, since_version: int | None
-) -> GoldBatch | None:
-    """The retailer's silver changes after `since_version` (everything when None); None when unchanged."""
+def prepare_batches(
+    home: DataHome,
+    canonical: Contract,
+    canonical_object: str,
+    code: str,
+    since_version: int | None,
+    max_rows: int | None = None,
+) -> Iterator[GoldBatch]:
+    """The retailer's silver changes after `since_version` (everything when None), in parts of whole
+    dates of at most about `max_rows` rows each, in date order; nothing when silver is unchanged.
+
+    Reconciliation is per date, so a part holds every change of its dates. A first load reads
+    silver one part at a time (at the version it started from), so its memory is that of a part,
+    not of the retailer's whole history.
+    """
     source = silver_path(home, code, canonical_object)
     current = tables.version(source)
     if current is None or current == since_version:
-        return None
+        return
     key = natural_key(canonical, canonical_object)
     schema = canonical_schema(canonical, canonical_object)
-    if since_version is None:
-        silver = tables.read(source)
-        assert silver is not None
-        gold = tables.read(gold_path(home, canonical_object), columns=key, where=pl.col(PARTITION) == code)
-        upserts = silver
-        deletes = (
-            gold.join(silver.select(key), on=key, how="anti")
-            if gold is not None
-            else silver.select(key).clear()
+    date_column = FACT_DATES.get(canonical_object)
+    target = gold_path(home, canonical_object)
+    partition = pl.col(PARTITION) == code
+
+    def batch(upserts: pl.DataFrame, deletes: pl.DataFrame, number: int, parts: int) -> GoldBatch:
+        return GoldBatch(
+            canonical_object,
+            code,
+            upserts.select(schema.names()).cast(dict(schema)),
+            deletes.select(key).cast({c: schema[c] for c in key}),
+            current,
+            since_version,
+            final=number == parts,
+            part=f"{number}/{parts}",
         )
-    else:
+
+    def vanished(scope: pl.Expr, silver: pl.DataFrame) -> pl.DataFrame:
+        """Gold keys of the retailer in scope that silver no longer has."""
+        gold = tables.read(target, columns=key, where=partition & scope)
+        return (
+            silver.select(key).clear() if gold is None else gold.join(silver.select(key), on=key, how="anti")
+        )
+
+    if since_version is not None:
         upserts, deletes = tables.net_changes(source, since_version, key)
-    return GoldBatch(
-        canonical_object,
-        code,
-        upserts.select(schema.names()).cast(dict(schema)),
-        deletes.cast({c: schema[c] for c in key}),
-        current,
-        since_version,
-    )
+        if date_column is None:
+            yield batch(upserts, deletes, 1, 1)
+            return
+        parts = date_parts(pl.concat([upserts[date_column], deletes[date_column]]), max_rows)
+        for number, dates in enumerate(parts, start=1):
+            in_part = pl.col(date_column).is_in(dates.implode())
+            yield batch(upserts.filter(in_part), deletes.filter(in_part), number, len(parts))
+        return
+    if date_column is None:
+        silver = tables.read(source, version=current)
+        assert silver is not None
+        yield batch(silver, vanished(pl.lit(True), silver), 1, 1)
+        return
+    known = [tables.read(source, columns=[date_column], version=current)]
+    known.append(tables.read(target, columns=[date_column], where=partition))
+    parts = date_parts(pl.concat([k[date_column] for k in known if k is not None]), max_rows)
+    for number, dates in enumerate(parts, start=1):
+        in_part = pl.col(date_column).is_in(dates.implode())
+        silver = tables.read(source, where=in_part, version=current)
+        assert silver is not None
+        yield batch(silver, vanished(in_part, silver), number, len(parts))
 
 
-def split_by_date(batch: GoldBatch, max_rows: int | None = None) -> list[GoldBatch]:
-    """A fact batch as parts of whole dates of at most about `max_rows` upserts each, in date order.
-
-    Reconciliation is per date, so a part holds every change of its dates (upserts and deletes).
-    """
+def date_parts(dates: pl.Series, max_rows: int | None = None) -> list[pl.Series]:
+    """The distinct dates, in order, grouped so that each group has at most about `max_rows` rows
+    (a date is never split); one group, possibly empty, when they all fit."""
     max_rows = max_rows or CHUNK_ROWS
-    date_column = FACT_DATES.get(batch.canonical_object)
-    if date_column is None or batch.upserts.height <= max_rows:
-        return [batch]
-    dates = (
-        pl.concat([batch.upserts.select(date_column), batch.deletes.select(date_column)])
-        .group_by(date_column)
+    if dates.len() <= max_rows:
+        return [dates.unique().sort()]
+    counts = (
+        dates.to_frame("date")
+        .group_by("date")
         .len()
-        .sort(date_column)
+        .sort("date")
         .with_columns(((pl.col("len").cum_sum() - pl.col("len")) // max_rows).alias("_part"))
     )
-    parts = dates["_part"].unique().sort().to_list()
-    split = []
-    for number, part in enumerate(parts, start=1):
-        in_part = dates.filter(pl.col("_part") == part)[date_column].implode()
-        split.append(
-            GoldBatch(
-                batch.canonical_object,
-                batch.retailer_code,
-                batch.upserts.filter(pl.col(date_column).is_in(in_part)),
-                batch.deletes.filter(pl.col(date_column).is_in(in_part)),
-                batch.silver_version,
-                batch.since_version,
-                final=number == len(parts),
-                part=f"{number}/{len(parts)}",
-            )
-        )
-    return split
+    return [part["date"] for _, part in counts.group_by("_part", maintain_order=True)]
 
 
 def totals(rows: pl.DataFrame, date_column: str) -> pl.DataFrame:
@@ -299,8 +318,13 @@ def publish_gold(
     taken = taken_versions(path)
     outcomes = []
     for code in sorted(retailer_codes):
-        batch = prepare_batch(home, canonical, canonical_object, code, taken.get(code))
-        if batch is None:
+        taken_parts = 0
+        for part in prepare_batches(home, canonical, canonical_object, code, taken.get(code)):
+            taken_parts += 1
+            outcomes.append(publish_batch(home, canonical, part, engine=engine))
+            if outcomes[-1].blocked_by:
+                break
+        if not taken_parts:
             outcomes.append(
                 GoldOutcome(
                     canonical_object=canonical_object,
@@ -312,9 +336,4 @@ def publish_gold(
                     table_version=tables.version(path),
                 )
             )
-            continue
-        for part in split_by_date(batch):
-            outcomes.append(publish_batch(home, canonical, part, engine=engine))
-            if outcomes[-1].blocked_by:
-                break
     return outcomes

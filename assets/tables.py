@@ -41,12 +41,17 @@ def row_count(path: Path) -> int | None:
 
 
 def read(
-    path: Path, *, columns: Sequence[str] | None = None, where: pl.Expr | None = None
+    path: Path,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pl.Expr | None = None,
+    version: int | None = None,
 ) -> pl.DataFrame | None:
-    """The table's rows (projected and filtered while scanning), or None when it does not exist."""
+    """The table's rows (projected and filtered while scanning; at `version`, else the latest), or
+    None when it does not exist."""
     if not exists(path):
         return None
-    scan = pl.scan_delta(str(path))
+    scan = pl.scan_delta(str(path), version=version)
     if where is not None:
         scan = scan.filter(where)
     if columns is not None:

@@ -1,8 +1,9 @@
 """Load ODCS v3 contracts safely, with the line of every element, and validate them.
 
-Contracts are parsed with the `open-data-contract-standard` pydantic model after validation against
-the JSON schema that package ships. Positions are kept so every problem can be reported as
-`path:line:column: message`, which is what editors and CI annotations understand.
+Contracts are validated against the ODCS v3.1.0 JSON schema shipped in this package (the
+`open-data-contract-standard` package ships a later version's schema) and then parsed with that
+package's pydantic model. Only `apiVersion: v3.1.0` is accepted. Positions are kept so every
+problem can be reported as `path:line:column: message`, which is what editors and CI annotations understand.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 
 MAX_CONTRACT_BYTES = 1_000_000
 CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
+ODCS_API_VERSION = "v3.1.0"
+ODCS_SCHEMA_FILE = "odcs-json-schema-v3.1.0.json"
+ON_VIOLATION = ("block", "quarantine", "warn")
 
 JsonPath = tuple[str | int, ...]
 
@@ -127,8 +131,10 @@ def properties_of(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 @cache
 def odcs_json_schema() -> dict[str, Any]:
-    """The ODCS JSON schema shipped with the `open-data-contract-standard` package."""
-    text = resources.files("open_data_contract_standard").joinpath("schema.json").read_text("utf-8")
+    """The ODCS v3.1.0 JSON schema, shipped with this package: our contracts are v3.1, and the
+    schema of the `open-data-contract-standard` package is a later version's (it would accept
+    constructs v3.1 does not have)."""
+    text = resources.files("checks").joinpath(ODCS_SCHEMA_FILE).read_text("utf-8")
     return json.loads(text)
 
 
@@ -199,7 +205,14 @@ def schema_errors(
         return [ContractError(path, "a contract must be a YAML mapping")]
     validator = Draft201909Validator(odcs_json_schema())
     errors = []
+    if document.get("apiVersion") != ODCS_API_VERSION:
+        line, column = positions.get(("apiVersion",), (1, 1))
+        found = document.get("apiVersion")
+        message = f"apiVersion must be {ODCS_API_VERSION} (the ODCS version contracts are validated against)"
+        errors.append(ContractError(path, f"{message}; found {found!r}", line, column))
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        if tuple(error.absolute_path) == ("apiVersion",):
+            continue  # reported above, with the version we accept
         where = (*error.absolute_path, *_unexpected_key(error))
         line, column = (1, 1)
         for end in range(len(where), -1, -1):
@@ -244,14 +257,44 @@ def read_contract_text(path: Path) -> str:
 
 
 def load_contract(path: Path | str) -> Contract:
-    """Read, schema-validate and parse one contract; raise `ContractError` on the first problem."""
+    """Read, schema-validate and parse one contract; raise `ContractError` on the first problem.
+
+    An unknown `onViolation` is rejected here, not only by lint: read as the default it would
+    silently change what a failing rule does."""
     path = Path(path)
     document, positions = parse_yaml(path, read_contract_text(path))
     errors = schema_errors(path, document, positions)
     if errors:
         raise errors[0]
     model = odcs_model(path, document, positions)
-    return Contract(path=path, document=document, positions=positions, model=model)
+    contract = Contract(path=path, document=document, positions=positions, model=model)
+    for error in on_violation_errors(contract):
+        raise error
+    return contract
+
+
+def on_violation_errors(contract: Contract) -> Iterator[ContractError]:
+    """Every `onViolation` customProperty (on rules, properties, relationships) that is not one of
+    ON_VIOLATION, at the line of its value."""
+
+    def walk(node: Any, here: JsonPath) -> Iterator[ContractError]:
+        if isinstance(node, dict):
+            items = node.get("customProperties")
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                if not isinstance(item, dict) or item.get("property") != "onViolation":
+                    continue
+                action = item.get("value")
+                if action not in ON_VIOLATION:
+                    expected = ", ".join(ON_VIOLATION)
+                    yield contract.error(f"unknown onViolation {action!r}; expected one of {expected}",
+                                         *here, "customProperties", index, "value")
+            for key, value in node.items():
+                yield from walk(value, (*here, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from walk(value, (*here, index))
+
+    yield from walk(contract.document, ())
 
 
 def odcs_model(path: Path, document: dict[str, Any], positions: dict[JsonPath, tuple[int, int]]) -> Any:

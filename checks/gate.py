@@ -5,7 +5,8 @@ published or quarantined are decided here, once, so every engine leads to the sa
 same numbers (see gate-semantics.md). A batch may be a DataFrame or, for inputs too large to load,
 a LazyFrame: the default pandera engine then streams it, and `published`/`quarantined` stay lazy
 for the caller to sink. SQL rules, custom rules and the Soda/GX engines need the rows in memory;
-for them a lazy batch is collected.
+for them a lazy batch is collected. A rule that cannot be evaluated fails closed (see
+`_not_evaluable`), so a contract the engines cannot judge never lets a batch through.
 """
 
 from __future__ import annotations
@@ -95,10 +96,12 @@ def run_gate(
     default_rules: list[Rule] = []
     sql_rules: list[Rule] = []
     custom_rules: dict[str, list[Rule]] = defaultdict(list)
+    unjudged = False  # a rule left unmeasured without failing makes the verdict at least warn
     for rule in rules:
-        reason = _not_evaluable(rule, missing)
+        reason, fails = _not_evaluable(rule, missing, context)
         if reason:
-            results[rule.id] = _not_evaluated(rule, reason)
+            results[rule.id] = _not_evaluated(rule, reason, fails=fails)
+            unjudged = unjudged or (not fails and rule.kind != RuleKind.TEXT)
         elif rule.kind == RuleKind.SQL:
             sql_rules.append(rule)
         elif rule.kind == RuleKind.CUSTOM:
@@ -120,7 +123,7 @@ def run_gate(
         if rows_to_quarantine is not None and len(rows_to_quarantine):
             quarantine_rows[rule.id] = rows_to_quarantine
     ordered = [results[r.id] for r in rules]
-    gate = _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows)
+    gate = _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows, unjudged=unjudged)
     gate.violations = {
         rule_id: m.violating_rows
         for rule_id, m in measurements.items()
@@ -144,7 +147,8 @@ class _Measurer:
 
     def by_engine(self, name: str, rules: list[Rule], *, required: bool) -> dict[str, Measurement]:
         """The default engine must work (else GateError); a custom-rule engine that cannot run
-        leaves its rules not evaluated. Errors reading a scanned batch propagate as they are."""
+        leaves its rules not evaluated (they then fail closed). Errors reading a scanned batch
+        propagate as they are."""
         try:
             instance: Engine = get_engine(name)
             batch = self.numbered if getattr(instance, "accepts_lazy", False) else self.rows_in_memory()
@@ -167,27 +171,43 @@ class _Measurer:
         return {m.rule_id: m for m in run_sql_rules(self.rows_in_memory(), rules, self.context.object_name)}
 
 
-def _not_evaluable(rule: Rule, missing: list[str]) -> str:
-    """Why a rule is listed without being measured ('' when it can be measured)."""
+def _not_evaluable(rule: Rule, missing: list[str], context: BatchContext) -> tuple[str, bool]:
+    """Why a rule is listed without being measured ('' when it can be measured), and whether it
+    fails closed for it. Text rules are documentation; a rule on a missing column is already
+    covered by `columns_present`, which blocks; a relationship whose table was not supplied is a
+    gap of the caller, not of the data (at least warn). Every other rule that cannot be evaluated
+    fails, so that a contract the gate cannot judge never lets a batch through."""
     if rule.kind == RuleKind.TEXT:
-        return "text rules are documentation only"
-    if rule.kind == RuleKind.CUSTOM and rule.engine not in CUSTOM_RULE_ENGINES:
-        return f"unknown custom rule engine {rule.engine!r} (known: {', '.join(CUSTOM_RULE_ENGINES)})"
-    if rule.kind == RuleKind.LIBRARY and rule.metric not in LIBRARY_METRICS:
-        return f"unknown library metric {rule.metric!r} (known: {', '.join(LIBRARY_METRICS)})"
+        return "text rules are documentation only", False
     if rule.kind not in _TABLE_RULES:
         gone = [c for c in rule.read_columns() if c in missing]
         if gone:
-            return f"not evaluated: column {', '.join(gone)} missing from the batch"
+            return f"not evaluated: column {', '.join(gone)} missing from the batch", False
+    if rule.kind == RuleKind.RELATIONSHIP:
+        table = (rule.references or "").rpartition(".")[0]
+        if table not in context.references:
+            return (f"reference table {table!r} was not supplied, so {rule.references} cannot be checked "
+                    f"(`shelfguard check --reference {table}=PATH`)"), False
+    if rule.kind == RuleKind.CUSTOM and rule.engine not in CUSTOM_RULE_ENGINES:
+        return f"unknown custom rule engine {rule.engine!r} (known: {', '.join(CUSTOM_RULE_ENGINES)})", True
+    if rule.kind == RuleKind.LIBRARY and rule.metric not in LIBRARY_METRICS:
+        return f"unknown library metric {rule.metric!r} (known: {', '.join(LIBRARY_METRICS)})", True
     if not rule.threshold and rule.kind in (RuleKind.LIBRARY, RuleKind.SQL):
-        return "the rule has no operator (mustBe, mustBeLessThan, …)"
-    return ""
+        return "the rule has no operator (mustBe, mustBeLessThan, …)", True
+    return "", False
 
 
-def _not_evaluated(rule: Rule, message: str) -> RuleResult:
+def _not_evaluated(rule: Rule, reason: str, *, fails: bool, engine: str | None = None) -> RuleResult:
+    """A rule without a measurement. Failing closed, it counts as failed (`passed: false`) with its
+    action: a block or quarantine rule blocks the batch, a warn rule warns."""
+    message = reason
+    if fails:
+        effect = "warning" if rule.on_violation == "warn" else "blocks the batch"
+        message = f"cannot be evaluated: {reason}; {effect}"
     return RuleResult(id=rule.id, property=rule.property, metric=rule.metric,
                       on_violation=rule.on_violation, unit=rule.unit, threshold=rule.threshold,
-                      outcome=Outcome.NOT_EVALUATED, message=message)
+                      passed=False if fails else None, outcome=Outcome.NOT_EVALUATED, message=message,
+                      engine=engine)
 
 
 def _value(rule: Rule, count: float, rows: int) -> float:
@@ -200,8 +220,8 @@ def _value(rule: Rule, count: float, rows: int) -> float:
 def _judge(rule: Rule, measurement: Measurement, rows: int) -> tuple[RuleResult, pl.Series | None]:
     """The rule's result, and the rows it sends to quarantine (when it is a passing quarantine rule)."""
     if measurement.count is None:
-        result = _not_evaluated(rule, measurement.message or "not measured")
-        return result.model_copy(update={"engine": measurement.engine or None}), None
+        return _not_evaluated(rule, measurement.message or "not measured", fails=True,
+                              engine=measurement.engine or None), None
     count = float(measurement.count) if isinstance(measurement.count, Decimal) else measurement.count
     value = _value(rule, count, rows)
     if rule.threshold:
@@ -240,8 +260,9 @@ def _describe(rule: Rule, count: float, rows: int) -> str:
 
 
 def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, rows: int,
-           results: list[RuleResult], quarantine_rows: dict[str, pl.Series]) -> GateRun:
-    """The verdict, and the batch split into published and quarantined rows."""
+           results: list[RuleResult], quarantine_rows: dict[str, pl.Series], *, unjudged: bool) -> GateRun:
+    """The verdict, and the batch split into published and quarantined rows. `unjudged`: some rule
+    could not be evaluated without failing (the verdict is then at least warn)."""
     failed = [r for r in results if r.passed is False]
     blocking = [r.id for r in failed if r.on_violation != "warn"]
     reference = ContractRef(id=contract.id, version=contract.version, path=str(contract.path))
@@ -263,7 +284,11 @@ def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, r
     quarantined = numbered.filter(is_quarantined).join(by_row, on=ROW_NUMBER, how="left",
                                                        maintain_order="left")
     published = numbered.filter(~is_quarantined).select(original)
-    verdict = Verdict.QUARANTINE if reasons_by_row.height else Verdict.WARN if failed else Verdict.PASS
+    verdict = Verdict.PASS
+    if reasons_by_row.height:
+        verdict = Verdict.QUARANTINE
+    elif failed or unjudged:
+        verdict = Verdict.WARN
     return GateRun(result(verdict, reasons_by_row.height), published, quarantined.select(quarantine_columns))
 
 

@@ -24,11 +24,13 @@ from checks.contract import (
     custom_properties,
     load_contract,
     odcs_model,
+    on_violation_errors,
     parse_yaml,
     read_contract_text,
     schema_errors,
 )
-from checks.rules import LIBRARY_METRICS, ON_VIOLATION, OPERATORS, ROW_LEVEL_METRICS
+from checks.engines.semantics import UnsupportedDefinition, temporal_format
+from checks.rules import LIBRARY_METRICS, OPERATORS, ROW_LEVEL_METRICS
 from checks.sla import SLA_PROPERTIES, sla_of
 
 CADENCES = ("daily", "weekly", "monthly")
@@ -48,7 +50,7 @@ CUSTOM_ENGINES = ("soda", "greatExpectations")
 RULE_UNITS = ("rows", "percent")
 SQL_PLACEHOLDERS = ("object", "property")
 DECIMAL_SEPARATORS = (".", ",")
-DATE_TYPES = ("date", "timestamp", "time")
+DATE_TYPES = ("date", "timestamp")
 RETAILER_PROPERTIES = (
     "retailerCode",
     "secureGroupKey",
@@ -267,20 +269,17 @@ def _resolves(contract: Contract, reference: str) -> bool:
 
 
 def _regex_error(pattern: Any) -> str | None:
-    """Why a pattern is unusable: it must compile for Python (pandas engines) and Rust (Polars)."""
-    import polars as pl
+    """Why a pattern is unusable: the gates run it, anchored, in linear-time regex engines (Rust
+    regex in Polars, RE2 in DuckDB); a pattern they refuse (look-around, back-references) would
+    block every batch."""
+    from checks.engines.duckdb_sql import checked_pattern
 
     if not isinstance(pattern, str):
         return "a pattern must be a string"
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"pattern {pattern!r} is not a valid regular expression: {exc}"
-    try:
-        pl.Series([""], dtype=pl.String).str.contains(pattern)
-    except pl.exceptions.PolarsError as exc:
-        reason = str(exc).strip().splitlines()[-1]
-        return f"pattern {pattern!r} is not valid for the Rust regex engine (Polars): {reason}"
+        checked_pattern(pattern)
+    except UnsupportedDefinition as exc:
+        return str(exc)
     return None
 
 
@@ -400,10 +399,13 @@ def _relationship_errors(contract: Contract) -> Iterator[ContractError]:
                     )
         for k, relationship in enumerate(_list(obj.get("relationships"))):
             if isinstance(relationship, dict):
+                here = ("schema", i, "relationships", k)
                 for end in ("from", "to"):
-                    yield from _reference_errors(
-                        contract, relationship, end, ("schema", i, "relationships", k)
-                    )
+                    yield from _reference_errors(contract, relationship, end, here)
+                if any(isinstance(relationship.get(end), list) and len(relationship[end]) > 1
+                       for end in ("from", "to")):
+                    yield contract.error("a relationship over several columns cannot be checked by the "
+                                         "gates; declare a single-column foreign key", *here)
 
 
 def _reference_errors(
@@ -451,39 +453,21 @@ def _sla_errors(contract: Contract) -> Iterator[ContractError]:
 
 
 def _date_format_errors(contract: Contract) -> Iterator[ContractError]:
-    """Date and timestamp formats are JDK patterns our readers and the demo generator understand."""
-    from checks.formats import jdk_to_strftime
-
+    """Date and timestamp formats the gates can judge (the engines' own parser of JDK patterns),
+    and no `time` columns, which have no castability rule: either would block every batch."""
     for i, obj in _objects(contract):
         for j, prop in _properties(obj):
+            here = ("schema", i, "properties", j)
+            logical_type = prop.get("logicalType")
             options = prop.get("logicalTypeOptions")
-            if prop.get("logicalType") in DATE_TYPES and isinstance(options, dict) and "format" in options:
+            if logical_type == "time":
+                yield contract.error("logicalType time cannot be checked by the gates; use string with a "
+                                     "pattern, or timestamp", *here, "logicalType")
+            elif logical_type in DATE_TYPES and isinstance(options, dict) and "format" in options:
                 try:
-                    jdk_to_strftime(str(options["format"]))
-                except ValueError as exc:
-                    yield contract.error(
-                        str(exc), "schema", i, "properties", j, "logicalTypeOptions", "format"
-                    )
-
-
-def _on_violation_errors(contract: Contract) -> Iterator[ContractError]:
-    """`onViolation` wherever it is set: on rules, properties and relationships."""
-
-    def walk(node: Any, here: JsonPath) -> Iterator[ContractError]:
-        if isinstance(node, dict):
-            action = _custom(node).get("onViolation")
-            if "onViolation" in _custom(node) and action not in ON_VIOLATION:
-                yield contract.error(
-                    f"unknown onViolation {action!r}; expected one of {', '.join(ON_VIOLATION)}",
-                    *_custom_path(node, "onViolation", *here),
-                )
-            for key, value in node.items():
-                yield from walk(value, (*here, key))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                yield from walk(value, (*here, index))
-
-    yield from walk(contract.document, ())
+                    temporal_format(logical_type, str(options["format"]))
+                except UnsupportedDefinition as exc:
+                    yield contract.error(str(exc), *here, "logicalTypeOptions", "format")
 
 
 # --- retailer contracts ------------------------------------------------------------------------------
@@ -701,6 +685,6 @@ CONTRACT_CHECKS = (
     _relationship_errors,
     _sla_errors,
     _date_format_errors,
-    _on_violation_errors,
+    on_violation_errors,
 )
 RETAILER_CHECKS = (_identity_errors, _server_errors, _object_errors, _mapping_errors)

@@ -44,7 +44,8 @@ class RuleResult(BaseModel):
     value: float | None = Field(None, description="The metric in the rule's unit; null when not evaluated.")
     threshold: dict[str, Any] = Field(default_factory=dict, description="The ODCS operator and its value.")
     violating_rows: int = Field(0, description="Rows behind the metric.")
-    passed: bool | None = Field(None, description="Whether the threshold holds; null when not evaluated.")
+    passed: bool | None = Field(None, description="Whether the threshold holds; false also for a rule that "
+                                "could not be evaluated and fails closed; null for one listed only.")
     outcome: Outcome = Field(description="pass, fail or not_evaluated.")
     message: str = Field("", description="What was found, for people.")
     engine: str | None = Field(None, description="Engine that computed the metric.")

@@ -27,7 +27,6 @@ OPERATORS = (
     "mustNotBeBetween",
 )
 LIBRARY_METRICS = ("rowCount", "nullValues", "missingValues", "invalidValues", "duplicateValues")
-ON_VIOLATION = ("block", "quarantine", "warn")
 DEFAULT_MISSING_VALUES: list[Any] = [None, ""]
 UPDATED_AT = "updated_at"
 
@@ -169,6 +168,7 @@ def compile_rules(contract: Contract, object_name: str) -> list[Rule]:
                 description="The primary key is unique.",
             )
         )
+    rules.extend(_table_relationship_rules(contract, object_name))
     for prop in props:
         for quality in prop.get("quality") or []:
             rules.append(_quality_rule(object_name, quality, prop["name"]))
@@ -270,19 +270,59 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
             )
         )
     for relationship in prop.get("relationships") or []:
-        rules.append(
-            Rule(
-                id=f"{name}_relationship",
-                object=object_name,
-                kind=RuleKind.RELATIONSHIP,
-                metric="invalidValues",
-                property=name,
-                references=relationship["to"],
-                on_violation=on_violation_of(relationship, action),
-                **_schema_limit(on_violation_of(relationship, action)),
-                description=f"Every value exists in {relationship['to']}.",
-            )
-        )
+        action_of_relationship = on_violation_of(relationship, action)
+        rules.append(_relationship_rule(object_name, name, relationship["to"], action_of_relationship))
+    return rules
+
+
+def _relationship_rule(object_name: str, column: str, to: str, action: str) -> Rule:
+    """Every non-null value of `column` exists in the column `to` refers to (as `table.column`)."""
+    references = ".".join(reference_parts(to))
+    return Rule(
+        id=f"{column}_relationship",
+        object=object_name,
+        kind=RuleKind.RELATIONSHIP,
+        metric="invalidValues",
+        property=column,
+        references=references,
+        on_violation=action,
+        **_schema_limit(action),
+        description=f"Every value exists in {references}.",
+    )
+
+
+def reference_parts(reference: str) -> tuple[str, str]:
+    """(object, column) of an ODCS reference: `object.column` or `schema/<object>/properties/<column>`."""
+    parts = reference.strip("/").split("/")
+    if len(parts) == 4 and parts[0] == "schema" and parts[2] == "properties":
+        return parts[1], parts[3]
+    table, _, column = reference.rpartition(".")
+    return table, column
+
+
+def _table_relationship_rules(contract: Contract, object_name: str) -> list[Rule]:
+    """`schema[].relationships` with `from`/`to`: the same rule as a relationship on the `from`
+    property. Only single-column foreign keys can be checked; a composite one is rejected rather
+    than left unchecked."""
+    index = contract.object_names.index(object_name)
+    props = {p["name"]: p for p in properties_of(contract.object(object_name))}
+    rules = []
+    for k, relationship in enumerate(contract.object(object_name).get("relationships") or []):
+        here = ("schema", index, "relationships", k)
+        if relationship.get("type", "foreignKey") != "foreignKey":
+            continue
+        ends = {end: relationship.get(end) for end in ("from", "to")}
+        ends = {end: value[0] if isinstance(value, list) and len(value) == 1 else value
+                for end, value in ends.items()}
+        if not all(isinstance(value, str) for value in ends.values()):
+            raise contract.error("a relationship over several columns cannot be checked by the gates; "
+                                 "declare a single-column foreign key", *here)
+        table, column = reference_parts(ends["from"])
+        if table != object_name or column not in props:
+            raise contract.error(f"relationship from {ends['from']!r} must be a property of {object_name!r}",
+                                 *here, "from")
+        action = on_violation_of(relationship, on_violation_of(props[column]))
+        rules.append(_relationship_rule(object_name, column, ends["to"], action))
     return rules
 
 

@@ -4,7 +4,8 @@ The batch is registered (zero-copy, through Arrow) under the object's name, so `
 is a real table name. `{object}` and `{property}` are replaced by quoted identifiers, never by data.
 The connection has no file system or network access and its configuration is locked, so a query in
 a contract cannot read anything but the batch. A query that fails, or that does not return one
-number, leaves its rule `not_evaluated` with the reason; it never stops the gate.
+number, leaves its rule `not_evaluated` with the reason; the rest of the gate runs, and the gate
+fails the rule closed (checks.gate).
 """
 
 from __future__ import annotations

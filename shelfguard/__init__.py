@@ -1,9 +1,9 @@
 """shelfguard: data contracts and quality gates for retailer point-of-sale data.
 
-Importing the package (which `assets` and `checks` do first) tells jemalloc, the allocator of
-Polars and deltalake, to hand freed memory back at once: by default it keeps it for ten seconds,
-so in one long in-process run every step allocated on top of what earlier steps had freed and the
-peak was the sum of them (docs/performance-pipeline.md). It must be set before either library
+Importing the package (the command line does, and `assets` does first) tells jemalloc, the
+allocator of Polars and deltalake, to hand freed pages back at once instead of after its decay
+time: in one long in-process run, memory a step had freed otherwise stayed with the process while
+the next step allocated (docs/performance-pipeline.md). It must be set before either library
 loads; a value already in the environment wins.
 """
 

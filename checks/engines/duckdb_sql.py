@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from checks.engines import semantics
+from checks.engines.polars_common import checked_pattern as rust_checked_pattern
 from checks.engines.polars_common import native_kind
 from checks.engines.semantics import NativeKind, NativeRule
 from checks.rules import OrderColumn
@@ -44,6 +45,20 @@ def is_missing(expression: str, dtype: pl.DataType, missing_values: list[Any]) -
     if not texts:
         return is_null(expression)
     return f"({expression} IS NULL OR {in_list(text(expression, dtype), texts)})"
+
+
+def checked_pattern(pattern: str) -> str:
+    """The anchored pattern, if both linear-time engines accept it: RE2 (DuckDB) and Rust regex (the
+    Polars engines); a pattern only one of them understands would make the engines disagree."""
+    import duckdb
+
+    anchored = rust_checked_pattern(pattern)
+    try:
+        duckdb.sql("SELECT regexp_matches('', $pattern)", params={"pattern": anchored}).fetchall()
+    except duckdb.Error as exc:
+        raise semantics.UnsupportedDefinition(f"pattern {pattern!r} is not supported by RE2: "
+                                              f"{str(exc).splitlines()[0]}") from None
+    return anchored
 
 
 def is_invalid(expression: str, dtype: pl.DataType, valid_values: list[Any] | None,

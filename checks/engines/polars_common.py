@@ -34,9 +34,11 @@ def native_kind(dtype: pl.DataType) -> NativeKind:
 
 
 def checked_pattern(pattern: str) -> str:
-    """The anchored pattern, after making sure Polars' linear-time (Rust) regex engine accepts it."""
+    """The anchored pattern, after making sure Polars' linear-time (Rust) regex engine accepts it,
+    on its own too: `x)|(y` is only valid once wrapped, and would then not be a full match."""
     anchored = full_match(pattern)
     try:
+        pl.Series([""]).str.contains(pattern)
         pl.Series([""]).str.contains(anchored)
     except pl.exceptions.PolarsError as exc:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -31,7 +31,7 @@ import yaml
 from checks.engines import duckdb_sql as sql
 from checks.engines import semantics
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
-from checks.engines.polars_common import checked_pattern, schema_difference
+from checks.engines.polars_common import schema_difference
 from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind
 
 os.environ["SODA_CORE_TELEMETRY_ENABLED"] = "false"
@@ -228,7 +228,7 @@ def _plan_library(rule: Rule, table: str, batch: pl.DataFrame, context: BatchCon
         if valid_values is not None:
             check["valid_values"] = semantics.text_values(list(valid_values))[0]
         if pattern is not None:
-            check["valid_format"] = {"name": f"{rule.id} pattern", "regex": _checked_pattern(str(pattern))}
+            check["valid_format"] = {"name": f"{rule.id} pattern", "regex": sql.checked_pattern(str(pattern))}
         predicate = sql.is_invalid(expression, dtype, valid_values, None if pattern is None else str(pattern))
         return _Planned(rule, column, {"invalid": check}, predicate)
     raise ValueError(f"rule kind {rule.kind.value} / metric {rule.metric} is not measured by the soda engine")
@@ -244,18 +244,6 @@ def _plan_relationship(rule: Rule, column: str, expression: str, dtype: pl.DataT
         return _Planned(rule, None, {"failed_rows": {**_label(rule), "expression": predicate}}, predicate)
     check = {**native, "valid_reference_data": {"dataset": _dataset(reference), "column": "value"}}
     return _Planned(rule, column, {"invalid": check}, predicate)
-
-
-def _checked_pattern(pattern: str) -> str:
-    """The anchored pattern, if both linear-time engines accept it: RE2 here, Rust regex in the
-    other engines (a pattern only one of them understands would make the engines disagree)."""
-    anchored = checked_pattern(pattern)
-    try:
-        duckdb.sql("SELECT regexp_matches('', $pattern)", params={"pattern": anchored}).fetchall()
-    except duckdb.Error as exc:
-        raise semantics.UnsupportedDefinition(f"pattern {pattern!r} is not supported by RE2: "
-                                              f"{str(exc).splitlines()[0]}") from None
-    return anchored
 
 
 def _label(rule: Rule) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from shelfguard.cli import UsageError
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from checks.contract import Contract
     from checks.result import GateResult
 
@@ -32,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="engine for the library and schema rules (default: pandera)")
     parser.add_argument("--format", default="text", choices=["json", "text"],
                         help="output format (default: text)")
+    parser.add_argument("--reference", action="append", default=[], metavar="OBJECT=PATH",
+                        help="a table relationship rules point at (e.g. site_dim=site_dim.parquet); "
+                        "repeatable; without it those rules are not evaluated (verdict at least warn)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,14 +59,17 @@ def run(args: argparse.Namespace) -> int:
     hints = format_hints(contract)
     data = Path(args.data)
     kind = hints["format"]
+    references = _references(args.reference)
     try:
         kind = detect_format(data, hints["format"]) if data.exists() else hints["format"]
         columns = [p["name"] for p in contract.object(object_name).get("properties") or []]
         batch = scan_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
                            sheet=hints["sheet"], header=hints["header"], column_names=columns)
         with contextlib.redirect_stdout(sys.stderr):  # only the JSON document goes to stdout
-            gate = run_gate(contract, object_name, batch, engine=args.engine,
+            gate = run_gate(contract, object_name, batch, engine=args.engine, references=references,
                             decimal_separator=hints["decimal_separator"])
+    except ContractError as exc:  # a contract the gate cannot compile (e.g. a composite relationship)
+        raise UsageError(exc.location_message()) from None
     except DataReadError as exc:
         raise UsageError(str(exc)) from None
     except pl.exceptions.PolarsError as exc:
@@ -78,6 +86,22 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(result))
     return 1 if result.verdict == Verdict.BLOCK else 0
+
+
+def _references(options: list[str]) -> dict[str, pl.DataFrame]:
+    """The `--reference OBJECT=PATH` tables, read whole (relationship rules look values up in them)."""
+    from checks.readers import DataReadError, read_batch
+
+    tables = {}
+    for option in options:
+        name, sep, path = option.partition("=")
+        if not (sep and name and path):
+            raise UsageError(f"--reference {option!r}: expected OBJECT=PATH")
+        try:
+            tables[name] = read_batch(path)
+        except DataReadError as exc:
+            raise UsageError(str(exc)) from None
+    return tables
 
 
 def _object_name(contract: Contract, contract_path: str, requested: str | None) -> str:

@@ -17,11 +17,14 @@ OBJECT = "sales"
 
 def contract_file(folder: Path, properties: list[dict[str, Any]], quality: list[dict[str, Any]] = (),
                   *, object_name: str = OBJECT, server_hints: dict[str, Any] | None = None,
-                  extra_objects: list[dict[str, Any]] = ()) -> Path:
-    """A minimal valid ODCS contract with one object (plus any extra ones), written as YAML (JSON is YAML)."""
+                  extra_objects: list[dict[str, Any]] = (), relationships: list[dict[str, Any]] = ()) -> Path:
+    """A minimal valid ODCS contract with one object (plus any extra ones), written as YAML (JSON is YAML).
+    `relationships` are the object's own (table-level, with `from` and `to`)."""
     obj: dict[str, Any] = {"name": object_name, "physicalType": "table", "properties": properties}
     if quality:
         obj["quality"] = list(quality)
+    if relationships:
+        obj["relationships"] = list(relationships)
     document: dict[str, Any] = {
         "apiVersion": "v3.1.0", "kind": "DataContract", "id": "urn:shelfguard:test:gates", "version": "1.0.0",
         "status": "active", "schema": [obj, *extra_objects],

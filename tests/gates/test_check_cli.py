@@ -155,3 +155,39 @@ def test_command_in_its_own_process(tmp_path: Path) -> None:
     assert process.returncode == 1, process.stderr
     assert json.loads(process.stdout)["verdict"] == "block"
     assert process.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_references_are_read_from_reference_options(capsys, tmp_path: Path) -> None:
+    path = contract_file(tmp_path, [prop("site_sk", relationships=[{"to": "site_dim.site_sk"}])])
+    batch = data(tmp_path, "site_sk\ns1\ns2\n")
+    status, out, _ = check(capsys, "--contract", str(path), "--data", batch, "--format", "json")
+    assert (status, json.loads(out)["verdict"]) == (0, "warn")  # site_dim not supplied: not evaluated
+    sites = data(tmp_path, "site_sk\ns1\n", "site_dim.csv")
+    status, out, _ = check(capsys, "--contract", str(path), "--data", batch,
+                           "--reference", f"site_dim={sites}", "--format", "json")
+    relationship = next(r for r in json.loads(out)["rules"] if r["id"] == "site_sk_relationship")
+    assert (status, relationship["violating_rows"]) == (1, 1)  # s2 is not in site_dim
+    status, _, err = check(capsys, "--contract", str(path), "--data", batch, "--reference", sites)
+    assert status == 2 and "expected OBJECT=PATH" in err
+
+
+def test_unknown_on_violation_is_an_invalid_contract(capsys, tmp_path: Path) -> None:
+    path = contract_file(tmp_path, [prop("a", quality=[rule("a_nulls", "nullValues", "blok", mustBe=0)])])
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if '"blok"' in text)
+    status, out, err = check(capsys, "--contract", str(path), "--data", data(tmp_path, "a\n1\n"))
+    assert (status, out) == (2, "")
+    assert err.startswith(f"shelfguard check: {path}:{line}:") and "unknown onViolation 'blok'" in err
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('"apiVersion": "v3.1.0"', '"apiVersion": "v3.2.0"', "found 'v3.2.0'"),
+    ('"status": "active",', '"status": "active", "context": {"domain": "pos"},', "'context' was unexpected"),
+])
+def test_only_odcs_3_1_is_accepted(capsys, tmp_path: Path, old: str, new: str, message: str) -> None:
+    """`apiVersion: v3.2.0` and v3.2's `context` pass the `open-data-contract-standard` package's schema."""
+    path = contract_file(tmp_path, [prop("a")])
+    path.write_text(path.read_text().replace(old, new, 1))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if new.split(":")[0] in text)
+    status, _, err = check(capsys, "--contract", str(path), "--data", data(tmp_path, "a\n1\n"))
+    assert status == 2
+    assert err.startswith(f"shelfguard check: {path}:{line}:") and message in err, err

@@ -35,13 +35,16 @@ class Case:
     quality: list[dict[str, Any]] = field(default_factory=list)
     quarantined: dict[int, list[str]] | None = None
     """row number -> reasons, when the case checks the quarantine exactly."""
-    passed: dict[str, bool] = field(default_factory=dict)
+    passed: dict[str, bool | None] = field(default_factory=dict)
+    """rule id -> `passed` (false for a rule that cannot be evaluated and fails closed)."""
     messages: dict[str, str] = field(default_factory=dict)
     """rule id -> text its message must contain."""
     schema: dict[str, pl.DataType] | None = None
     references: dict[str, dict[str, list[Any]]] | None = None
     server_hints: dict[str, Any] | None = None
     object_name: str = OBJECT
+    relationships: list[dict[str, Any]] = field(default_factory=list)
+    """The object's table-level relationships (`from`/`to`)."""
 
 
 CASES = [
@@ -222,24 +225,57 @@ CASES = [
     Case("nulls_are_never_type_violations", [prop("a", "integer"), prop("d", "date")],
          {"a": [None, None], "d": [None, None]}, {"a_type": (0, 0), "d_type": (0, 0)}, "pass",
          schema={"a": pl.String, "d": pl.String}),
+    # -- rules the engines cannot evaluate fail closed ---------------------------------------------
+    Case("look_around_pattern_blocks", [prop("a", quality=[rule(
+        "a_ahead", "invalidValues", "quarantine", arguments={"pattern": "(?=x)x"}, unit="percent",
+        mustBeLessOrEqualTo=100)])],
+         {"a": ["x", "y"]}, {"a_ahead": (None, 0)}, "block", passed={"a_ahead": False},
+         messages={"a_ahead": "cannot be evaluated"},
+         quarantined={0: [BLOCKED, "a_ahead"], 1: [BLOCKED, "a_ahead"]}),
+    Case("unsupported_date_format_blocks", [prop("d", "date", logicalTypeOptions={"format": "dd MMM yyyy"})],
+         {"d": ["31 Jan 2024"]}, {"d_type": (None, 0)}, "block", passed={"d_type": False},
+         messages={"d_type": "'MMM' is not supported"}),
+    Case("two_digit_year_of_a_warn_rule_warns", [prop("d", "date", logicalTypeOptions={"format": "dd.MM.yy"},
+                                                      **WARN)],
+         {"d": ["31.01.24"]}, {"d_type": (None, 0)}, "warn", passed={"d_type": False}, quarantined={}),
+    Case("time_without_an_evaluator_blocks", [prop("t", "time")], {"t": ["10:00:00"]}, {"t_type": (None, 0)},
+         "block", passed={"t_type": False}, messages={"t_type": "'time'"}),
+    Case("invalid_values_without_values_or_pattern_blocks", [prop("a", quality=[rule(
+        "a_invalid", "invalidValues", mustBe=0)])],
+         {"a": ["x"]}, {"a_invalid": (None, 0)}, "block", passed={"a_invalid": False},
+         messages={"a_invalid": "validValues"}),
     # -- relationships ----------------------------------------------------------------------------
     Case("relationship", [prop("site_sk", relationships=[{"to": "site_dim.site_sk"}],
                                **on_violation("quarantine"))],
          {"site_sk": ["s1", "s3", None, "s2"]}, {"site_sk_relationship": (25.0, 1)}, "quarantine",
          references={"site_dim": {"site_sk": ["s1", "s2"]}}, quarantined={1: ["site_sk_relationship"]}),
-    Case("relationship_without_its_table", [prop("site_sk", relationships=[{"to": "site_dim.site_sk"}])],
-         {"site_sk": ["s1"]}, {"site_sk_relationship": (None, 0)}, "pass",
-         messages={"site_sk_relationship": "site_dim"}),
+    Case("relationship_without_its_table_warns",
+         [prop("site_sk", relationships=[{"to": "site_dim.site_sk"}])],
+         {"site_sk": ["s1"]}, {"site_sk_relationship": (None, 0)}, "warn",
+         messages={"site_sk_relationship": "site_dim"}, passed={"site_sk_relationship": None}),
+    Case("table_level_relationships", [prop("site_sk"), prop("store", **WARN)],
+         {"site_sk": ["s1", "s3", None, "s2"], "store": ["s1", "s1", "s9", None]},
+         # site_sk: s3 is not in site_dim (1 of 4 rows, 25 %); store: s9 (a warning)
+         {"site_sk_relationship": (25.0, 1), "store_relationship": (1, 1)}, "quarantine",
+         references={"site_dim": {"site_sk": ["s1", "s2"]}}, quarantined={1: ["site_sk_relationship"]},
+         relationships=[{"from": f"{OBJECT}.site_sk", "to": "site_dim.site_sk", **on_violation("quarantine")},
+                        {"type": "foreignKey", "from": [f"{OBJECT}.store"],
+                         "to": ["schema/site_dim/properties/site_sk"]}]),
     # -- sql rules --------------------------------------------------------------------------------
     Case("sql_with_space_and_quote_in_identifiers", [prop('net "sales" eur', quality=[{
         "id": "zero_sales", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE {property} = '0'",
         "mustBeLessThan": 2, **on_violation("warn")}])],
          {'net "sales" eur': ["0", "1", "0", "0; DROP TABLE x"]}, {"zero_sales": (2, 0)}, "warn",
          object_name="pos sales \"daily\""),
-    Case("sql_error_is_not_evaluated", [prop("a", quality=[{
+    Case("sql_error_fails_closed", [prop("a", quality=[{
         "id": "broken", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE nope = 1",
         "mustBe": 0}])],
-         {"a": ["x"]}, {"broken": (None, 0)}, "pass", messages={"broken": "query failed"}),
+         {"a": ["x"]}, {"broken": (None, 0)}, "block", passed={"broken": False},
+         messages={"broken": "query failed"}, quarantined={0: [BLOCKED, "broken"]}),
+    Case("sql_error_of_a_warn_rule_warns", [prop("a", quality=[{
+        "id": "broken", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE nope = 1",
+        "mustBe": 0, **WARN}])],
+         {"a": ["x"]}, {"broken": (None, 0)}, "warn", passed={"broken": False}, quarantined={}),
     # -- custom rules run by their own engine, whatever the default -------------------------------
     Case("custom_soda_rule", [prop("status")], {"status": ["ok", "bad", "bad", "ok"]},
          {"no_bad_status": (2, None)}, "warn",
@@ -265,7 +301,7 @@ def _batch(case: Case) -> pl.DataFrame:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_engines_agree_with_the_semantics(case: Case, engine: str, tmp_path: Path) -> None:
     gate_contract = contract(tmp_path, case.properties, case.quality, object_name=case.object_name,
-                             server_hints=case.server_hints)
+                             server_hints=case.server_hints, relationships=case.relationships)
     references = {name: pl.DataFrame(columns) for name, columns in (case.references or {}).items()}
     run = run_gate(gate_contract, case.object_name, _batch(case), engine=engine, references=references)
     result = run.result
@@ -274,7 +310,7 @@ def test_engines_agree_with_the_semantics(case: Case, engine: str, tmp_path: Pat
         found = by_id[rule_id]
         if value is None:
             assert found.outcome.value == "not_evaluated", (rule_id, found)
-            assert found.value is None and found.passed is None
+            assert found.value is None
         else:
             assert found.value == pytest.approx(value), (rule_id, found)
             assert violating is None or found.violating_rows == violating, (rule_id, found)

@@ -17,7 +17,7 @@ from checks.gate import QUARANTINE_REASONS, run_gate
 from checks.readers import read_batch, scan_batch
 from checks.rules import compile_rules
 from checks.sql_rules import quote_identifier, render_query
-from tests.gates.helpers import OBJECT, contract, on_violation, prop, rule
+from tests.gates.helpers import OBJECT, contract, engine_params, on_violation, prop, rule
 
 SALES = [
     prop("id", unique=True, **on_violation("quarantine")),
@@ -87,17 +87,35 @@ def test_errors_of_the_caller(tmp_path: Path) -> None:
         run_gate(gate_contract, OBJECT, pl.DataFrame({"a": ["x"], ROW_NUMBER: [0]}))
 
 
-def test_unknown_custom_engine_and_bad_patterns_are_not_evaluated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", engine_params())
+def test_unknown_custom_engine_and_bad_patterns_fail_closed(tmp_path: Path, engine: str) -> None:
     gate_contract = contract(tmp_path, [prop("a", quality=[
         rule("look_ahead", "invalidValues", arguments={"pattern": "(?=x)x"}, mustBe=0),
         {"id": "dbt_rule", "type": "custom", "engine": "dbt", "implementation": "select 1"},
+        {"id": "dbt_warning", "type": "custom", "engine": "dbt", "implementation": "select 1",
+         **on_violation("warn")},
+    ])])
+    result = run_gate(gate_contract, OBJECT, pl.DataFrame({"a": ["x"]}), engine=engine).result
+    by_id = {r.id: r for r in result.rules}
+    assert by_id["look_ahead"].outcome.value == "not_evaluated"
+    assert "linear-time" in by_id["look_ahead"].message or "RE2" in by_id["look_ahead"].message
+    assert by_id["dbt_rule"].outcome.value == "not_evaluated" and "dbt" in by_id["dbt_rule"].message
+    assert [r.id for r in result.rules if r.passed is False] == ["look_ahead", "dbt_rule", "dbt_warning"]
+    assert result.blocking_rule_ids == ["look_ahead", "dbt_rule"]
+    assert by_id["dbt_warning"].message.endswith("; warning")
+    assert result.verdict.value == "block"
+
+
+def test_a_warn_rule_that_cannot_be_evaluated_warns(tmp_path: Path) -> None:
+    gate_contract = contract(tmp_path, [prop("a", quality=[
+        {"id": "dbt_warning", "type": "custom", "engine": "dbt", "implementation": "select 1",
+         **on_violation("warn")},
+        {"id": "doc", "type": "text", "description": "Documentation never changes the verdict."},
     ])])
     result = run_gate(gate_contract, OBJECT, pl.DataFrame({"a": ["x"]})).result
     by_id = {r.id: r for r in result.rules}
-    assert by_id["look_ahead"].outcome.value == "not_evaluated"
-    assert "linear-time" in by_id["look_ahead"].message
-    assert by_id["dbt_rule"].outcome.value == "not_evaluated" and "dbt" in by_id["dbt_rule"].message
-    assert result.verdict.value == "pass"
+    assert (by_id["doc"].outcome.value, by_id["doc"].passed) == ("not_evaluated", None)
+    assert result.verdict.value == "warn"
 
 
 def test_sql_rules_are_quoted_and_sandboxed(tmp_path: Path) -> None:
@@ -148,3 +166,11 @@ def test_unsupported_definitions_say_why() -> None:
         temporal_format("timestamp", "HH:mm:ss.SSS")
     assert castability("number", decimal_separator=",").text_pattern == number_pattern(",")
     assert temporal_format("timestamp", None).parse_text("2024-01-31T10:00:00.5") == "2024-01-31 10:00:00"
+
+
+def test_a_composite_table_relationship_is_rejected_not_skipped(tmp_path: Path) -> None:
+    gate_contract = contract(tmp_path, [prop("a"), prop("b")], relationships=[
+        {"from": [f"{OBJECT}.a", f"{OBJECT}.b"], "to": ["dim.a", "dim.b"]}])
+    with pytest.raises(ContractError, match="several columns cannot be checked") as error:
+        compile_rules(gate_contract, OBJECT)
+    assert error.value.line == gate_contract.position("schema", 0, "relationships", 0)[0]

@@ -11,7 +11,7 @@ from assets import tables
 from assets.gold import (
     gold_path,
     gold_quarantine_path,
-    prepare_batch,
+    prepare_batches,
     publish_batch,
     publish_gold,
     taken_versions,
@@ -102,7 +102,7 @@ def test_one_retailers_new_day_touches_only_its_partition(home, canonical, maste
 def test_reconciliation_with_silver_blocks_a_batch_that_would_not_total(home, canonical, master):
     two_retailers(home)
     silver_all(home, canonical, master)
-    batch = prepare_batch(home, canonical, "daily_store_fact", "nwg_us", None)
+    (batch,) = prepare_batches(home, canonical, "daily_store_fact", "nwg_us", None)
     batch.upserts = batch.upserts.with_columns(pl.col("units_sold") + 1)
     outcome = publish_batch(home, canonical, batch)
     assert outcome.action == "blocked" and outcome.blocked_by == ["reconciliation"]
