@@ -120,7 +120,7 @@ def check_results(
     for rule in rules:
         per_batch = [(b, next((r for r in b.result.rules if r.id == rule.id), None)) for b in batches]
         evaluated = [(b, r) for b, r in per_batch if r is not None and r.outcome != Outcome.NOT_EVALUATED]
-        failed = [(b, r) for b, r in evaluated if r.passed is False]
+        failed = [(b, r) for b, r in per_batch if r is not None and r.passed is False]
         violating = sum(r.violating_rows for _, r in evaluated)
         samples = [b.sample_of(rule.id) for b, r in evaluated if r.violating_rows]
         samples = [s for s in samples if not s.is_empty()]
