@@ -3,10 +3,11 @@
 Engines only measure. Units, thresholds, `onViolation` actions, the verdict and which rows are
 published or quarantined are decided here, once, so every engine leads to the same verdict for the
 same numbers (see gate-semantics.md). A batch may be a DataFrame or, for inputs too large to load,
-a LazyFrame: the default pandera engine then streams it, and `published`/`quarantined` stay lazy
-for the caller to sink. SQL rules, custom rules and the Soda/GX engines need the rows in memory;
-for them a lazy batch is collected. A rule that cannot be evaluated fails closed (see
-`_not_evaluable`), so a contract the engines cannot judge never lets a batch through.
+a LazyFrame, which stays lazy on every path: pandera measures it with Polars' streaming engine, Soda
+and `type: sql` rules get it streamed into a DuckDB table that spills to disk, Great Expectations
+validates it chunk by chunk, and `published`/`quarantined` stay lazy for the caller to sink. A rule
+that cannot be evaluated fails closed (see `_not_evaluable`), so a contract the engines cannot judge
+never lets a batch through.
 """
 
 from __future__ import annotations
@@ -133,17 +134,11 @@ def run_gate(
 
 
 class _Measurer:
-    """Runs engines on the batch, collecting a lazy batch at most once for those that need rows."""
+    """Runs the engines on the batch as it is: a LazyFrame stays lazy and every engine streams it."""
 
     def __init__(self, numbered: Batch, context: BatchContext):
         self.numbered = numbered
         self.context = context
-        self._collected: pl.DataFrame | None = numbered if isinstance(numbered, pl.DataFrame) else None
-
-    def rows_in_memory(self) -> pl.DataFrame:
-        if self._collected is None:
-            self._collected = self.numbered.collect()
-        return self._collected
 
     def by_engine(self, name: str, rules: list[Rule], *, required: bool) -> dict[str, Measurement]:
         """The default engine must work (else GateError); a custom-rule engine that cannot run
@@ -151,8 +146,7 @@ class _Measurer:
         propagate as they are."""
         try:
             instance: Engine = get_engine(name)
-            batch = self.numbered if getattr(instance, "accepts_lazy", False) else self.rows_in_memory()
-            found = {m.rule_id: m for m in instance.measure(batch, rules, self.context)}
+            found = {m.rule_id: m for m in instance.measure(self.numbered, rules, self.context)}
         except Exception as exc:
             if isinstance(exc, pl.exceptions.PolarsError) and isinstance(self.numbered, pl.LazyFrame):
                 raise
@@ -168,7 +162,7 @@ class _Measurer:
             return {}
         from checks.sql_rules import run_sql_rules
 
-        return {m.rule_id: m for m in run_sql_rules(self.rows_in_memory(), rules, self.context.object_name)}
+        return {m.rule_id: m for m in run_sql_rules(self.numbered, rules, self.context.object_name)}
 
 
 def _not_evaluable(rule: Rule, missing: list[str], context: BatchContext) -> tuple[str, bool]:

@@ -11,17 +11,18 @@ Every problem is a `DataReadError` whose message is one line naming the file (an
 there is one). A wrong delimiter is not a read error: the file reads as one column, and the gate's
 column-presence rule blocks it naming the missing columns.
 
-`scan_batch` is the same as a lazy scan for large inputs: UTF-8 CSV/text, Parquet, JSON lines and
-Delta are scanned, not loaded, so the default (pandera) engine streams them.
+`open_batch` gives the batch as a lazy scan for inputs of any size, so every engine streams it;
+`read_batch` is the same scan collected.
 """
 
 from __future__ import annotations
 
 import codecs
-import io
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -38,6 +39,7 @@ _SERVER_FORMATS = {"csv": "csv", "text": "text", "parquet": "parquet", "jsonl": 
                    "ndjson": "jsonl", "delta": "delta", "xlsx": "xlsx", "excel": "xlsx"}
 _SNIFF_BYTES = 64 * 1024
 _DECODE_CHUNK = 16 * 1024 * 1024
+TRANSCODED_PREFIX = "shelfguard-utf8-"
 
 
 class DataReadError(Exception):
@@ -99,36 +101,19 @@ def read_batch(
 ) -> pl.DataFrame:
     """Read a whole batch into memory; raise `DataReadError` with a one-line reason when it cannot be read.
 
-    `format`: csv, text (delimited text), parquet, jsonl, delta or xlsx; detected from the path when
-    None. `decimal_separator` is accepted so that `read_batch(path, **format_hints(contract))` works;
-    reading keeps values as text, and the gate applies it when judging numbers. `column_names` names
-    the columns of a file without a header line (`header=False`).
-    """
-    path = Path(path)
-    kind = _checked(path, format, encoding)
-    try:
-        if kind in ("csv", "text"):
-            return _read_delimited(path, delimiter, encoding, header, column_names)
-        if kind == "jsonl":
-            source = path if _is_utf8(encoding) else io.BytesIO(_transcoded(path, encoding))
-            if _is_json_array(path):
-                return pl.read_json(source, infer_schema_length=None)
-            return pl.read_ndjson(source, infer_schema_length=None)
-        if kind == "parquet":
-            _check_parquet(path)
-            return pl.read_parquet(path)
-        if kind == "delta":
-            return pl.read_delta(str(path))
-        return _read_excel(path, sheet, header)
-    except DataReadError:
-        raise
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise _read_error(path, exc, kind, encoding, delimiter) from None
-    except Exception as exc:  # libraries underneath (deltalake, fastexcel) raise their own types
-        raise DataReadError(path, f"cannot read as {kind}: {one_line(exc)}") from None
+    Same arguments and meaning as `open_batch`."""
+    options = {"format": format, "delimiter": delimiter, "encoding": encoding, "sheet": sheet,
+               "header": header, "column_names": column_names}
+    with open_batch(path, **options) as batch:
+        try:
+            return batch.collect()
+        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+            raise explain_scan_error(path, exc, format=format or detect_format(path), delimiter=delimiter,
+                                     encoding=encoding) from None
 
 
-def scan_batch(
+@contextmanager
+def open_batch(
     path: Path | str,
     *,
     format: str | None = None,
@@ -138,39 +123,60 @@ def scan_batch(
     sheet: str | None = None,
     header: bool = True,
     column_names: Sequence[str] | None = None,
-) -> pl.LazyFrame:
-    """A lazy batch for large inputs; same arguments and meaning as `read_batch`.
+) -> Iterator[pl.LazyFrame]:
+    """The batch as a lazy scan, valid inside the `with` block; `DataReadError` when it cannot be read.
 
-    UTF-8 delimited text, Parquet, JSON lines and Delta are scanned (header/footer checked now, the
-    rows when the gate runs; errors found then are `polars` errors that `explain_scan_error` turns
-    into a `DataReadError`). Other encodings and Excel are read in memory and returned lazy.
+    `format`: csv, text (delimited text), parquet, jsonl, delta or xlsx; detected from the path when
+    None. `decimal_separator` is accepted so that `open_batch(path, **format_hints(contract))` works;
+    reading keeps values as text, and the gate applies it when judging numbers. `column_names` names
+    the columns of a file without a header line (`header=False`).
+
+    Delimited text, JSON lines, Parquet and Delta are scanned: header and footer are checked now,
+    the rows when the scan is collected (errors found then are `polars` errors that
+    `explain_scan_error` turns into a `DataReadError`). Text in another encoding than UTF-8 is first
+    decoded chunk by chunk into a temporary UTF-8 copy, removed when the block ends, so a file of
+    any size takes bounded memory. Excel workbooks and JSON arrays are read in memory.
     """
     path = Path(path)
     kind = _checked(path, format, encoding)
-    try:
-        if kind in ("csv", "text") and _is_utf8(encoding):
-            _check_delimiter(path, delimiter)
-            frame = pl.scan_csv(path, separator=delimiter, has_header=header, infer_schema=False,
-                                null_values=[""], new_columns=_new_columns(header, column_names),
-                                raise_if_empty=True)
-        elif kind == "jsonl" and _is_utf8(encoding) and not _is_json_array(path):
-            frame = pl.scan_ndjson(path, infer_schema_length=None)
-        elif kind == "parquet":
-            _check_parquet(path)
-            frame = pl.scan_parquet(path)
-        elif kind == "delta":
-            frame = pl.scan_delta(str(path))
-        else:
-            return read_batch(path, format=kind, delimiter=delimiter, encoding=encoding, sheet=sheet,
-                              header=header, column_names=column_names).lazy()
-        frame.collect_schema()
-        return frame
-    except DataReadError:
-        raise
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise _read_error(path, exc, kind, encoding, delimiter) from None
-    except Exception as exc:
-        raise DataReadError(path, f"cannot read as {kind}: {one_line(exc)}") from None
+    with ExitStack() as cleanup:
+        try:
+            source = path
+            if kind in ("csv", "text"):
+                _check_delimiter(path, delimiter)
+            if kind in ("csv", "text", "jsonl") and not _is_utf8(encoding):
+                workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix=TRANSCODED_PREFIX)))
+                source = workdir / f"utf8{path.suffix}"
+                with source.open("wb") as utf8:
+                    _decode(path, encoding, utf8)
+            frame = _scan(source, kind, delimiter, header, column_names, sheet)
+            frame.collect_schema()
+        except DataReadError:
+            raise
+        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+            raise _read_error(path, exc, kind, encoding, delimiter) from None
+        except Exception as exc:  # libraries underneath (deltalake, fastexcel) raise their own types
+            raise DataReadError(path, f"cannot read as {kind}: {one_line(exc)}") from None
+        yield frame
+
+
+def _scan(source: Path, kind: str, delimiter: str, header: bool, column_names: Sequence[str] | None,
+          sheet: str | None) -> pl.LazyFrame:
+    """`source` is UTF-8 where it is text."""
+    if kind in ("csv", "text"):
+        return pl.scan_csv(source, separator=delimiter, has_header=header, infer_schema=False,
+                           null_values=[""], new_columns=_new_columns(header, column_names),
+                           raise_if_empty=True)
+    if kind == "jsonl":
+        if _is_json_array(source):
+            return pl.read_json(source, infer_schema_length=None).lazy()
+        return pl.scan_ndjson(source, infer_schema_length=None)
+    if kind == "parquet":
+        _check_parquet(source)
+        return pl.scan_parquet(source)
+    if kind == "delta":
+        return pl.scan_delta(str(source))
+    return _read_excel(source, sheet, header).lazy()
 
 
 def explain_scan_error(path: Path | str, exc: Exception, *, format: str | None = None,
@@ -238,47 +244,36 @@ def _new_columns(header: bool, column_names: Sequence[str] | None) -> list[str] 
     return None if header or not column_names else list(column_names)
 
 
-def _read_delimited(path: Path, delimiter: str, encoding: str, header: bool,
-                    column_names: Sequence[str] | None) -> pl.DataFrame:
-    _check_delimiter(path, delimiter)
-    source: Path | io.BytesIO = path if _is_utf8(encoding) else io.BytesIO(_transcoded(path, encoding))
-    return pl.read_csv(source, separator=delimiter, has_header=header, infer_schema=False, null_values=[""],
-                       new_columns=_new_columns(header, column_names), raise_if_empty=True)
-
-
-def _transcoded(path: Path, encoding: str) -> bytes:
-    """The file's text re-encoded as UTF-8, or a DataReadError at the first byte that does not decode."""
-    data = path.read_bytes()
-    try:
-        return data.decode(_codec_name(encoding)).encode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _decode_error(path, data, exc, encoding) from None
-
-
-def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str,
-                  base: int = 0, lines_before: int = 0) -> DataReadError:
-    """`data` starts at byte `base` of the file, after `lines_before` newlines."""
-    line = lines_before + data.count(b"\n", 0, exc.start) + 1
-    return DataReadError(path, f"not valid {encoding} text: byte 0x{data[exc.start]:02x} at byte offset "
-                               f"{base + exc.start} ({exc.reason})", line=line)
-
-
-def _utf8_error(path: Path) -> DataReadError | None:
-    """Where a file stops being UTF-8, found by decoding it in chunks (only after a read failed)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _decode(path: Path, encoding: str, utf8: BinaryIO | None = None) -> None:
+    """Decode the file chunk by chunk (a character may straddle two chunks), writing it re-encoded as
+    UTF-8 to `utf8` when given; a `DataReadError` at the first byte that does not decode."""
+    decoder = codecs.getincrementaldecoder(_codec_name(encoding))()
     base, lines = 0, 0
     with path.open("rb") as handle:
-        while chunk := handle.read(_DECODE_CHUNK):
-            pending = decoder.getstate()[0]
-            buffer = pending + chunk
+        while True:
+            chunk = handle.read(_DECODE_CHUNK)
             try:
-                decoder.decode(chunk)
+                text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
-                located = UnicodeDecodeError(exc.encoding, buffer, exc.start, exc.end, exc.reason)
-                return _decode_error(path, buffer, located, "utf-8", base - len(pending), lines)
+                raise _decode_error(path, exc, encoding, base, base + len(chunk), lines) from None
+            if utf8 is not None:
+                utf8.write(text.encode("utf-8"))
+            if not chunk:
+                return
             base += len(chunk)
             lines += chunk.count(b"\n")
-    return None
+
+
+def _decode_error(path: Path, exc: UnicodeDecodeError, encoding: str, chunk_start: int, chunk_end: int,
+                  lines_before: int) -> DataReadError:
+    """The decoder failed in the chunk at bytes `[chunk_start, chunk_end)` of the file, after
+    `lines_before` newlines; `exc.object` ends with that chunk and may begin with bytes of the chunk
+    before, still pending in the decoder."""
+    data = exc.object
+    start = chunk_end - len(data)
+    line = lines_before + data.count(b"\n", chunk_start - start, max(exc.start, chunk_start - start)) + 1
+    return DataReadError(path, f"not valid {encoding} text: byte 0x{data[exc.start]:02x} at byte offset "
+                               f"{start + exc.start} ({exc.reason})", line=line)
 
 
 def _ragged_line(path: Path, delimiter: str, encoding: str) -> int | None:
@@ -318,8 +313,9 @@ def _read_excel(path: Path, sheet: str | None, header: bool) -> pl.DataFrame:
 def _read_error(path: Path, exc: Exception, kind: str, encoding: str, delimiter: str) -> DataReadError:
     text = one_line(exc)
     if kind in ("csv", "text", "jsonl") and "utf-8" in text.lower() and _is_utf8(encoding):
-        located = _utf8_error(path)
-        if located:
+        try:
+            _decode(path, "utf-8")
+        except DataReadError as located:
             return located
     if kind in ("csv", "text") and "more fields" in text:
         return DataReadError(path, f"a line has more fields than the header (delimiter {delimiter!r})",

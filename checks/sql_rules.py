@@ -1,11 +1,11 @@
 """ODCS `type: sql` rules: the contract's query, run in an in-process DuckDB over the batch.
 
-The batch is registered (zero-copy, through Arrow) under the object's name, so `{object}` in a query
-is a real table name. `{object}` and `{property}` are replaced by quoted identifiers, never by data.
-The connection has no file system or network access and its configuration is locked, so a query in
-a contract cannot read anything but the batch. A query that fails, or that does not return one
-number, leaves its rule `not_evaluated` with the reason; the rest of the gate runs, and the gate
-fails the rule closed (checks.gate).
+The batch is a table named after the object (`checks.engines.duckdb_batch`: streamed in, spilled
+to disk when large), so `{object}` in a query is a real table name. `{object}` and `{property}` are
+replaced by quoted identifiers, never by data. The connection has no file system or network access
+and its configuration is locked, so a query in a contract cannot read anything but the batch. A
+query that fails, or that does not return one number, leaves its rule `not_evaluated` with the
+reason; the rest of the gate runs, and the gate fails the rule closed (checks.gate).
 """
 
 from __future__ import annotations
@@ -46,18 +46,16 @@ def render_query(query: str, object_name: str, property_name: str | None) -> str
     return rendered
 
 
-def run_sql_rules(batch: pl.DataFrame, rules: Sequence[Rule], object_name: str) -> list[Measurement]:
+def run_sql_rules(batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule],
+                  object_name: str) -> list[Measurement]:
     """One measurement per rule: the number its query returns over the batch, or why there is none."""
     if not rules:
         return []
-    import duckdb
+    from checks.engines.duckdb_batch import batch_database
 
-    connection = duckdb.connect(config={"enable_external_access": False, "lock_configuration": True})
-    try:
-        connection.register(object_name, batch.drop(ROW_NUMBER, strict=False).to_arrow())
+    table = batch.drop(ROW_NUMBER, strict=False)
+    with batch_database({object_name: table}, lock_configuration=True) as connection:
         return [_measure(connection, rule, object_name) for rule in rules]
-    finally:
-        connection.close()
 
 
 def _measure(connection: object, rule: Rule, object_name: str) -> Measurement:

@@ -48,11 +48,12 @@ class Measurement:
 
 
 class Engine(Protocol):
-    """An engine may also set `accepts_lazy = True`: the gate then passes a LazyFrame batch as it is
-    (the pandera engine streams it); other engines always get a collected DataFrame."""
+    """A batch too large for memory arrives as a LazyFrame (a scanned file): an engine streams it
+    or works through it in bounded chunks, never collects it whole."""
 
     name: str
 
-    def measure(self, batch: pl.DataFrame, rules: Sequence[Rule], context: BatchContext) -> list[Measurement]:
+    def measure(self, batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule],
+                context: BatchContext) -> list[Measurement]:
         """Measure every rule that this engine runs; `batch` carries the ROW_NUMBER column."""
         ...

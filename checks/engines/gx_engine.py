@@ -1,8 +1,12 @@
-"""The Great Expectations 1.x engine: every rule as an expectation validated on a pandas batch.
+"""The Great Expectations 1.x engine: every rule as an expectation validated on pandas, chunk by chunk.
 
 GX runs on pandas only: its DuckDB/SQL path is broken in 1.24. One ephemeral context (no files,
-analytics and progress bars off) serves every batch; each `measure` validates one suite and reads
-`unexpected_count` / `unexpected_index_list` (the pandas index is our ROW_NUMBER).
+analytics and progress bars off) serves every batch. The batch (a DataFrame or a scanned file) is
+streamed by Polars in chunks of `SHELFGUARD_GX_CHUNK_ROWS` rows (default 1,000,000) holding only the
+columns the rules read; each chunk is one validation, and a rule's rows are the union of its
+`unexpected_index_list`s (the pandas index is our ROW_NUMBER), its row count the sum. Custom
+expectations may aggregate (a mean, a distinct count), so each sees the whole batch in one
+validation, reading only the columns of its domain (all of them for a table expectation).
 
 Native expectations where they mean our metric: `expect_column_values_to_not_be_null`,
 `_to_be_in_set` / `_to_not_be_in_set` on the values' text form (semantics.text_form; GX skips nulls,
@@ -13,22 +17,25 @@ Where an expectation does not mean our metric, the difference is closed before G
   by Polars (Rust regex, linear time; the pandera engine's expression) and GX expects it in `[False]`;
 - castability has no GX expectation with our meaning (`match_strftime_format` uses Python
   `strptime`, which accepts values our definition rejects); its flag comes from Polars the same way;
-- duplicates: GX's `expect_column_values_to_be_unique` ignores nulls and flags every member of a
-  duplicated group. GX checks a group id in which nulls are equal, and of each flagged group the
-  kept row (semantics.KEPT_ROW) is taken out again.
+- duplicates: GX's `expect_column_values_to_be_unique` ignores nulls, flags every member of a
+  duplicated group (ours: all but the kept row, semantics.KEPT_ROW) and cannot see a group spread
+  over two chunks. The violating rows are found over the whole batch by the pandera engine's streamed
+  group-by (`duplicate_rows`), and GX counts that flag per chunk.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
-from checks.engines.pandera_engine import RuleNotMeasurable, violation_expression
+from checks.engines.pandera_engine import RuleNotMeasurable, duplicate_rows, violation_expression
 from checks.engines.polars_common import native_kind, schema_difference
 from checks.engines.semantics import NativeKind, UnsupportedDefinition, text_values
 from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind
@@ -40,6 +47,9 @@ RESULT_FORMAT = {
     "include_unexpected_rows": False,
     "return_unexpected_index_query": False,
 }
+CHUNK_ROWS_ENV = "SHELFGUARD_GX_CHUNK_ROWS"
+DEFAULT_CHUNK_ROWS = 1_000_000
+_COLUMN_DOMAIN_KEYS = ("column", "column_A", "column_B", "column_list")
 RESULT_KEY = "shelfguard_position"
 """Expectation `meta` key holding its position: GX returns results in its own order."""
 
@@ -54,48 +64,56 @@ class _Planned:
 
     rule: Rule
     expectations: list[Any] = field(default_factory=list)
-    duplicate: bool = False
     table_level: bool = False
     schema: bool = False
     """Validated on an empty frame with the batch's columns: only the column names matter."""
 
 
 class GxEngine:
-    """Measures rules with Great Expectations on pandas."""
+    """Measures rules with Great Expectations on pandas, one chunk of rows at a time."""
 
     name = "gx"
 
     def __init__(self) -> None:
         self._batch_definition: Any = None
 
-    def measure(self, batch: pl.DataFrame, rules: Sequence[Rule], context: BatchContext) -> list[Measurement]:
+    def measure(self, batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule],
+                context: BatchContext) -> list[Measurement]:
+        frame = batch.lazy()
+        schema = frame.collect_schema()
         measurements: dict[str, Measurement] = {}
         derived: dict[str, pl.Expr] = {}
         planned: list[_Planned] = []
         for rule in rules:
             try:
-                planned.append(self._plan(rule, batch, context, derived))
+                planned.append(self._plan(rule, frame, schema, context, derived))
             except (GxRuleError, KeyError, ValueError, RuleNotMeasurable, UnsupportedDefinition) as exc:
                 measurements[rule.id] = Measurement(rule.id, None, message=str(exc), engine=self.name)
         schema_items = [item for item in planned if item.schema]
-        data_items = [item for item in planned if not item.schema]
-        results: dict[str, list[Any]] = {}
+        custom_items = [item for item in planned if item.rule.kind == RuleKind.CUSTOM]
+        chunked_items = [item for item in planned if not item.schema and item.rule.kind != RuleKind.CUSTOM]
+        results: dict[str, list[list[Any]]] = defaultdict(list)
         if schema_items:
-            results.update(self._validate(batch.drop(ROW_NUMBER).head(0).to_pandas(), schema_items))
-        if data_items:
-            results.update(self._validate(_pandas_frame(batch, data_items, derived), data_items))
+            empty = pl.DataFrame(schema=schema).drop(ROW_NUMBER).to_pandas()
+            _extend(results, self._validate(empty, schema_items))
+        for item in custom_items:  # a custom expectation may aggregate: it sees the whole batch
+            _extend(results, self._validate(_pandas(frame.select(_custom_columns(item, schema))
+                                                    .collect(engine="streaming")), [item]))
+        if chunked_items:
+            for chunk in _chunks(frame.select(_read_columns(chunked_items, schema)).with_columns(**derived)):
+                _extend(results, self._validate(_pandas(chunk), chunked_items))
         for item in planned:
-            measurements[item.rule.id] = self._measurement(item, results[item.rule.id], batch, context)
+            measurements[item.rule.id] = self._measurement(item, results[item.rule.id], schema)
         return [measurements[rule.id] for rule in rules]
 
-    def _plan(self, rule: Rule, batch: pl.DataFrame, context: BatchContext,
+    def _plan(self, rule: Rule, frame: pl.LazyFrame, schema: pl.Schema, context: BatchContext,
               derived: dict[str, pl.Expr]) -> _Planned:
         import great_expectations.expectations as gxe
 
         if rule.kind in (RuleKind.COLUMNS_PRESENT, RuleKind.EXTRA_COLUMNS):
             expectation = gxe.ExpectTableColumnsToMatchSet(column_set=rule.properties, exact_match=True)
             return _Planned(rule, [expectation], schema=True)
-        missing = [c for c in rule.read_columns() if c not in batch.columns]
+        missing = [c for c in rule.read_columns() if c not in schema]
         if missing:
             raise KeyError(f"column {missing[0]!r} is not in the batch")
         if rule.kind == RuleKind.CUSTOM:
@@ -103,17 +121,18 @@ class GxEngine:
         if rule.kind == RuleKind.LIBRARY and rule.metric == "rowCount":
             return _Planned(rule, [gxe.ExpectTableRowCountToBeBetween(min_value=0)], table_level=True)
         if rule.metric == "duplicateValues":
-            # GX's uniqueness ignores nulls; ours has nulls equal: GX checks a group id instead.
-            key = _derive(derived, pl.struct(rule.read_columns()).rank("dense"))
-            return _Planned(rule, [gxe.ExpectColumnValuesToBeUnique(column=key)], duplicate=True)
+            # A chunk cannot see a group spread over chunks: the rows that are duplicates (nulls
+            # equal, all but the kept row) are found over the whole batch first; GX counts them.
+            violating = duplicate_rows(frame, rule, streaming=True)
+            return _Planned(rule, [_expect_false(derived, pl.col(ROW_NUMBER).is_in(violating.implode()))])
         column = rule.property
         if column is None:
             raise ValueError(f"rule {rule.id}: {rule.metric} needs a property")
         if rule.kind == RuleKind.TYPE:
-            return _Planned(rule, [_expect_false(derived, violation_expression(rule, batch.schema, context))])
+            return _Planned(rule, [_expect_false(derived, violation_expression(rule, schema, context))])
         if rule.metric == "nullValues":
             return _Planned(rule, [gxe.ExpectColumnValuesToNotBeNull(column=column)])
-        text = _text_column(column, batch.schema[column], derived)
+        text = _text_column(column, schema[column], derived)
         if rule.metric == "missingValues":
             texts, _ = text_values(list(rule.arguments.get("missingValues", DEFAULT_MISSING_VALUES)))
             expectations: list[Any] = [gxe.ExpectColumnValuesToNotBeNull(column=column)]
@@ -128,7 +147,7 @@ class GxEngine:
             known = reference.get_column(referenced).cast(pl.String).drop_nulls().unique().to_list()
             return _Planned(rule, [gxe.ExpectColumnValuesToBeInSet(column=text, value_set=known)])
         if rule.metric == "invalidValues":
-            return _plan_invalid(rule, text, batch.schema, context, derived)
+            return _plan_invalid(rule, text, schema, context, derived)
         raise ValueError(f"rule kind {rule.kind.value} / metric {rule.metric}: not measured by the gx engine")
 
     def _validate(self, frame: Any, planned: Sequence[_Planned]) -> dict[str, list[Any]]:
@@ -168,27 +187,28 @@ class GxEngine:
             self._batch_definition = asset.add_batch_definition_whole_dataframe("whole batch")
         return self._batch_definition
 
-    def _measurement(self, item: _Planned, results: list[Any], batch: pl.DataFrame,
-                     context: BatchContext) -> Measurement:
+    def _measurement(self, item: _Planned, validations: list[list[Any]], schema: pl.Schema) -> Measurement:
+        """One rule's measurement from its expectations' results in every validation (chunk)."""
         rule = item.rule
-        failed = [r for r in results if _raised(r)]
+        failed = [r for results in validations for r in results if _raised(r)]
         if failed:
             message = f"expectation raised: {_raised(failed[0])}"
             return Measurement(rule.id, None, message=message, engine=self.name)
+        first = validations[0][0]
         if rule.kind == RuleKind.CUSTOM:
-            return Measurement(rule.id, _custom_count(results[0]), message=_describe(results[0]),
-                               engine=self.name, passed=bool(results[0].success))
+            return Measurement(rule.id, _custom_count(first), message=_describe(first),
+                               engine=self.name, passed=bool(first.success))
         if item.schema:
-            observed = set(results[0].result["observed_value"])  # sorted by GX: keep the delivered order
-            count, message = schema_difference(rule, [c for c in batch.columns if c in observed])
+            observed = set(first.result["observed_value"])  # sorted by GX: keep the delivered order
+            count, message = schema_difference(rule, [c for c in schema if c in observed])
             return Measurement(rule.id, count, message=message, engine=self.name)
         if item.table_level:
-            return Measurement(rule.id, int(results[0].result["observed_value"]), engine=self.name)
-        indices = [r.result.get("unexpected_index_list") or [] for r in results]
-        rows = pl.Series(ROW_NUMBER, sorted({i for part in indices for i in part}), dtype=pl.Int64)
-        if item.duplicate:
-            rows = _without_kept_rows(item.rule, batch, rows, context)
-        return Measurement(rule.id, rows.len(), violating_rows=rows, engine=self.name)
+            rows = sum(int(results[0].result["observed_value"]) for results in validations)
+            return Measurement(rule.id, rows, engine=self.name)
+        indices = {index for results in validations for result in results
+                   for index in result.result.get("unexpected_index_list") or []}
+        violating = pl.Series(ROW_NUMBER, sorted(indices), dtype=pl.Int64)
+        return Measurement(rule.id, violating.len(), violating_rows=violating, engine=self.name)
 
 
 def _plan_invalid(rule: Rule, text: str, schema: pl.Schema, context: BatchContext,
@@ -251,30 +271,54 @@ def _derive(derived: dict[str, pl.Expr], expression: pl.Expr) -> str:
     return name
 
 
-def _pandas_frame(batch: pl.DataFrame, planned: Sequence[_Planned], derived: dict[str, pl.Expr]) -> Any:
-    """Only the columns the expectations read, indexed by ROW_NUMBER."""
-    columns = {ROW_NUMBER}
-    for item in planned:
-        if item.rule.kind != RuleKind.CUSTOM:
-            columns.update(item.rule.read_columns())
-    custom = any(item.rule.kind == RuleKind.CUSTOM for item in planned)
-    selected = batch if custom else batch.select([c for c in batch.columns if c in columns])
+def _read_columns(planned: Sequence[_Planned], schema: pl.Schema) -> list[str]:
+    """ROW_NUMBER and the columns the rules read, in the batch's order."""
+    read = {ROW_NUMBER}.union(*(item.rule.read_columns() for item in planned))
+    return [c for c in schema if c in read]
+
+
+def _custom_columns(item: _Planned, schema: pl.Schema) -> list[str]:
+    """ROW_NUMBER and the columns of a custom expectation's domain (a column, a pair, a list); all
+    columns for a table expectation (it may look at every column) or one with a row condition."""
+    expectation = item.expectations[0]
+    domain = [key for key in type(expectation).domain_keys if key in _COLUMN_DOMAIN_KEYS]
+    if not domain or getattr(expectation, "row_condition", None):
+        return list(schema)
+    named: set[str] = set()
+    for key in domain:
+        value = getattr(expectation, key)
+        named.update(value if isinstance(value, list) else [value])
+    return [c for c in schema if c in named or c == ROW_NUMBER]
+
+
+def chunk_rows() -> int:
+    """Rows per GX validation: GX copies a chunk into pandas, so the chunk bounds the memory."""
+    return int(os.environ.get(CHUNK_ROWS_ENV, DEFAULT_CHUNK_ROWS))
+
+
+def _chunks(frame: pl.LazyFrame) -> Iterator[pl.DataFrame]:
+    """The rows in chunks from Polars' streaming engine; one empty chunk for a batch without rows
+    (table expectations such as the row count still need a validation)."""
+    rows = False
+    for chunk in frame.collect_batches(chunk_size=chunk_rows()):
+        if chunk.height:
+            rows = True
+            yield chunk
+    if not rows:
+        yield pl.DataFrame(schema=frame.collect_schema())
+
+
+def _pandas(frame: pl.DataFrame) -> Any:
+    """Indexed by ROW_NUMBER (GX reports unexpected rows by index)."""
     # Arrow-backed columns: no copy, and NaN stays a value (numpy-backed pandas would make it null).
-    frame = selected.with_columns(**derived).to_pandas(use_pyarrow_extension_array=True).set_index(ROW_NUMBER)
-    frame.index.name = None  # GX gives plain index values only for an unnamed index
-    return frame
+    indexed = frame.to_pandas(use_pyarrow_extension_array=True).set_index(ROW_NUMBER)
+    indexed.index.name = None  # GX gives plain index values only for an unnamed index
+    return indexed
 
 
-def _without_kept_rows(rule: Rule, batch: pl.DataFrame, flagged: pl.Series,
-                       context: BatchContext) -> pl.Series:
-    """GX flags every member of a duplicated group; the kept one (semantics.KEPT_ROW) is not a
-    violation. Every group with a flagged row is entirely flagged, so choosing among the flagged
-    rows alone gives the same kept rows as choosing in the whole batch."""
-    if flagged.is_empty():
-        return flagged
-    members = batch.filter(pl.col(ROW_NUMBER).is_in(flagged.implode()))
-    violating = members.filter(violation_expression(rule, batch.schema, context))
-    return violating.get_column(ROW_NUMBER).cast(pl.Int64).sort()
+def _extend(results: dict[str, list[list[Any]]], validation: dict[str, list[Any]]) -> None:
+    for rule_id, expectation_results in validation.items():
+        results[rule_id].append(expectation_results)
 
 
 def _custom_count(result: Any) -> int:

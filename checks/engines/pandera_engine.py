@@ -1,8 +1,9 @@
 """The default engine: pandera's Polars backend, over violation expressions evaluated in one pass.
 
-Every row-level rule becomes one Polars expression that is true on a violating row. All of them are
+Every row-local rule becomes one Polars expression that is true on a violating row. All of them are
 evaluated together in a single (streaming-capable) `select`, keeping only the rows that violate at
-least one rule; pandera then validates that frame with one `pa.Check` per rule, and its failure
+least one rule; duplicate rules, which depend on other rows, add a pass before it that groups key
+hashes (`_Duplicates`). pandera then validates that frame with one `pa.Check` per rule, and its failure
 cases are the violating rows. Column presence is a pandera schema check (`required` columns).
 
 Why not one pandera check per rule over the whole batch: pandera evaluates and collects each check
@@ -80,8 +81,6 @@ class PanderaEngine:
     """Measures library and schema rules on a Polars DataFrame or LazyFrame."""
 
     name = "pandera"
-    accepts_lazy = True
-    """A LazyFrame batch is measured with Polars' streaming engine, without collecting the rows."""
 
     def measure(
         self, batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule], context: BatchContext
@@ -91,24 +90,23 @@ class PanderaEngine:
         preload()
         found: dict[str, Measurement] = {}
         masks: dict[str, pl.Expr] = {}
-        latest: dict[str, _LatestDuplicates] = {}
+        duplicates: dict[str, _Duplicates] = {}
         for rule in rules:
             if rule.kind in _SCHEMA_KINDS or rule.metric == "rowCount":
                 continue
             try:
-                order = rule.keep_latest_by
-                if rule.metric == "duplicateValues" and order is not None and order.name in schema:
-                    latest[rule.id] = _LatestDuplicates(_duplicate_keys(rule), order, schema[order.name])
-                    masks[rule.id] = pl.len().over(latest[rule.id].keys) > 1  # in a duplicate group
+                if rule.metric == "duplicateValues":
+                    duplicates[rule.id] = _Duplicates.of(rule, schema)
                 else:
                     masks[rule.id] = violation_expression(rule, schema, context)
             except (RuleNotMeasurable, UnsupportedDefinition) as exc:
                 found[rule.id] = Measurement(rule.id, None, message=str(exc), engine=self.name)
-        rows, violations = _violating_rows(frame, masks, latest, streaming=isinstance(batch, pl.LazyFrame))
+        streaming = isinstance(batch, pl.LazyFrame)
+        rows, violations = _violating_rows(frame, masks, duplicates, streaming=streaming)
         presence_rules = [r for r in rules if r.kind in _SCHEMA_KINDS]
         if presence_rules:
             found.update(self._measure_columns(schema, presence_rules))
-        for rule_id, rows_of_rule in self._validate(violations, list(masks)).items():
+        for rule_id, rows_of_rule in self._validate(violations, [*masks, *duplicates]).items():
             found[rule_id] = Measurement(rule_id, len(rows_of_rule), rows_of_rule, engine=self.name)
         for rule in rules:
             if rule.metric == "rowCount" and rule.kind not in _SCHEMA_KINDS:
@@ -185,47 +183,85 @@ def _mask_name(index: int) -> str:
 
 
 @dataclass(frozen=True)
-class _LatestDuplicates:
-    """A duplicate rule that keeps the latest row: the pass only finds the members of duplicate
-    groups; which member is kept is decided afterwards on those few rows (sorting the whole batch
-    by the order column, as one expression would, costs more than the rest of the pass)."""
+class _Duplicates:
+    """A duplicate rule, measured without a window over the batch (windows are not streamed): a
+    streamed group-by of the keys' hashes finds the candidate rows (a few, with their keys and order
+    column), and the groups and kept rows (semantics.KEPT_ROW) are decided exactly among those."""
 
     keys: list[str]
-    order: OrderColumn
-    order_dtype: pl.DataType
+    order: OrderColumn | None = None
+    order_dtype: pl.DataType | None = None
+
+    @classmethod
+    def of(cls, rule: Rule, schema: pl.Schema) -> _Duplicates:
+        order = rule.keep_latest_by
+        if order is None or order.name not in schema:
+            return cls(_duplicate_keys(rule))
+        return cls(_duplicate_keys(rule), order, schema[order.name])
+
+    @property
+    def key_hash(self) -> pl.Expr:
+        return _key(self.keys).hash().alias("__sg_hash")
+
+    def repeated_hashes(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """The key hashes that occur more than once: grouping 64-bit hashes rather than the keys
+        themselves takes a few words per distinct key, however wide the keys are."""
+        counted = frame.select(self.key_hash).group_by("__sg_hash").agg(pl.len().alias("__sg_n"))
+        return counted.filter(pl.col("__sg_n") > 1).select("__sg_hash")
+
+    def candidates(self, frame: pl.LazyFrame, repeated: pl.Series) -> pl.LazyFrame:
+        """ROW_NUMBER, keys and order column of the rows with a repeated key hash: the members of
+        duplicated groups, plus the few rows of hash collisions that `not_kept` drops. A filter, not
+        a join: a streamed join would hold the whole batch until its other side is complete."""
+        columns = list(dict.fromkeys([ROW_NUMBER, *self.keys, *([self.order.name] if self.order else [])]))
+        return frame.filter(self.key_hash.is_in(repeated.implode())).select(columns)
+
+    def not_kept(self, candidates: pl.DataFrame) -> pl.Series:
+        """Of the `candidates`, the ROW_NUMBER of the members of duplicated groups (nulls equal;
+        hash collisions are not) that are not the kept row of their group, sorted."""
+        members = candidates.filter(_key(self.keys).is_duplicated())
+        preference = [pl.col(ROW_NUMBER)]
+        descending = [False]
+        if self.order is not None and self.order_dtype is not None:
+            preference.insert(0, _order_value(self.order, self.order_dtype, pl.col(self.order.name)))
+            descending.insert(0, True)
+        ranked = members.sort(preference, descending=descending, nulls_last=True)
+        return ranked.filter(~_key(self.keys).is_first_distinct()).get_column(ROW_NUMBER).sort()
+
+
+def duplicate_rows(frame: pl.LazyFrame, rule: Rule, *, streaming: bool) -> pl.Series:
+    """ROW_NUMBER of the rows violating a duplicate rule (every member of a duplicated group but
+    the kept one), over the whole batch; also used by the GX engine, whose chunks cannot see
+    groups spread over several chunks."""
+    duplicates = {rule.id: _Duplicates.of(rule, frame.collect_schema())}
+    _, violations = _violating_rows(frame, {}, duplicates, streaming=streaming)
+    return violations.get_column(ROW_NUMBER).cast(pl.Int64)
 
 
 def _violating_rows(
-    frame: pl.LazyFrame, masks: dict[str, pl.Expr], latest: dict[str, _LatestDuplicates], *, streaming: bool
+    frame: pl.LazyFrame, masks: dict[str, pl.Expr], duplicates: dict[str, _Duplicates], *, streaming: bool
 ) -> tuple[int, pl.DataFrame]:
     """Rows in the batch, and ROW_NUMBER plus one violation column per rule for every row that
-    violates at least one rule — one pass over the batch. A scanned batch is streamed (bounded
+    violates at least one rule. Two passes over the batch: the row count and the repeated key
+    hashes of the duplicate rules; then the row-local rules and the duplicate candidates, after
+    which the duplicates are decided on those few rows. A scanned batch is streamed (bounded
     memory); a batch already in memory runs on Polars' in-memory engine, which is faster there."""
-    names = {rule_id: _mask_name(i) for i, rule_id in enumerate(masks)}
-    carried = list(dict.fromkeys(c for d in latest.values() for c in [*d.keys, d.order.name]))
-    aliases = {column: f"__sg_column_{j}" for j, column in enumerate(carried)}
-    selected = frame.select(
-        pl.col(ROW_NUMBER),
-        *(e.fill_null(False).alias(names[r]) for r, e in masks.items()),
-        *(pl.col(c).alias(a) for c, a in aliases.items()),
-    )
-    violating = selected.filter(pl.any_horizontal(list(names.values()))) if names else selected.head(0)
-    violations, counted = pl.collect_all(
-        [violating, frame.select(pl.len())], engine="streaming" if streaming else "in-memory"
-    )
-    for rule_id, duplicates in latest.items():
-        mask = names[rule_id]
-        members = violations.filter(pl.col(mask))
-        key = _key([aliases[k] for k in duplicates.keys])
-        order = _order_value(duplicates.order, duplicates.order_dtype, pl.col(aliases[duplicates.order.name]))
-        kept = (
-            members.sort([order, pl.col(ROW_NUMBER)], descending=[True, False], nulls_last=True)
-            .filter(key.is_first_distinct())
-            .get_column(ROW_NUMBER)
-        )
-        violations = violations.with_columns(pl.col(mask) & ~pl.col(ROW_NUMBER).is_in(kept.implode()))
-    if latest:
-        violations = violations.filter(pl.any_horizontal(list(names.values()))).drop(list(aliases.values()))
+    engine = "streaming" if streaming else "in-memory"
+    names = {rule_id: _mask_name(i) for i, rule_id in enumerate([*masks, *duplicates])}
+    first_pass = [frame.select(pl.len()), *(d.repeated_hashes(frame) for d in duplicates.values())]
+    counted, *repeated = pl.collect_all(first_pass, engine=engine)
+    flags = [e.fill_null(False).alias(names[r]) for r, e in masks.items()]
+    selected = frame.select(pl.col(ROW_NUMBER), *flags)
+    violating = selected.filter(pl.any_horizontal([names[r] for r in masks])) if masks else selected.head(0)
+    candidates = [d.candidates(frame, hashes.to_series())
+                  for d, hashes in zip(duplicates.values(), repeated, strict=True)]
+    violations, *members = pl.collect_all([violating, *candidates], engine=engine)
+    for (rule_id, rule_duplicates), rule_members in zip(duplicates.items(), members, strict=True):
+        flagged = pl.DataFrame({ROW_NUMBER: rule_duplicates.not_kept(rule_members),
+                                names[rule_id]: True}).cast({ROW_NUMBER: violations.schema[ROW_NUMBER]})
+        violations = violations.join(flagged, on=ROW_NUMBER, how="full", coalesce=True)
+    if duplicates:
+        violations = violations.with_columns(pl.col(list(names.values())).fill_null(False)).sort(ROW_NUMBER)
     return int(counted.item()), violations
 
 
@@ -233,9 +269,10 @@ def _violating_rows(
 
 
 def violation_expression(rule: Rule, schema: pl.Schema, context: BatchContext) -> pl.Expr:
-    """The Polars expression that is true on every row violating a row-level rule."""
+    """The Polars expression that is true on every row violating a row-local rule (duplicates
+    depend on other rows: `duplicate_rows`)."""
     if rule.metric == "duplicateValues":
-        return _duplicate(_duplicate_keys(rule), rule.keep_latest_by, schema)
+        raise RuleNotMeasurable("duplicates are not a row-local expression; see duplicate_rows")
     if rule.property is None:
         raise RuleNotMeasurable(f"{rule.metric} needs a property")
     column = rule.property
@@ -344,18 +381,3 @@ def _key(columns: list[str]) -> pl.Expr:
     """The grouping key of a duplicate rule (nulls compare equal in Polars' distinct and groups).
     A struct even for one column: hashing its row encoding measured twice as fast as a string column."""
     return pl.struct(columns)
-
-
-def _duplicate(keys: list[str], order: OrderColumn | None, schema: pl.Schema) -> pl.Expr:
-    """Every row but the one kept in its group of equal keys, as one expression.
-
-    With an order column, the rows are put in keep-preference order (latest first, then delivery
-    order), the first of each group is found there, and the answer is put back in delivery order.
-    The engine itself splits this into the pass and a small correction (`_LatestDuplicates`).
-    """
-    key = _key(keys)
-    if order is None or order.name not in schema:
-        return key.is_first_distinct().not_()
-    latest = _order_value(order, schema[order.name], pl.col(order.name))
-    preference = pl.arg_sort_by([latest], descending=True, nulls_last=True, maintain_order=True)
-    return key.gather(preference).is_first_distinct().not_().gather(preference.arg_sort())

@@ -1,10 +1,11 @@
 """The Soda Core 4 engine: every rule as a Soda contract check over the batch in an in-process DuckDB.
 
-The batch is materialised as a DuckDB table (Soda reads tables through `information_schema`, so a
-registered Arrow view is not found) and one Soda contract holding a check per rule is verified
-against it. Where Soda's own check means exactly our metric, the native check is used: `schema`
-(missing and extra columns), `missing` (with `missing_values`), `invalid` (`valid_values`,
-`valid_format`, `valid_reference_data`) and `row_count`. Where it does not, a `failed_rows` check
+The batch is a DuckDB table (Soda reads tables through `information_schema`, so a registered Arrow
+view is not found), streamed in and spilled to disk when large (`checks.engines.duckdb_batch`), and
+one Soda contract holding a check per rule is verified against it. Where Soda's own check means
+exactly our metric, the native check is used: `schema` (missing and extra columns), `missing` (with
+`missing_values`), `invalid` (`valid_values`, `valid_format`, `valid_reference_data`) and
+`row_count`. Where it does not, a `failed_rows` check
 runs our SQL (`checks.engines.duckdb_sql`): castability, and duplicates (Soda's duplicate count
 ignores nulls, and has no notion of the row kept). Soda only counts; the rows behind a count are
 selected with the same predicate in one more query, and a count that disagrees with its rows is an
@@ -31,6 +32,7 @@ import yaml
 from checks.engines import duckdb_sql as sql
 from checks.engines import semantics
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
+from checks.engines.duckdb_batch import batch_database
 from checks.engines.polars_common import schema_difference
 from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind
 
@@ -71,29 +73,31 @@ class SodaEngine:
 
     name = "soda"
 
-    def measure(self, batch: pl.DataFrame, rules: Sequence[Rule], context: BatchContext) -> list[Measurement]:
+    def measure(self, batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule],
+                context: BatchContext) -> list[Measurement]:
         measurements: dict[str, Measurement] = {}
         planned: list[_Planned] = []
+        schema = batch.collect_schema()
         for rule in rules:
             try:
-                planned.append(_plan(rule, _table_name(context), batch, context))
+                planned.append(_plan(rule, _table_name(context), schema, context))
             except (SodaRuleError, KeyError, ValueError) as exc:  # incl. semantics.UnsupportedDefinition
                 measurements[rule.id] = Measurement(rule.id, None, message=str(exc), engine=self.name)
         if not planned:
             return [measurements[rule.id] for rule in rules]
-        # Custom checks run the contract's SQL: no file system or network access for them.
-        connection = duckdb.connect(config={"enable_external_access": False})
-        try:
-            table = _materialise(connection, batch, context)
-            _materialise_references(connection, rules, context)
+        table = _table_name(context)
+        # Custom checks run the contract's SQL: the database has no file system or network access.
+        with batch_database({table: batch, **_reference_tables(rules, context)},
+                            lock_configuration=False) as connection:
+            if table != context.object_name:
+                connection.execute(f"CREATE VIEW {sql.quote(context.object_name)} AS "
+                                   f"SELECT * FROM {sql.quote(table)}")
             _materialise_row_queries(connection, planned)
             results, errors = _verify(connection, table, planned)
             values = {item.rule.id: _value(item.rule, results.get(item.qualifier)) for item in planned}
             passed = {item.rule.id: _passed(results.get(item.qualifier)) for item in planned
                       if item.rule.kind == RuleKind.CUSTOM}
             rows = _violating_rows(connection, table, planned, values)
-        finally:
-            connection.close()
         for item in planned:
             rule = item.rule
             value, message = values[rule.id]
@@ -114,36 +118,16 @@ def _table_name(context: BatchContext) -> str:
     return context.object_name if '"' not in context.object_name else BATCH_TABLE
 
 
-def _materialise(connection: duckdb.DuckDBPyConnection, batch: pl.DataFrame, context: BatchContext) -> str:
-    """Copy the batch into a DuckDB table named after the object (custom checks query it by name)."""
-    table = _table_name(context)
-    _create_table(connection, table, batch)
-    if table != context.object_name:
-        view = sql.quote(context.object_name)
-        connection.execute(f"CREATE VIEW {view} AS SELECT * FROM {sql.quote(table)}")
-    return table
-
-
-def _create_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    # The newest Arrow level keeps Polars' string views: no copy before DuckDB's own.
-    connection.register("__sg_arrow", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-    try:
-        connection.execute(f"CREATE TABLE {sql.quote(table)} AS SELECT * FROM __sg_arrow")
-    finally:
-        connection.unregister("__sg_arrow")
-
-
-def _materialise_references(connection: duckdb.DuckDBPyConnection, rules: Sequence[Rule],
-                            context: BatchContext) -> None:
-    """The referenced values of each relationship as text (semantics.text_form) in a Soda-safe table."""
+def _reference_tables(rules: Sequence[Rule], context: BatchContext) -> dict[str, pl.DataFrame]:
+    """The referenced values of each relationship as text (semantics.text_form), by Soda-safe name."""
+    tables = {}
     for rule in rules:
         table = _reference_table(rule)
-        if table is None or table in {t for (t,) in connection.execute("SHOW TABLES").fetchall()}:
-            continue
         ref_object, _, ref_column = (rule.references or "").rpartition(".")
         frame = context.references.get(ref_object)
-        if frame is not None and ref_column in frame.columns:
-            _create_table(connection, table, frame.select(pl.col(ref_column).cast(pl.String).alias("value")))
+        if table is not None and frame is not None and ref_column in frame.columns:
+            tables[table] = frame.select(pl.col(ref_column).cast(pl.String).alias("value"))
+    return tables
 
 
 def _materialise_row_queries(connection: duckdb.DuckDBPyConnection, planned: Sequence[_Planned]) -> None:
@@ -164,18 +148,18 @@ def _reference_table(rule: Rule) -> str | None:
     return f"__sg_ref_{hashlib.sha1(rule.references.encode()).hexdigest()[:16]}"
 
 
-def _plan(rule: Rule, table: str, batch: pl.DataFrame, context: BatchContext) -> _Planned:
+def _plan(rule: Rule, table: str, schema: pl.Schema, context: BatchContext) -> _Planned:
     """Translate one rule into a Soda check whose measured value is our count."""
     if rule.kind in _SCHEMA_KINDS:
         check = {"schema": {"qualifier": SCHEMA_CHECK, "allow_extra_columns": False,
                             "allow_other_column_order": True}}
         return _Planned(rule, None, check)
-    missing = [c for c in rule.read_columns() if c not in batch.columns]
+    missing = [c for c in rule.read_columns() if c not in schema]
     if missing:
         raise KeyError(f"column {missing[0]!r} is not in the batch")
     if rule.kind == RuleKind.CUSTOM:
         return _plan_custom(rule)
-    planned = _plan_library(rule, table, batch, context)
+    planned = _plan_library(rule, table, schema, context)
     if planned.row_predicate is not None and _has_variable_syntax(planned.check):
         # Soda would substitute `${…}` in a listed value; in our SQL the literal is split.
         check = {"failed_rows": {**_label(rule), "expression": planned.row_predicate}}
@@ -183,20 +167,20 @@ def _plan(rule: Rule, table: str, batch: pl.DataFrame, context: BatchContext) ->
     return planned
 
 
-def _plan_library(rule: Rule, table: str, batch: pl.DataFrame, context: BatchContext) -> _Planned:
+def _plan_library(rule: Rule, table: str, schema: pl.Schema, context: BatchContext) -> _Planned:
     label = _label(rule)
     if rule.metric == "rowCount":
         return _Planned(rule, None, {"row_count": label})
     if rule.metric == "duplicateValues":
         order = rule.keep_latest_by
-        order_dtype = batch.schema.get(order.name) if order else None
+        order_dtype = schema.get(order.name) if order else None
         query = sql.duplicate_rows_query(table, rule.read_columns(), order, order_dtype, ROW_NUMBER)
         return _Planned(rule, None, {"failed_rows": {**label, "query": query}}, rows_query=query)
     column = rule.property
     if column is None:
         raise ValueError(f"rule {rule.id}: {rule.metric} needs a property")
     expression = sql.quote(column)
-    dtype = batch.schema[column]
+    dtype = schema[column]
     if rule.kind == RuleKind.TYPE:
         castability = semantics.castability(rule.logical_type or "", rule.type_format,
                                             context.decimal_separator)

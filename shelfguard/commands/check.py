@@ -3,8 +3,8 @@
 The stable interface for CI and scripts (gate-semantics.md): exit 0 pass/warn/quarantine, 1 blocked,
 2 the input could not be judged (unreadable or invalid contract, unreadable data, unknown object or
 engine), with one line on stderr naming the file. `--format json` prints exactly one JSON document,
-the `GateResult`. The data file is scanned, not loaded, where its format allows, so large files are
-streamed through the default engine.
+the `GateResult`. The data file is scanned, not loaded (except Excel and JSON arrays), so large files
+are streamed through every engine.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from checks.engines import ENGINES, EngineUnavailableError
     from checks.errors import one_line
     from checks.gate import GateError, run_gate
-    from checks.readers import DataReadError, detect_format, explain_scan_error, format_hints, scan_batch
+    from checks.readers import DataReadError, detect_format, explain_scan_error, format_hints, open_batch
     from checks.result import Verdict
 
     try:
@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         kind = detect_format(data, hints["format"]) if data.exists() else hints["format"]
         columns = [p["name"] for p in contract.object(object_name).get("properties") or []]
-        batch = scan_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
-                           sheet=hints["sheet"], header=hints["header"], column_names=columns)
-        with contextlib.redirect_stdout(sys.stderr):  # only the JSON document goes to stdout
+        with (open_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
+                         sheet=hints["sheet"], header=hints["header"], column_names=columns) as batch,
+              contextlib.redirect_stdout(sys.stderr)):  # only the JSON document goes to stdout
             gate = run_gate(contract, object_name, batch, engine=args.engine, references=references,
                             decimal_separator=hints["decimal_separator"])
     except ContractError as exc:  # a contract the gate cannot compile (e.g. a composite relationship)

@@ -121,12 +121,36 @@ def test_custom_soda_rules_run_in_soda_whatever_the_default_engine(tmp_path: Pat
     assert run.verdict == Verdict.BLOCK  # no_negative_sales blocks (the default action)
 
 
-def test_custom_gx_rules_count_unexpected_values_or_a_failed_table_expectation(tmp_path: Path) -> None:
+GX_WHOLE_BATCH_RULES = """\
+- id: mean_in_range
+  type: custom
+  engine: greatExpectations
+  implementation:
+    expectation: expect_column_mean_to_be_between
+    kwargs: {column: net_sales_value, min_value: 80, max_value: 90}
+- id: listed_columns_only
+  type: custom
+  engine: greatExpectations
+  implementation:
+    expectation: expect_table_columns_to_match_set
+    kwargs: {column_set: [store, net_sales, net_sales_value]}
+"""
+
+
+@pytest.mark.parametrize("form", ["eager", "lazy"])
+def test_custom_gx_rules_count_unexpected_values_or_a_failed_table_expectation(
+        tmp_path: Path, form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lazy`: the batch scanned and GX chunked by one row; custom expectations still see it whole."""
+    monkeypatch.setenv("SHELFGUARD_GX_CHUNK_ROWS", "1")
     row_count = "- id: rows\n  metric: rowCount\n  mustBe: 3\n"
-    contract = load_contract(write_contract(tmp_path, GX_RULES, row_count))
+    contract = load_contract(write_contract(tmp_path, GX_RULES, row_count + GX_WHOLE_BATCH_RULES))
     batch = pl.DataFrame({"store": ["a", "b", "c"], "net_sales": ["10", "-2.5", "250"]}).with_columns(
         net_sales_value=pl.col("net_sales").cast(pl.Float64))
-    results = {r.id: r for r in run_gate(contract, "sales", batch).result.rules}
+    judged = batch if form == "eager" else batch.lazy()
+    results = {r.id: r for r in run_gate(contract, "sales", judged).result.rules}
+    assert (results["mean_in_range"].value, results["mean_in_range"].passed) == (0, True)  # mean 85.8
+    assert results["listed_columns_only"].passed is True
+    assert results["rows"].value == 3
     assert (results["sales_in_range"].value, results["sales_in_range"].passed) == (2, False)  # -2.5 and 250
     assert results["sales_in_range"].engine == "gx"
     assert (results["at_least_ten_rows"].value, results["at_least_ten_rows"].passed) == (1, False)
@@ -134,6 +158,8 @@ def test_custom_gx_rules_count_unexpected_values_or_a_failed_table_expectation(t
     assert (results["mostly_in_range"].value, results["mostly_in_range"].passed) == (2, True)
     assert results["no_such_expectation"].outcome == Outcome.NOT_EVALUATED
     assert "expect_the_unexpected" in results["no_such_expectation"].message
+    extra = run_gate(contract, "sales", batch.lazy().with_columns(note=pl.lit("x"))).result.rules
+    assert next(r for r in extra if r.id == "listed_columns_only").passed is False  # sees every column
 
 
 def test_canonical_custom_rules(tmp_path: Path) -> None:

@@ -205,3 +205,13 @@ def test_a_rule_on_a_missing_column_is_not_evaluated(engine: Engine, missing_col
         rule("r", property="nope", metric=missing_column_rule, arguments={"validValues": [1]}),
     ])
     assert found["r"].count is None and "nope" in found["r"].message
+
+
+def test_a_key_hash_collision_is_not_a_duplicate() -> None:
+    """Duplicate candidates are found by key hashes; rows that only share a hash (a collision,
+    simulated here by handing distinct keys over as candidates) are not duplicates."""
+    from checks.engines.pandera_engine import _Duplicates
+
+    candidates = pl.DataFrame({ROW_NUMBER: [0, 1, 2, 3], "k": ["a", "b", "a", None]})
+    assert _Duplicates(["k"]).not_kept(candidates).to_list() == [2]
+    assert _Duplicates(["k"]).not_kept(candidates.slice(0, 2)).to_list() == []

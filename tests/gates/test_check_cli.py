@@ -116,12 +116,14 @@ def test_unreadable_data_exits_2_naming_the_file(capsys, gtin_contract: Path, tm
     assert status == 2 and "gone.odcs.yaml:1:1: cannot read contract" in err
 
 
-def test_invalid_utf8_found_while_streaming_names_the_line(capsys, gtin_contract: Path,
-                                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["pandera", "soda", "gx"])
+def test_invalid_utf8_found_while_streaming_names_the_line(capsys, gtin_contract: Path, tmp_path: Path,
+                                                            engine: str) -> None:
+    """Every engine streams the scanned file, so the bad byte is found while an engine reads it."""
     lines = ["gtin,qty"] + ["4006381333931,1"] * 5000
     path = tmp_path / "big.csv"
     path.write_bytes(("\n".join(lines) + "\n").encode() + b"4006381333931,\xff\n")
-    status, _, err = check(capsys, "--contract", str(gtin_contract), "--data", str(path))
+    status, _, err = check(capsys, "--contract", str(gtin_contract), "--data", str(path), "--engine", engine)
     assert status == 2
     assert f"{path}:5002: not valid utf-8 text" in err
 
