@@ -534,11 +534,15 @@ def bronze_rows(
     object_name: str,
     delivery_ids: list[str],
     columns: Sequence[str] | None = None,
+    *,
+    ordered: bool = True,
 ) -> pl.DataFrame:
     """The bronze rows of some deliveries, in delivery order (stamp columns only when none exist).
 
     `columns` reads only those (with the delivery id and row number): bronze keeps every column
-    as text, so a layer that reads what it maps needs a fraction of the memory.
+    as text, so a layer that reads what it maps needs a fraction of the memory. `ordered=False`
+    skips the sort into delivery order, for a caller that groups the rows anyway (a dimension's
+    observations: sorting a retailer's whole history is most of reading it).
     """
     path = home.table("bronze", bronze_table(code, object_name))
     if not (path / "_delta_log").exists():
@@ -546,7 +550,8 @@ def bronze_rows(
     scan = pl.scan_delta(str(path)).filter(pl.col("_delivery_id").is_in(delivery_ids))
     if columns is not None:
         scan = scan.select(list(dict.fromkeys(["_delivery_id", "_row_number", *columns])))
-    return scan.collect().sort("_delivery_id", "_row_number")
+    rows = scan.collect()
+    return rows.sort("_delivery_id", "_row_number") if ordered else rows
 
 
 def promotable_rows(
@@ -556,17 +561,18 @@ def promotable_rows(
     *,
     since: datetime | None = None,
     columns: Sequence[str] | None = None,
+    ordered: bool = True,
 ) -> pl.DataFrame:
     """Bronze rows the gate accepted: current accepted deliveries, minus their quarantined rows.
 
-    `since` keeps only deliveries first ingested after it (incremental promotion); `columns`
-    reads only those (see `bronze_rows`).
+    `since` keeps only deliveries first ingested after it (incremental promotion); `columns` and
+    `ordered` as in `bronze_rows`.
     """
     ledger = read_ledger(home.warehouse)
     current = current_deliveries(ledger, code, object_name)
     if since is not None:
         current = current.filter(pl.col("first_ingested_at") > since)
-    rows = bronze_rows(home, code, object_name, current["delivery_id"].to_list(), columns)
+    rows = bronze_rows(home, code, object_name, current["delivery_id"].to_list(), columns, ordered=ordered)
     if rows.is_empty():
         return rows
     quarantine_table = home.quarantine / "bronze" / bronze_table(code, object_name)

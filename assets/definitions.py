@@ -19,7 +19,7 @@ from assets.freshness import (
 )
 from assets.lineage.sources import source_spec
 from assets.notifiers import NotifierResource
-from assets.plan import PipelinePlan, build_plan, retailer_code
+from assets.plan import PipelinePlan, build_plan, contracts_fingerprint, retailer_code
 from assets.resources.home import DataHomeResource
 from assets.resources.openlineage import OpenLineageResource
 from assets.silver_gold_assets import silver_gold_assets
@@ -38,7 +38,21 @@ def bronze_definitions(plan: PipelinePlan) -> tuple[list, list, list]:
     return assets, jobs, sensors
 
 
+_LATEST: dict[tuple, dg.Definitions] = {}
+"""The last definitions built, by contracts folder and content (one entry: tests build many folders)."""
+
+
 def build_definitions(contracts_dir: Path = CONTRACTS_DIR) -> dg.Definitions:
+    """The definitions of the contracts under `contracts_dir`, built once per version of them (like
+    a code server, which loads them once): every run in this process reuses the same graph and job."""
+    key = (contracts_dir.resolve(), contracts_fingerprint(contracts_dir))
+    if key not in _LATEST:
+        _LATEST.clear()
+        _LATEST[key] = _build(contracts_dir)
+    return _LATEST[key]
+
+
+def _build(contracts_dir: Path) -> dg.Definitions:
     plan = build_plan(contracts_dir)
     assets, jobs, sensors = bronze_definitions(plan)
     sources = [source_spec(node.contract, node.object) for node in plan.nodes if node.layer == "bronze"]

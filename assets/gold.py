@@ -316,12 +316,14 @@ def publish_gold(
     """
     path = gold_path(home, canonical_object)
     taken = taken_versions(path)
+    table_version = tables.version(path)
     outcomes = []
     for code in sorted(retailer_codes):
         taken_parts = 0
         for part in prepare_batches(home, canonical, canonical_object, code, taken.get(code)):
             taken_parts += 1
             outcomes.append(publish_batch(home, canonical, part, engine=engine))
+            table_version = outcomes[-1].table_version
             if outcomes[-1].blocked_by:
                 break
         if not taken_parts:
@@ -333,7 +335,7 @@ def publish_gold(
                     action="unchanged",
                     silver_version=taken.get(code),
                     since_version=taken.get(code),
-                    table_version=tables.version(path),
+                    table_version=table_version,
                 )
             )
     return outcomes

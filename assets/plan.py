@@ -6,6 +6,7 @@ from it, and the contract review uses it to name the downstream assets and owner
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,9 +85,33 @@ def silver_table(code: str, canonical_object: str) -> str:
     return f"{code}__{canonical_object}"
 
 
+_LOADED: dict[tuple[Path, str], Contract] = {}
+
+
+def _content_key(path: Path) -> tuple[Path, str]:
+    return path.resolve(), hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cached_contract(path: Path) -> Contract:
+    """`load_contract`, parsed once per file content: the definitions, the pipeline and the demo
+    sources read the same contracts in one process, and parsing is most of building the graph."""
+    try:
+        key = _content_key(path)
+    except OSError:
+        return load_contract(path)  # raises its own ContractError for an unreadable file
+    if key not in _LOADED:
+        _LOADED[key] = load_contract(path)
+    return _LOADED[key]
+
+
+def contracts_fingerprint(contracts_dir: Path) -> tuple[tuple[Path, str], ...]:
+    """Every contract file under `contracts_dir` with its content hash: equal when nothing changed."""
+    return tuple(_content_key(p) for p in contract_files([contracts_dir]))
+
+
 def load_retailer_contracts(contracts_dir: Path) -> list[Contract]:
     """Active retailer contracts under `contracts_dir/retailers`, ordered by retailer code."""
-    contracts = [load_contract(p) for p in contract_files([contracts_dir / "retailers"])]
+    contracts = [cached_contract(p) for p in contract_files([contracts_dir / "retailers"])]
     return sorted((c for c in contracts if c.status == "active"), key=retailer_code)
 
 
@@ -122,8 +147,8 @@ class PipelinePlan:
 
 def build_plan(contracts_dir: Path) -> PipelinePlan:
     """Bronze per retailer object → silver per retailer canonical object → gold per canonical object."""
-    canonical = load_contract(contracts_dir / CANONICAL_CONTRACT)
-    master = load_contract(contracts_dir / MASTER_CONTRACT)
+    canonical = cached_contract(contracts_dir / CANONICAL_CONTRACT)
+    master = cached_contract(contracts_dir / MASTER_CONTRACT)
     retailers = load_retailer_contracts(contracts_dir)
     nodes: list[AssetNode] = []
     silver_by_object: dict[str, list[tuple[str, ...]]] = {name: [] for name in CANONICAL_OBJECTS}

@@ -4,7 +4,8 @@ Built only from `promotable_rows` (what the bronze gate accepted, restatements s
 blocked delivery or a quarantined row never reaches silver. Dimensions are recomputed from every
 promotable observation (they are small, and SCD2 history must see all of them); facts take the
 deliveries silver has not promoted yet, tracked in the silver ledger, and retire the rows of
-deliveries that a restatement superseded. Nothing is written when the gate blocks; violating rows
+deliveries that a restatement superseded; the weekly roll-up recomputes the weeks whose daily rows
+changed. Nothing is written when the gate blocks; violating rows
 go to `quarantine/silver/<table>` with their reasons; a re-run with the same bronze writes nothing.
 """
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+from deltalake import DeltaTable
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets import tables
@@ -42,6 +44,7 @@ from assets.silver import (
     latest_per_key,
     natural_key,
     point_in_time_keys,
+    week_end,
     weekly_rollup,
 )
 from checks.contract import Contract, custom_properties
@@ -61,6 +64,8 @@ LEDGER_SCHEMA = {
     "recorded_at": pl.Datetime("us", "UTC"),
 }
 PROMOTED, BLOCKED, RETIRED = "promoted", "blocked", "retired"
+ROLLED_UP_VERSION = "shelfguard.daily_version"
+"""Commit metadata of the weekly roll-up: the daily table version it was computed from."""
 SAMPLE_ROWS = 10
 
 
@@ -267,7 +272,9 @@ def publish_dimension(
         columns = observation_columns(
             bronze_columns(home, profile.code, obj), contract, obj, dim, extra_columns=extra_columns
         )
-        bronze = promotable_rows(home, profile.code, obj, columns=[*columns, *STAMP_COLUMNS, *ORDER_COLUMNS])
+        bronze = promotable_rows(
+            home, profile.code, obj, columns=[*columns, *STAMP_COLUMNS, *ORDER_COLUMNS], ordered=False
+        )
         if bronze.is_empty():
             continue
         bronze = distinct_observations(bronze, columns)
@@ -455,13 +462,50 @@ def publish_fact(
 # --- weekly roll-up of daily facts -------------------------------------------------------------
 
 
+def rolled_up_version(path: Path) -> int | None:
+    """The daily version the roll-up last published from (from its commits' metadata), if any."""
+    if not tables.exists(path):
+        return None
+    for commit in DeltaTable(str(path)).history():
+        if ROLLED_UP_VERSION in commit:
+            return int(commit[ROLLED_UP_VERSION])
+    return None
+
+
+def touched_weeks(daily_path: Path, since_version: int, daily_key: Sequence[str]) -> pl.DataFrame:
+    """The weekly keys whose daily rows changed after `since_version` (change data feed): inserted,
+    updated (a restatement, a late row for an old week) or deleted (a retired delivery)."""
+    upserted, deleted = tables.net_changes(daily_path, since_version, daily_key)
+    return (
+        pl.concat([upserted.select(daily_key), deleted.select(daily_key)])
+        .select("retailer_code", week_end("sale_date").alias("week_end_date"), "site_id", "product_id")
+        .unique()
+    )
+
+
+def _in_weeks(frame: pl.DataFrame, weeks: pl.DataFrame, week: pl.Expr) -> pl.DataFrame:
+    """The rows of `frame` whose weekly key (its week given by `week`) is one of `weeks`."""
+    on = ["retailer_code", "_week_end", "site_id", "product_id"]
+    return (
+        frame.with_columns(week.alias("_week_end"))
+        .join(weeks.rename({"week_end_date": "_week_end"}), on=on, how="semi")
+        .drop("_week_end")
+    )
+
+
 def publish_rollup(
     home: DataHome, contract: Contract, canonical: Contract, *, engine: str = "pandera"
 ) -> SilverOutcome:
-    """Recompute the weekly roll-up from the published daily facts; gate and publish what changed."""
+    """Roll the published daily facts up to weeks; gate and publish what changed.
+
+    Only the weeks whose daily rows changed since the daily version the roll-up last published from
+    are recomputed (all of them on the first run, or when that version is unknown); a week is
+    always recomputed from all its daily rows, so the result equals a full recomputation.
+    """
     profile = RetailerProfile.from_contract(contract)
     fact = "weekly_store_fact"
     path = silver_path(home, profile.code, fact)
+    daily_path = silver_path(home, profile.code, "daily_store_fact")
     outcome = SilverOutcome(
         retailer_code=profile.code,
         canonical_object=fact,
@@ -469,12 +513,33 @@ def publish_rollup(
         action="nothing_new",
         table_version=tables.version(path),
     )
-    daily = tables.read(silver_path(home, profile.code, "daily_store_fact"))
-    if daily is None:
+    daily_version = tables.version(daily_path)
+    if daily_version is None:
+        return outcome
+    since = rolled_up_version(path)
+    incremental = since is not None and since <= daily_version  # greater: the daily table was rebuilt
+    weeks = None
+    if incremental and since != daily_version:
+        weeks = touched_weeks(daily_path, since, natural_key(canonical, "daily_store_fact"))
+    if incremental and (weeks is None or weeks.is_empty()):
+        outcome.action = "unchanged"
         return outcome
     schema = canonical_schema(canonical, fact)
     key = natural_key(canonical, fact)
-    upserts, deletes = changes(weekly_rollup(daily, schema), tables.read(path), key)
+    if weeks is None:
+        daily, existing = tables.read(daily_path, version=daily_version), tables.read(path)
+    else:
+        first, last = weeks["week_end_date"].min(), weeks["week_end_date"].max()
+        daily = tables.read(
+            daily_path,
+            where=pl.col("sale_date").is_between(first - timedelta(days=6), last),
+            version=daily_version,
+        )
+        existing = tables.read(path, where=pl.col("week_end_date").is_between(first, last))
+        daily = _in_weeks(daily, weeks, week_end("sale_date"))
+        existing = None if existing is None else _in_weeks(existing, weeks, pl.col("week_end_date"))
+    assert daily is not None
+    upserts, deletes = changes(weekly_rollup(daily, schema), existing, key)
     outcome.rows_in = upserts.height
     if not upserts.is_empty():
         gate = _gate(
@@ -488,8 +553,18 @@ def publish_rollup(
             outcome.action = "blocked"
             return outcome
         upserts = _canonical_only(gate.published, schema)
+    scope_dates = pl.concat([upserts["week_end_date"], deletes["week_end_date"]])
     version = tables.publish_changes(
-        path, upserts, deletes, key, metadata={"shelfguard.layer": "silver", "shelfguard.object": fact}
+        path,
+        upserts,
+        deletes,
+        key,
+        scope=tables.date_range_predicate("week_end_date", scope_dates) if scope_dates.len() else None,
+        metadata={
+            "shelfguard.layer": "silver",
+            "shelfguard.object": fact,
+            ROLLED_UP_VERSION: str(daily_version),
+        },
     )
     outcome.rows_written, outcome.rows_deleted = upserts.height, deletes.height
     outcome.action = "unchanged" if version is None else "published"

@@ -50,7 +50,7 @@ def _child(step: str, home: Path, engine: str, retailers: list[str], instance_ki
     os.environ["SHELFGUARD_HOME"] = str(home)
     started = time.perf_counter()
     instance = dg.DagsterInstance.ephemeral() if instance_kind == "ephemeral" else open_instance(data_home)
-    with demo_sources(data_home):
+    with demo_sources(data_home, retailers=retailers):
         run = run_pipeline(data_home, engine=engine, retailers=retailers, instance=instance)
     seconds = time.perf_counter() - started
     gold = {}

@@ -10,7 +10,7 @@ that is already set is used as the demo server's token.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 
 from assets.bronze_assets import channel_of
@@ -23,12 +23,19 @@ DEMO_API_TOKEN = "demo-token"
 
 
 @contextmanager
-def demo_sources(home: DataHome, *, fail_next: int = 0) -> Iterator[dict[str, str]]:
-    """Set the pull channels' environment for the demo data in `home`; yields what was set."""
+def demo_sources(
+    home: DataHome, *, fail_next: int = 0, retailers: Collection[str] | None = None
+) -> Iterator[dict[str, str]]:
+    """Set the pull channels' environment for the demo data in `home`; yields what was set.
+
+    `retailers`: only these retailers' sources (default all); serving an API loads all its pages,
+    which a run for other retailers would wait for in vain."""
     exported: dict[str, str] = {}
     with ExitStack() as stack:
         for contract in load_retailer_contracts(CONTRACTS_DIR):
             code = retailer_code(contract)
+            if retailers is not None and code not in retailers:
+                continue
             options = server_options(contract)
             channel = channel_of(contract)
             database = home.sources / f"{code}.sqlite"

@@ -57,6 +57,7 @@ def run_pipeline(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
 ) -> PipelineRun:
+    """Bronze, then silver and gold (the `layers` after bronze) for `retailers` (default all)."""
     defs = build_definitions(CONTRACTS_DIR)
     instance = instance or open_instance(home)
     job = defs.resolve_implicit_global_asset_job_def()

@@ -117,6 +117,16 @@ def test_api_timing_out_once_still_ingests_the_delivery_once(tmp_path):
     assert entry["rows"] == delivery.frame.height > 0
 
 
+def test_demo_sources_for_some_retailers_serve_only_theirs(tmp_path):
+    home = DataHome(tmp_path).ensure()
+    generate(home, days=2, stores=1, products=2, retailers=["fjd_no"])
+    options = server_options(load_contract(CONTRACTS / "retailers" / "fjd_no" / "fjd_no.odcs.yaml"))
+    with demo_sources(home, retailers=["nwg_us"]) as exported:
+        assert exported == {}
+    with demo_sources(home, retailers=["fjd_no"]) as exported:
+        assert options["tokenEnv"] in exported
+
+
 def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict:
     return instance.get_latest_materialization_event(key).asset_materialization.metadata
 

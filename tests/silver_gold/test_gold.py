@@ -130,3 +130,13 @@ def test_a_large_batch_is_published_in_parts_by_date_and_the_version_recorded_la
     history = DeltaTable(str(gold_path(home, "daily_store_fact"))).history()
     assert [h.get("shelfguard.silver_version") for h in history[:2]] == ["0", None]
     assert tables.read(gold_path(home, "daily_store_fact")).height == 3
+
+
+def test_a_tables_version_is_its_latest_commit_read_from_the_log(home):
+    path = home.table("gold", "scratch")
+    assert tables.version(path) is None
+    rows = pl.DataFrame({"k": [1, 2], "v": ["a", "b"]})
+    for number in range(3):
+        changed = rows.with_columns(pl.lit(str(number)).alias("v"))
+        tables.publish_changes(path, changed, rows.select("k").clear(), ["k"])
+        assert tables.version(path) == DeltaTable(str(path)).version() == number

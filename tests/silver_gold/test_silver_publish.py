@@ -11,10 +11,13 @@ import polars as pl
 
 from assets import tables
 from assets.bronze import ingest, landing_delivery
+from assets.mapping import canonical_schema
+from assets.silver import changes, natural_key, weekly_rollup
 from assets.silver_publish import (
     MasterData,
     ledger_states,
     publish_silver,
+    rolled_up_version,
     silver_path,
     silver_quarantine_path,
 )
@@ -95,6 +98,46 @@ def test_a_restatement_supersedes_the_earlier_delivery_of_its_period(home, canon
     assert sorted(states.values()) == ["promoted", "retired"]
     weekly = tables.read(silver_path(home, "nwg_us", "weekly_store_fact"))
     assert weekly.select("product_id", "units_sold").rows() == [("nwg_us:1", 5)]
+
+
+def _rollup_is_complete(home, canonical) -> None:
+    """Silver's weekly table equals the roll-up of every daily row, recomputed from scratch."""
+    fact = "weekly_store_fact"
+    daily = tables.read(silver_path(home, "nwg_us", "daily_store_fact"))
+    full = weekly_rollup(daily, canonical_schema(canonical, fact))
+    published = tables.read(silver_path(home, "nwg_us", fact))
+    upserts, deletes = changes(full, published, natural_key(canonical, fact))
+    assert upserts.is_empty() and deletes.is_empty()
+
+
+def test_the_weekly_roll_up_recomputes_only_the_weeks_whose_days_changed(home, canonical, master):
+    week_one, week_two = "01/05/2026", "01/12/2026"
+    deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1"), nwg_line(item="2", qty="4")], day=6)
+    next_week = nwg_line(day=week_two, item="1", modified="2026-01-12 23:00:00")
+    deliver_nwg(home, "nwg_pos_20260112.csv", [next_week], day=13)
+    run_all(home, canonical, master)
+    _rollup_is_complete(home, canonical)
+    weekly = silver_path(home, "nwg_us", "weekly_store_fact")
+    assert rolled_up_version(weekly) == tables.version(silver_path(home, "nwg_us", "daily_store_fact"))
+
+    # a late row for the old week: only that week's product is recomputed
+    late = nwg_line(day="01/06/2026", item="1", qty="7", modified="2026-01-06 23:00:00")
+    deliver_nwg(home, "nwg_pos_20260106.csv", [late], day=14)
+    outcome = run_all(home, canonical, master)["weekly_store_fact"]
+    assert outcome.action == "published" and outcome.rows_written == 1
+    _rollup_is_complete(home, canonical)
+
+    # a restatement of the old week's first day drops product 2: its weekly row goes too
+    deliver_nwg(home, "nwg_pos_20260105_v2.csv", [nwg_line(day=week_one, item="1", qty="5")], day=15)
+    outcome = run_all(home, canonical, master)["weekly_store_fact"]
+    assert outcome.rows_deleted == 1
+    _rollup_is_complete(home, canonical)
+    rows = tables.read(weekly).sort("week_end_date").select("week_end_date", "product_id", "units_sold")
+    assert rows.rows() == [(date(2026, 1, 11), "nwg_us:1", 12), (date(2026, 1, 18), "nwg_us:1", 3)]
+
+    # nothing new: the roll-up reads nothing and writes nothing
+    again = run_all(home, canonical, master)["weekly_store_fact"]
+    assert again.action == "unchanged" and again.rows_written == 0
 
 
 def _without_bronze_gtin_rule(contract):
