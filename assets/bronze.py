@@ -3,7 +3,7 @@
 Dagster-free so that the sensor, the asset, the replay command and the demo share one code path.
 Bronze keeps every readable delivery (the audit trail) as text exactly as delivered; the gate's
 verdict goes to the delivery ledger and violating rows to quarantine. Only what the ledger accepts
-is ever promoted (see `promotable_rows`).
+is ever promoted (see `promotable_scan`).
 """
 
 from __future__ import annotations
@@ -528,30 +528,73 @@ def bronze_columns(home: DataHome, code: str, object_name: str) -> list[str]:
     return pl.scan_delta(str(path)).collect_schema().names()
 
 
+def bronze_scan(
+    home: DataHome,
+    code: str,
+    object_name: str,
+    delivery_ids: list[str],
+    columns: Sequence[str] | None = None,
+) -> pl.LazyFrame:
+    """The bronze rows of some deliveries, as a query (stamp columns only when none exist).
+
+    `columns` reads only those (with the delivery id and row number): bronze keeps every column
+    as text, so a layer that reads what it maps needs a fraction of the memory.
+    """
+    path = home.table("bronze", bronze_table(code, object_name))
+    if not (path / "_delta_log").exists():
+        return pl.LazyFrame(schema=STAMP_SCHEMA)
+    scan = pl.scan_delta(str(path)).filter(pl.col("_delivery_id").is_in(delivery_ids))
+    if columns is not None:
+        scan = scan.select(list(dict.fromkeys(["_delivery_id", "_row_number", *columns])))
+    return scan
+
+
 def bronze_rows(
     home: DataHome,
     code: str,
     object_name: str,
     delivery_ids: list[str],
     columns: Sequence[str] | None = None,
-    *,
-    ordered: bool = True,
 ) -> pl.DataFrame:
-    """The bronze rows of some deliveries, in delivery order (stamp columns only when none exist).
+    """The bronze rows of some deliveries, in delivery order."""
+    return (
+        bronze_scan(home, code, object_name, delivery_ids, columns)
+        .collect()
+        .sort("_delivery_id", "_row_number")
+    )
 
-    `columns` reads only those (with the delivery id and row number): bronze keeps every column
-    as text, so a layer that reads what it maps needs a fraction of the memory. `ordered=False`
-    skips the sort into delivery order, for a caller that groups the rows anyway (a dimension's
-    observations: sorting a retailer's whole history is most of reading it).
+
+def promotable_scan(
+    home: DataHome,
+    code: str,
+    object_name: str,
+    *,
+    since: datetime | None = None,
+    columns: Sequence[str] | None = None,
+) -> pl.LazyFrame:
+    """Bronze rows the gate accepted, as a query: current accepted deliveries minus their
+    quarantined rows.
+
+    `since` keeps only deliveries first ingested after it (incremental promotion); `columns` as in
+    `bronze_scan`. A caller that aggregates (a dimension's observations) collects it streaming, so
+    a retailer's whole history is never in memory at once.
     """
-    path = home.table("bronze", bronze_table(code, object_name))
-    if not (path / "_delta_log").exists():
-        return pl.DataFrame(schema=STAMP_SCHEMA)
-    scan = pl.scan_delta(str(path)).filter(pl.col("_delivery_id").is_in(delivery_ids))
-    if columns is not None:
-        scan = scan.select(list(dict.fromkeys(["_delivery_id", "_row_number", *columns])))
-    rows = scan.collect()
-    return rows.sort("_delivery_id", "_row_number") if ordered else rows
+    ledger = read_ledger(home.warehouse)
+    current = current_deliveries(ledger, code, object_name)
+    if since is not None:
+        current = current.filter(pl.col("first_ingested_at") > since)
+    rows = bronze_scan(home, code, object_name, current["delivery_id"].to_list(), columns)
+    quarantine_table = home.quarantine / "bronze" / bronze_table(code, object_name)
+    if not (quarantine_table / "_delta_log").exists():
+        return rows
+    latest = current.select("delivery_id", pl.col("attempt").alias("_attempt")).lazy()
+    rejected = (
+        pl.scan_delta(str(quarantine_table))
+        .select("_delivery_id", "_row_number", "_attempt")
+        .join(latest, left_on=["_delivery_id", "_attempt"], right_on=["delivery_id", "_attempt"])
+        .select("_delivery_id", "_row_number")
+    )
+    return rows.join(rejected, on=["_delivery_id", "_row_number"], how="anti")
 
 
 def promotable_rows(
@@ -561,30 +604,10 @@ def promotable_rows(
     *,
     since: datetime | None = None,
     columns: Sequence[str] | None = None,
-    ordered: bool = True,
 ) -> pl.DataFrame:
-    """Bronze rows the gate accepted: current accepted deliveries, minus their quarantined rows.
-
-    `since` keeps only deliveries first ingested after it (incremental promotion); `columns` and
-    `ordered` as in `bronze_rows`.
-    """
-    ledger = read_ledger(home.warehouse)
-    current = current_deliveries(ledger, code, object_name)
-    if since is not None:
-        current = current.filter(pl.col("first_ingested_at") > since)
-    rows = bronze_rows(home, code, object_name, current["delivery_id"].to_list(), columns, ordered=ordered)
-    if rows.is_empty():
-        return rows
-    quarantine_table = home.quarantine / "bronze" / bronze_table(code, object_name)
-    if (quarantine_table / "_delta_log").exists():
-        latest = current.select("delivery_id", pl.col("attempt").alias("_attempt"))
-        rejected = (
-            pl.scan_delta(str(quarantine_table))
-            .select("_delivery_id", "_row_number", "_attempt")
-            .collect()
-            .join(latest, left_on=["_delivery_id", "_attempt"], right_on=["delivery_id", "_attempt"])
-        )
-        rows = rows.join(
-            rejected.select("_delivery_id", "_row_number"), on=["_delivery_id", "_row_number"], how="anti"
-        )
-    return rows
+    """`promotable_scan`, collected in delivery order."""
+    return (
+        promotable_scan(home, code, object_name, since=since, columns=columns)
+        .collect()
+        .sort("_delivery_id", "_row_number")
+    )

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assets import tables
 from assets.mapping import canonical_schema
 from assets.plan import CANONICAL_FACTS
-from assets.silver import FACT_DATES, natural_key
+from assets.silver import FACT_DATES, date_partitions, natural_key
 from assets.silver_publish import SAMPLE_ROWS, references_for, silver_dims, silver_path
 from checks.contract import Contract
 from checks.gate import run_gate
@@ -82,6 +82,11 @@ class GoldBatch:
 
 def gold_path(home: DataHome, canonical_object: str) -> Path:
     return home.table("gold", canonical_object)
+
+
+def partition_columns(canonical_object: str) -> list[str]:
+    """A gold table's partition columns: the retailer, and the week for weekly facts (ADR 0011)."""
+    return [PARTITION, *date_partitions(canonical_object)]
 
 
 def gold_quarantine_path(home: DataHome, canonical_object: str) -> Path:
@@ -287,7 +292,7 @@ def publish_batch(
         batch.deletes,
         natural_key(canonical, batch.canonical_object),
         scope=_scope(batch, published),
-        partition_by=[PARTITION],
+        partition_by=partition_columns(batch.canonical_object),
         metadata={"shelfguard.layer": "gold", "shelfguard.part": batch.part}
         | (
             {STATE_RETAILER: batch.retailer_code, STATE_VERSION: str(batch.silver_version)}

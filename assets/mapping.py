@@ -325,15 +325,20 @@ def observation_columns(
     ]
 
 
-def distinct_observations(bronze: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+def distinct_observations(bronze: pl.LazyFrame, columns: list[str]) -> pl.DataFrame:
     """Identical rows of one delivery as one observation, the last of them (`_row_number`).
 
     A dimension cut from a one-big-table file sees the same product in every store's row; keeping
     one row per delivery and distinct value keeps every change and its delivery order, at a
-    fraction of the rows.
+    fraction of the rows. Aggregated by the streaming engine straight from the bronze scan, so the
+    retailer's whole history is never materialised.
     """
     keys = [*columns, *(c for c in (*STAMP_COLUMNS, *ORDER_COLUMNS) if c != "_row_number")]
-    return bronze.group_by(list(dict.fromkeys(keys))).agg(pl.col("_row_number").max())
+    return (
+        bronze.group_by(list(dict.fromkeys(keys)))
+        .agg(pl.col("_row_number").max())
+        .collect(engine="streaming")
+    )
 
 
 def parse_failures(

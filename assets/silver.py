@@ -20,6 +20,9 @@ from checks.contract import Contract, properties_of
 
 VERSION_COLUMNS = ("valid_from", "valid_to", "is_current")
 FACT_DATES = {"daily_store_fact": "sale_date", "weekly_store_fact": "week_end_date"}
+DATE_PARTITIONED = ("weekly_store_fact",)
+"""Facts whose silver and gold tables are also partitioned by their date (ADR 0011): the roll-up
+rewrites a week's rows on every day of that week, which must not rewrite the files of other weeks."""
 WEEK_ENDS_ON = 7
 """ISO weekday a week ends on: 7 = Sunday, so a week is Monday..Sunday (ADR 0010)."""
 UNMATCHED_SAMPLE = 10
@@ -108,6 +111,11 @@ def scd2_versions(observations: pl.DataFrame, dim: str, attributes: list[str]) -
     latest = first_seen.unique([spec.natural_key, "updated_at"], keep="last", maintain_order=True)
     versions = _collapse_repeats(latest, [spec.natural_key], attributes)
     return chain_versions(versions, dim)
+
+
+def date_partitions(canonical_object: str) -> list[str]:
+    """The date partition column of a fact's tables, if it has one."""
+    return [FACT_DATES[canonical_object]] if canonical_object in DATE_PARTITIONED else []
 
 
 def chain_versions(versions: pl.DataFrame, dim: str) -> pl.DataFrame:

@@ -16,13 +16,14 @@ from pydantic import Field
 from assets import tables
 from assets.freshness import canonical_freshness_policy
 from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
-from assets.gold import GoldOutcome, gold_path, publish_gold
+from assets.gold import GoldOutcome, gold_path, partition_columns, publish_gold
 from assets.lineage.column_lineage import dagster_column_lineage
 from assets.lineage.datasets import gated_batch, gold_lineage, silver_lineage
 from assets.notifiers import NotifierResource
 from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, AssetNode, PipelinePlan, retailer_code
 from assets.resources.home import DataHomeResource
 from assets.resources.openlineage import OpenLineageResource
+from assets.silver import date_partitions
 from assets.silver_publish import MasterData, SilverOutcome, publish_silver, read_master
 from checks.rules import compile_rules
 
@@ -93,6 +94,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
     canonical = node.contract
     rules = compile_rules(canonical, node.object)
     key = dg.AssetKey(list(node.key))
+    partitioned_by = date_partitions(node.object)
 
     @dg.asset(
         key=key,
@@ -109,6 +111,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
             **contract_metadata(canonical),
             "dagster/column_schema": column_schema(canonical, node.object),
             "dagster/table_name": f"silver.{node.table}",
+            **({"partitioned_by": ", ".join(partitioned_by)} if partitioned_by else {}),
         },
     )
     def silver(
@@ -231,8 +234,8 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
         owners=canonical.owners,
         kinds={"polars", "delta"},
         tags={"layer": "gold"},
-        description=f"{canonical.object(node.object).get('description', node.object)} "
-        "All retailers, partitioned by retailer_code, upserted with Delta MERGE.",
+        description=f"{canonical.object(node.object).get('description', node.object)} All retailers, "
+        f"partitioned by {', '.join(partition_columns(node.object))}, upserted with Delta MERGE.",
         check_specs=specs,
         freshness_policy=canonical_freshness_policy(
             canonical, node.object, [c for c in plan.retailers if retailer_code(c) in codes]
@@ -242,7 +245,7 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
             **contract_metadata(canonical),
             "dagster/column_schema": column_schema(canonical, node.object),
             "dagster/table_name": f"gold.{node.table}",
-            "partitioned_by": "retailer_code",
+            "partitioned_by": ", ".join(partition_columns(node.object)),
         },
     )
     def gold(

@@ -1,8 +1,9 @@
 """Silver, write–audit–publish: build a retailer's canonical batch, gate it, then publish it.
 
-Built only from `promotable_rows` (what the bronze gate accepted, restatements superseding), so a
+Built only from `promotable_scan` (what the bronze gate accepted, restatements superseding), so a
 blocked delivery or a quarantined row never reaches silver. Dimensions are recomputed from every
-promotable observation (they are small, and SCD2 history must see all of them); facts take the
+promotable observation (SCD2 history must see all of them; they are aggregated streaming from the
+scan, so a retailer's history is never in memory); facts take the
 deliveries silver has not promoted yet, tracked in the silver ledger, and retire the rows of
 deliveries that a restatement superseded; the weekly roll-up recomputes the weeks whose daily rows
 changed. Nothing is written when the gate blocks; violating rows
@@ -21,7 +22,7 @@ from deltalake import DeltaTable
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets import tables
-from assets.bronze import bronze_columns, promotable_rows
+from assets.bronze import bronze_columns, promotable_rows, promotable_scan
 from assets.ledger import current_deliveries, read_ledger
 from assets.mapping import (
     ORDER_COLUMNS,
@@ -40,6 +41,7 @@ from assets.silver import (
     build_dimension,
     chain_versions,
     changes,
+    date_partitions,
     enrichments,
     latest_per_key,
     natural_key,
@@ -272,12 +274,12 @@ def publish_dimension(
         columns = observation_columns(
             bronze_columns(home, profile.code, obj), contract, obj, dim, extra_columns=extra_columns
         )
-        bronze = promotable_rows(
-            home, profile.code, obj, columns=[*columns, *STAMP_COLUMNS, *ORDER_COLUMNS], ordered=False
+        bronze = distinct_observations(
+            promotable_scan(home, profile.code, obj, columns=[*columns, *STAMP_COLUMNS, *ORDER_COLUMNS]),
+            columns,
         )
         if bronze.is_empty():
             continue
-        bronze = distinct_observations(bronze, columns)
         mapped = map_to_canonical(bronze, contract, obj, canonical, dim, extra_columns=extra_columns)
         outcome.parse_failures.update(parse_failures(bronze, mapped, contract, obj, dim))
         observed.append(mapped)
@@ -438,6 +440,7 @@ def publish_fact(
         deletes,
         key,
         scope=tables.date_range_predicate(date_column, scope_dates) if scope_dates.len() else None,
+        partition_by=date_partitions(fact),
         metadata={
             "shelfguard.layer": "silver",
             "shelfguard.object": fact,
@@ -560,6 +563,7 @@ def publish_rollup(
         deletes,
         key,
         scope=tables.date_range_predicate("week_end_date", scope_dates) if scope_dates.len() else None,
+        partition_by=date_partitions(fact),
         metadata={
             "shelfguard.layer": "silver",
             "shelfguard.object": fact,

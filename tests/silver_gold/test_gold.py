@@ -63,6 +63,10 @@ def test_gold_is_the_union_of_silver_partitioned_by_retailer(home, canonical, ma
     assert taken_versions(gold_path(home, "daily_store_fact")) == {"alp_de": 0, "nwg_us": 0}
     weekly = tables.read(gold_path(home, "weekly_store_fact"))
     assert weekly.height == 3
+    assert DeltaTable(str(gold_path(home, "weekly_store_fact"))).metadata().partition_columns == [
+        "retailer_code",
+        "week_end_date",
+    ]
 
 
 def test_running_gold_again_changes_nothing(home, canonical, master):

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import polars as pl
+from deltalake import DeltaTable
 
 from assets import tables
 from assets.bronze import ingest, landing_delivery
@@ -110,6 +111,11 @@ def _rollup_is_complete(home, canonical) -> None:
     assert upserts.is_empty() and deletes.is_empty()
 
 
+def _week_files(path, week_end_date: str) -> set[str]:
+    actions = pl.DataFrame(DeltaTable(str(path)).get_add_actions(flatten=True))
+    return set(actions.filter(pl.col("partition.week_end_date").cast(pl.String) == week_end_date)["path"])
+
+
 def test_the_weekly_roll_up_recomputes_only_the_weeks_whose_days_changed(home, canonical, master):
     week_one, week_two = "01/05/2026", "01/12/2026"
     deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1"), nwg_line(item="2", qty="4")], day=6)
@@ -120,12 +126,16 @@ def test_the_weekly_roll_up_recomputes_only_the_weeks_whose_days_changed(home, c
     weekly = silver_path(home, "nwg_us", "weekly_store_fact")
     assert rolled_up_version(weekly) == tables.version(silver_path(home, "nwg_us", "daily_store_fact"))
 
-    # a late row for the old week: only that week's product is recomputed
+    assert DeltaTable(str(weekly)).metadata().partition_columns == ["week_end_date"]
+    second_week_files = _week_files(weekly, "2026-01-18")
+
+    # a late row for the old week: only that week's product is recomputed, only its files rewritten
     late = nwg_line(day="01/06/2026", item="1", qty="7", modified="2026-01-06 23:00:00")
     deliver_nwg(home, "nwg_pos_20260106.csv", [late], day=14)
     outcome = run_all(home, canonical, master)["weekly_store_fact"]
     assert outcome.action == "published" and outcome.rows_written == 1
     _rollup_is_complete(home, canonical)
+    assert _week_files(weekly, "2026-01-18") == second_week_files
 
     # a restatement of the old week's first day drops product 2: its weekly row goes too
     deliver_nwg(home, "nwg_pos_20260105_v2.csv", [nwg_line(day=week_one, item="1", qty="5")], day=15)
