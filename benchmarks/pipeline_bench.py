@@ -8,7 +8,8 @@
    with the pull channels served locally (`shelfguard.demo_sources`) and Dagster's run storage in
    memory (`--instance persistent`: the data home's SQLite instance); wall time, fact rows per
    second (rows that reached gold `daily_store_fact` and `weekly_store_fact` from the retailers'
-   deliveries) and the run's peak RSS.
+   deliveries) and the run's peak RSS, and that of the Great Expectations worker process beside it
+   (ADR 0013).
 3. Incremental: the same generator writes day D+1 for one landing retailer (deterministic, so the
    first D days come out identical), only the new file is dropped into its landing folder, and the
    pipeline runs for that retailer; wall time and its share of the full load.
@@ -42,6 +43,7 @@ def _child(step: str, home: Path, engine: str, retailers: list[str], instance_ki
     import dagster as dg
 
     from assets import tables
+    from checks.engines import gx_worker
     from shelfguard.dagster_home import open_instance
     from shelfguard.demo_sources import demo_sources
     from shelfguard.pipeline import run_pipeline
@@ -54,6 +56,7 @@ def _child(step: str, home: Path, engine: str, retailers: list[str], instance_ki
         started = time.perf_counter()
         run = run_pipeline(data_home, engine=engine, retailers=retailers, instance=instance)
         seconds = time.perf_counter() - started
+    gx_worker.stop()  # waited for, so that its peak RSS is in RUSAGE_CHILDREN
     gold = {}
     for table in ("daily_store_fact", "weekly_store_fact", "prod_dim", "site_dim"):
         rows = tables.row_count(data_home.table("gold", table))
@@ -71,6 +74,7 @@ def _child(step: str, home: Path, engine: str, retailers: list[str], instance_ki
         "errors": run.errors(),
         "gold_rows": gold,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "worker_peak_rss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
     }
 
 
@@ -199,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             "gold_rows": full["gold_rows"],
             "fact_rows_per_second": round(fact_rows / full["seconds"]),
             "peak_rss_gb": round(full["peak_rss_bytes"] / 1e9, 2),
+            "gx_worker_peak_rss_gb": round(full["worker_peak_rss_bytes"] / 1e9, 2),
             "errors": full["errors"],
         },
         "incremental": {
@@ -209,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             "share_of_full_load": round(incremental["seconds"] / full["seconds"], 4),
             "gold_rows": incremental["gold_rows"],
             "peak_rss_gb": round(incremental["peak_rss_bytes"] / 1e9, 2),
+            "gx_worker_peak_rss_gb": round(incremental["worker_peak_rss_bytes"] / 1e9, 2),
             "errors": incremental["errors"],
         },
         "targets": TARGETS,

@@ -133,6 +133,13 @@ def run_gate(
     return gate
 
 
+def engines_for(contract: Contract, object_name: str, engine: str = DEFAULT_ENGINE) -> set[str]:
+    """The engines a gate of this object runs: `engine` and the engines of its custom rules."""
+    custom = {CUSTOM_RULE_ENGINES.get(rule.engine or "") for rule in compile_rules(contract, object_name)
+              if rule.kind == RuleKind.CUSTOM}
+    return {engine} | (custom - {None})
+
+
 class _Measurer:
     """Runs the engines on the batch as it is: a LazyFrame stays lazy and every engine streams it."""
 

@@ -13,6 +13,9 @@ import dagster as dg
 
 from assets.bronze_assets import op_name
 from assets.definitions import build_definitions
+from assets.plan import build_plan
+from checks.engines import warm_up
+from checks.gate import engines_for
 from shelfguard.dagster_home import open_instance
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 
@@ -67,6 +70,11 @@ def run_pipeline(
         if retailers is None or key.path[0] == "gold" or key.path[1] in retailers
     ]
     bronze_keys = sorted((k for k in keys if k.path[0] == "bronze"), key=lambda k: k.path)
+    later = [k for k in keys if k.path[0] in layers and k.path[0] != "bronze"]
+    # GX loads in its worker while bronze runs (ADR 0013)
+    selected = {tuple(k.path) for k in [*bronze_keys, *later]}
+    warm_up(name for node in build_plan(CONTRACTS_DIR).nodes if node.key in selected
+            for name in engines_for(node.contract, node.object, engine))
     os.environ["SHELFGUARD_HOME"] = str(home.root)
     bronze = job.execute_in_process(
         run_config=_run_config(bronze_keys, engine, log_level),
@@ -75,7 +83,6 @@ def run_pipeline(
         raise_on_error=False,
         tags={"shelfguard/run": "pipeline-bronze"},
     )
-    later = [k for k in keys if k.path[0] in layers and k.path[0] != "bronze"]
     downstream = None
     if later:
         downstream = job.execute_in_process(

@@ -8,6 +8,7 @@ command line) never imports Great Expectations or Soda. The definitions all engi
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
 from checks.engines.base import Engine
 
@@ -36,6 +37,19 @@ class EngineUnavailableError(RuntimeError):
 
 def get_engine(name: str) -> Engine:
     """A new instance of the named engine (`pandera`, `soda` or `gx`), imported on demand."""
+    return _engine_class(name)()
+
+
+def warm_up(names: Iterable[str]) -> None:
+    """Start loading, off the caller's core, what the named engines will need (GX's worker process):
+    a pipeline calls it before its first run, so the import is done when a gate needs it."""
+    for name in sorted(set(names)):
+        start = getattr(_engine_class(name), "warm_up", None)
+        if start is not None:
+            start()
+
+
+def _engine_class(name: str) -> type[Engine]:
     if name not in ENGINES:
         raise UnknownEngineError(f"unknown engine {name!r}; known engines: {', '.join(ENGINES)}")
     module_name, class_name = ENGINES[name].split(":")
@@ -43,4 +57,4 @@ def get_engine(name: str) -> Engine:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise EngineUnavailableError(f"engine {name!r} cannot be loaded: {exc}") from exc
-    return getattr(module, class_name)()
+    return getattr(module, class_name)

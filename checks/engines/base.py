@@ -49,7 +49,9 @@ class Measurement:
 
 class Engine(Protocol):
     """A batch too large for memory arrives as a LazyFrame (a scanned file): an engine streams it
-    or works through it in bounded chunks, never collects it whole."""
+    or works through it in bounded chunks, never collects it whole. An engine whose library is slow
+    to load may also define a static `warm_up()` that starts loading it off the caller's core
+    (`checks.engines.warm_up`)."""
 
     name: str
 
