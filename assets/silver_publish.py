@@ -161,15 +161,23 @@ def _ledger_path(home: DataHome) -> Path:
     return home.table("silver", SILVER_LEDGER)
 
 
+def silver_ledger(home: DataHome, where: pl.Expr | None = None) -> pl.DataFrame:
+    """The latest entry of every delivery each silver table has seen: its state, verdict and rows."""
+    ledger = tables.read(_ledger_path(home), where=where)
+    if ledger is None:
+        return pl.DataFrame(schema=LEDGER_SCHEMA)
+    return (
+        ledger.sort("recorded_at")
+        .group_by("retailer_code", "canonical_object", "delivery_id", maintain_order=True)
+        .last()
+    )
+
+
 def ledger_states(home: DataHome, code: str, canonical_object: str) -> dict[str, str]:
     """The latest state of every delivery a silver table has seen."""
-    ledger = tables.read(
-        _ledger_path(home),
-        where=(pl.col("retailer_code") == code) & (pl.col("canonical_object") == canonical_object),
+    latest = silver_ledger(
+        home, (pl.col("retailer_code") == code) & (pl.col("canonical_object") == canonical_object)
     )
-    if ledger is None or ledger.is_empty():
-        return {}
-    latest = ledger.sort("recorded_at").group_by("delivery_id", maintain_order=True).last()
     return dict(zip(latest["delivery_id"], latest["state"], strict=True))
 
 

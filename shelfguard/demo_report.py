@@ -9,6 +9,8 @@ import polars as pl
 
 from assets.ledger import current_deliveries, latest_attempts, read_ledger
 from assets.plan import CANONICAL_OBJECTS, build_plan, retailer_code
+from assets.silver_publish import PROMOTED, silver_ledger
+from checks.gate import BLOCKED
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 
 SHORT = {"prod_dim": "prod", "site_dim": "site", "daily_store_fact": "daily", "weekly_store_fact": "weekly"}
@@ -41,6 +43,7 @@ class PipelineReport:
     retailers: list[list[object]]
     quarantine: list[list[object]]
     blocked: list[list[object]]
+    blocked_batches: list[list[object]]
     gold: list[list[object]]
 
     def retailer_table(self) -> str:
@@ -50,47 +53,68 @@ class PipelineReport:
                 "delivered",
                 "in bronze",
                 "accepted",
+                "promoted to silver",
+                "silver tables",
+                "in gold",
                 "quarantined",
                 "blocked deliveries",
-                "silver",
-                "in gold",
             ],
             self.retailers,
         )
 
     def quarantine_table(self) -> str:
-        return _text_table(["layer", "table", "rule", "rows"], self.quarantine)
+        return _text_table(["layer", "table", "retailer", "rule", "rows"], self.quarantine)
 
     def blocked_table(self) -> str:
         return _text_table(["retailer", "delivery", "file", "verdict", "rules or reason"], self.blocked)
+
+    def blocked_batches_table(self) -> str:
+        headers = ["layer", "table", "retailer", "deliveries", "rows", "rules"]
+        return _text_table(headers, self.blocked_batches)
 
     def gold_table(self) -> str:
         return _text_table(["table", "rows", "retailers"], self.gold)
 
 
-def _quarantine_by_rule(home: DataHome) -> pl.DataFrame:
-    frames = []
-    for layer_folder in sorted(p for p in home.quarantine.iterdir() if p.is_dir() and p.name != "files"):
+QUARANTINE_SCHEMA = {
+    "layer": pl.String,
+    "table": pl.String,
+    "retailer_code": pl.String,
+    "delivery_id": pl.String,
+    "quarantine_reasons": pl.List(pl.String),
+}
+
+
+def _quarantined_rows(home: DataHome) -> pl.DataFrame:
+    """Every quarantined row's layer, table, retailer, delivery and reasons (bronze rows keep the
+    delivered columns and the stamps; silver and gold rows the canonical ones)."""
+    frames = [pl.DataFrame(schema=QUARANTINE_SCHEMA)]
+    layers = sorted(p for p in home.quarantine.iterdir() if p.is_dir() and p.name != "files")
+    for layer_folder in layers if home.quarantine.is_dir() else []:
         for table in sorted(p for p in layer_folder.iterdir() if (p / "_delta_log").exists()):
-            rows = pl.read_delta(str(table), columns=["quarantine_reasons"])
+            scan = pl.scan_delta(str(table))
+            stamped = "_retailer_code" in scan.collect_schema().names()
             frames.append(
-                rows.explode("quarantine_reasons")
-                .group_by("quarantine_reasons")
-                .len()
-                .with_columns(pl.lit(layer_folder.name).alias("layer"), pl.lit(table.name).alias("table"))
+                scan.select(
+                    pl.lit(layer_folder.name).alias("layer"),
+                    pl.lit(table.name).alias("table"),
+                    pl.col("_retailer_code" if stamped else "retailer_code").alias("retailer_code"),
+                    pl.col("_delivery_id" if stamped else "delivery_id").alias("delivery_id"),
+                    "quarantine_reasons",
+                ).collect()
             )
-    if not frames:
-        return pl.DataFrame(
-            schema={"layer": pl.String, "table": pl.String, "quarantine_reasons": pl.String, "len": pl.UInt32}
-        )
-    return pl.concat(frames).sort("layer", "table", "len", descending=[False, False, True])
+    return pl.concat(frames)
 
 
 def pipeline_report(home: DataHome) -> PipelineReport:
     plan = build_plan(CONTRACTS_DIR)
     ledger = read_ledger(home.warehouse)
     latest = latest_attempts(ledger)
-    quarantine = _quarantine_by_rule(home) if home.quarantine.exists() else pl.DataFrame()
+    quarantined = _quarantined_rows(home)
+    blocked_later = quarantined.filter(
+        pl.col("layer").is_in(["silver", "gold"]) & (pl.col("quarantine_reasons").list.first() == BLOCKED)
+    )
+    promoted = silver_ledger(home, pl.col("state") == PROMOTED)
     retailers = []
     for contract in plan.retailers:
         code = retailer_code(contract)
@@ -107,22 +131,32 @@ def pipeline_report(home: DataHome) -> PipelineReport:
         gold = sum(
             _rows(home.table("gold", obj), pl.col("retailer_code") == code) for obj in CANONICAL_OBJECTS
         )
-        quarantined = (
-            int(quarantine.filter(pl.col("table").str.starts_with(f"{code}__"))["len"].sum())
-            if not quarantine.is_empty()
-            else 0
+        blocked = set(mine.filter(pl.col("verdict").is_in(["block", "unreadable"]))["delivery_id"]) | set(
+            blocked_later.filter(pl.col("retailer_code") == code)["delivery_id"]
         )
-        blocked = mine.filter(pl.col("verdict").is_in(["block", "unreadable"])).height
         retailers.append(
-            [code, int(mine["rows"].sum()), bronze, accepted, quarantined, blocked, silver, gold]
+            [
+                code,
+                int(mine["rows"].sum()),
+                bronze,
+                accepted,
+                int(promoted.filter(pl.col("retailer_code") == code)["rows"].sum()),
+                silver,
+                gold,
+                quarantined.filter(pl.col("retailer_code") == code).height,
+                len(blocked),
+            ]
         )
-    quarantine_rows = (
-        [
-            [r["layer"], r["table"], r["quarantine_reasons"], int(r["len"])]
-            for r in quarantine.iter_rows(named=True)
-        ]
-        if not quarantine.is_empty()
-        else []
+    by_rule = (
+        quarantined.explode("quarantine_reasons")
+        .group_by("layer", "table", "retailer_code", "quarantine_reasons")
+        .len()
+        .sort("layer", "table", "retailer_code", "len", descending=[False, False, False, True])
+    )
+    batches = (
+        blocked_later.group_by("layer", "table", "retailer_code", "quarantine_reasons")
+        .agg(pl.col("delivery_id").n_unique().alias("deliveries"), pl.len().alias("rows"))
+        .sort("layer", "table", "retailer_code")
     )
     blocked_rows = [
         [
@@ -146,4 +180,15 @@ def pipeline_report(home: DataHome) -> PipelineReport:
             else 0
         )
         gold_rows.append([obj, count, retailers_in])
-    return PipelineReport(retailers, quarantine_rows, blocked_rows, gold_rows)
+    return PipelineReport(
+        retailers=retailers,
+        quarantine=[list(r) for r in by_rule.iter_rows()],
+        blocked=blocked_rows,
+        blocked_batches=[
+            [*r[:-1], ", ".join(r[-1][1:])]
+            for r in batches.select(
+                "layer", "table", "retailer_code", "deliveries", "rows", "quarantine_reasons"
+            ).iter_rows()
+        ],
+        gold=gold_rows,
+    )

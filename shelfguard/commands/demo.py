@@ -102,5 +102,7 @@ def print_report(home: DataHome) -> None:
     print(report.quarantine_table())
     print("\n   blocked or unreadable deliveries")
     print(report.blocked_table())
+    print("\n   batches blocked in silver or gold (their rows quarantined as `blocked`)")
+    print(report.blocked_batches_table())
     print("\n5. gold tables (rows)")
     print(report.gold_table())

@@ -64,7 +64,13 @@ def test_demo_runs_the_pipeline_and_reports_per_retailer(shelfguard_home, capsys
     report = out.split("4. per retailer (rows)")[1]
     for code in ("alp_de", "crl_au", "fjd_no", "kst_uk", "lks_ca", "mpn_fr", "nwg_us", "pmp_ar", "skr_jp"):
         assert code in report
+    header = report.splitlines()[1].split()
+    assert " ".join(header) == (
+        "retailer delivered in bronze accepted promoted to silver silver tables in gold quarantined "
+        "blocked deliveries"
+    )
     assert "quarantined rows by rule" in report and "blocked or unreadable deliveries" in report
+    assert "batches blocked in silver or gold" in report
     assert "5. gold tables (rows)" in out and "daily_store_fact" in out
     assert "shelfguard ui" in out
     assert (shelfguard_home / "warehouse" / "gold" / "daily_store_fact" / "_delta_log").is_dir()

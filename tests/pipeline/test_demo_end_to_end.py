@@ -14,9 +14,19 @@ from assets.ledger import current_deliveries, latest_attempts, read_ledger
 from assets.lineage.graph import LineageStore
 from assets.lineage.naming import table_dataset
 from assets.lineage.validation import EventValidator
-from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, CANONICAL_OBJECTS, build_plan
+from assets.mapping import feeding_objects
+from assets.plan import (
+    CANONICAL_DIMS,
+    CANONICAL_FACTS,
+    CANONICAL_OBJECTS,
+    bronze_table,
+    build_plan,
+    retailer_code,
+)
+from assets.silver_publish import is_rollup, ledger_states, silver_ledger
 from checks.gate import run_gate
 from shelfguard.demo_data import generate
+from shelfguard.demo_report import pipeline_report
 from shelfguard.demo_sources import demo_sources
 from shelfguard.pipeline import run_pipeline
 from shelfguard.settings import CONTRACTS_DIR, DataHome
@@ -66,15 +76,89 @@ def test_no_published_row_violates_a_blocking_or_quarantine_rule(demo):
 
 
 def test_every_bronze_row_is_promoted_quarantined_or_blocked(demo):
+    """Row by row: every bronze row of a current delivery is promotable or quarantined with its
+    reasons, never both; the other rows are in blocked deliveries or in ones a restatement superseded."""
     home, _ = demo
     ledger = read_ledger(home.warehouse)
-    for entry in latest_attempts(ledger).filter(pl.col("in_bronze")).iter_rows(named=True):
-        assert entry["rows_published"] + entry["rows_quarantined"] == entry["rows"] or (
-            entry["verdict"] == "block" and entry["rows_quarantined"] == entry["rows"]
-        ), entry["delivery_id"]
-    for (code, obj), _ in ledger.group_by("retailer_code", "object"):
-        accepted = current_deliveries(ledger, code, obj)["rows_published"].sum()
-        assert promotable_rows(home, code, obj).height == accepted
+    row_id = ["_delivery_id", "_row_number"]
+    traced = 0
+    for (code, obj), deliveries in latest_attempts(ledger).filter(pl.col("in_bronze")).group_by(
+        "retailer_code", "object"
+    ):
+        current = current_deliveries(ledger, code, obj).select(
+            pl.col("delivery_id").alias("_delivery_id"), pl.col("attempt").alias("_attempt")
+        )
+        blocked = deliveries.filter(pl.col("verdict") == "block")["delivery_id"].to_list()
+        superseded = set(deliveries["delivery_id"]) - set(blocked) - set(current["_delivery_id"])
+        rows = pl.read_delta(str(home.table("bronze", bronze_table(code, obj))), columns=row_id)
+        in_current = rows.join(current.select("_delivery_id"), on="_delivery_id")
+        quarantine_table = home.quarantine / "bronze" / bronze_table(code, obj)
+        quarantined = (
+            pl.read_delta(str(quarantine_table), columns=[*row_id, "_attempt", "quarantine_reasons"])
+            .join(current, on=["_delivery_id", "_attempt"])
+            .select(*row_id, "quarantine_reasons")
+            if (quarantine_table / "_delta_log").exists()
+            else in_current.clear().with_columns(pl.lit(None, pl.List(pl.String)).alias("quarantine_reasons"))
+        )
+        assert (quarantined["quarantine_reasons"].list.len() > 0).all(), f"{code} {obj}: no reason"
+        promotable = promotable_rows(home, code, obj, columns=[]).select(row_id)
+        assert promotable.join(quarantined, on=row_id).is_empty(), f"{code} {obj}: promoted and quarantined"
+        untraced = in_current.join(promotable, on=row_id, how="anti").join(quarantined, on=row_id, how="anti")
+        assert untraced.is_empty(), f"{code} {obj}: bronze rows neither promoted nor quarantined"
+        others = rows.join(current.select("_delivery_id"), on="_delivery_id", how="anti")
+        assert set(others["_delivery_id"]) <= set(blocked) | superseded
+        traced += rows.height
+    assert traced > 0
+
+
+def test_every_promotable_fact_delivery_is_promoted_or_blocked_in_silver(demo):
+    home, _ = demo
+    plan = build_plan(CONTRACTS_DIR)
+    ledger = read_ledger(home.warehouse)
+    for node in plan.nodes:
+        if node.layer != "silver" or node.object not in CANONICAL_FACTS:
+            continue
+        contract = next(c for c in plan.retailers if retailer_code(c) == node.retailer)
+        if is_rollup(contract, node.object):
+            continue
+        promotable = {
+            delivery
+            for obj in feeding_objects(contract, node.object)
+            for delivery in current_deliveries(ledger, node.retailer, obj)
+            .filter(pl.col("rows_published") > 0)["delivery_id"]
+        }
+        states = ledger_states(home, node.retailer, node.object)
+        assert {d: states.get(d) for d in promotable} == {
+            d: states[d] for d in promotable if states.get(d) in ("promoted", "blocked")
+        }, f"{'/'.join(node.key)}: accepted deliveries silver never took in"
+
+
+def test_the_report_accounts_for_every_accepted_fact_row(demo):
+    """Per retailer, the demo report's rows promoted to silver and the rows of fact batches silver
+    blocked add up to the fact rows the bronze gate accepted; every blocked batch is listed."""
+    home, _ = demo
+    plan = build_plan(CONTRACTS_DIR)
+    ledger = read_ledger(home.warehouse)
+    report = pipeline_report(home)
+    promoted = {row[0]: row[4] for row in report.retailers}
+    listed = {(layer, table) for layer, table, *_ in report.blocked_batches}
+    for contract in plan.retailers:
+        code = retailer_code(contract)
+        facts = [f for f in CANONICAL_FACTS if not is_rollup(contract, f)]
+        accepted = sum(
+            int(current_deliveries(ledger, code, obj)["rows_published"].sum())
+            for fact in facts
+            for obj in feeding_objects(contract, fact)
+        )
+        blocked = 0
+        for fact in facts:
+            mine = (pl.col("retailer_code") == code) & (pl.col("canonical_object") == fact)
+            entries = silver_ledger(home, mine)
+            blocked_rows = int(entries.filter(pl.col("state") == "blocked")["rows"].sum())
+            blocked += blocked_rows
+            if blocked_rows:
+                assert ("silver", f"{code}__{fact}") in listed, f"{code} {fact}: blocked batch not reported"
+        assert promoted[code] + blocked == accepted, code
 
 
 def test_gold_reconciles_with_silver(demo):

@@ -101,11 +101,17 @@ def deliver(
     """Write a landing file and take it into bronze (the real bronze gate and ledger)."""
     from assets.bronze import ingest, landing_delivery
 
-    folder = home.landing_for(str(contract.custom["retailerCode"]))
+    path = land(home, str(contract.custom["retailerCode"]), name, [header, *lines], encoding=encoding)
+    return ingest(home, contract, landing_delivery(contract, object_name, path), now=at)
+
+
+def land(home, code: str, name: str, lines: list[str], *, encoding: str = "utf-8") -> Path:
+    """A file as the retailer drops it into its landing folder (header first)."""
+    folder = home.landing_for(code)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_bytes(("\n".join([header, *lines]) + "\n").encode(encoding))
-    return ingest(home, contract, landing_delivery(contract, object_name, path), now=at)
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
 
 
 def deliver_nwg(home, name: str, lines: list[str], day: int, contract: Contract | None = None):

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import dagster as dg
+import polars as pl
 import pytest
+from ruamel.yaml import YAML
 
+from assets import tables
 from assets.definitions import build_definitions
+from assets.gold import gold_path
 from assets.silver_gold_assets import AUTOMATION, RECONCILIATION_CHECK
-from tests.silver_gold.conftest import CONTRACTS, NWG_HEADER, deliver_nwg, nwg_line
+from tests.silver_gold.conftest import (
+    ALP_FILES,
+    ALP_HEADERS,
+    CONTRACTS,
+    NWG_HEADER,
+    deliver_nwg,
+    land,
+    nwg_line,
+)
 
 SILVER_FACT = dg.AssetKey(["silver", "nwg_us", "daily_store_fact"])
 GOLD_FACT = dg.AssetKey(["gold", "daily_store_fact"])
@@ -47,7 +60,8 @@ def test_every_retailer_feeds_generated_silver_assets_and_one_gold_asset_per_tab
 
 
 def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
-    deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1"), nwg_line(item="2")], day=6)
+    lines = [nwg_line(item="1"), nwg_line(item="2", upc="012345678912")]
+    deliver_nwg(home, "nwg_pos_20260105.csv", lines, day=6)
     selection = [
         k
         for k in defs.get_repository_def().asset_graph.get_all_asset_keys()
@@ -66,6 +80,13 @@ def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
     assert lineage.deps_by_column["net_sales"] == [
         dg.TableColumnDep(asset_key=dg.AssetKey(["bronze", "nwg_us", "pos_daily"]), column_name="sales_cents")
     ]
+    products = result.asset_materializations_for_node("silver__nwg_us__prod_dim")[0].metadata
+    (unmatched,) = products["unmatched_master_keys"].value  # no product master delivered yet
+    assert (unmatched["master"], unmatched["unmatched"], products["unmatched_count"].value) == (
+        "product_master",
+        2,
+        2,
+    )
     gold = result.asset_materializations_for_node("gold__daily_store_fact")[0].metadata
     assert gold["rows_upserted"].value == 2 and gold["dagster/row_count"].value == 2
     assert len(gold["dagster/column_lineage"].value.deps_by_column["units_sold"]) == 8
@@ -81,21 +102,61 @@ def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
     assert evaluations[(SILVER_FACT, "daily_store_fact_primary_key")].passed
 
 
-def test_a_new_bronze_delivery_requests_that_retailers_silver_and_gold_without_a_click(defs, home):
-    instance = dg.DagsterInstance.ephemeral()
-    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    landing = home.landing_for("nwg_us")  # a new file for the bronze run to take in
-    landing.mkdir(parents=True, exist_ok=True)
-    (landing / "nwg_pos_20260105.csv").write_text(f"{NWG_HEADER}\n{nwg_line(item='1')}\n")
-    bronze = dg.AssetKey(["bronze", "nwg_us", "pos_daily"])
-    job = defs.resolve_implicit_global_asset_job_def()
-    assert job.execute_in_process(instance=instance, asset_selection=[bronze]).success
-    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
-    requested = {
-        key
-        for key in defs.get_repository_def().asset_graph.get_all_asset_keys()
-        if second.get_num_requested(key)
+def without_bronze_upc_rule(tmp_path) -> dg.Definitions:
+    """The project's contracts, with nwg_us's bronze UPC rule removed: a bad UPC then passes bronze
+    and the canonical GTIN rule blocks that retailer's batch in silver."""
+    contracts = tmp_path / "contracts"
+    shutil.copytree(CONTRACTS, contracts)
+    path = contracts / "retailers" / "nwg_us" / "nwg_us.odcs.yaml"
+    yaml = YAML()
+    document = yaml.load(path)
+    upc = next(p for p in document["schema"][0]["properties"] if p["name"] == "upc")
+    del upc["quality"]
+    yaml.dump(document, path)
+    return build_definitions(contracts)
+
+
+@pytest.mark.slow
+def test_deliveries_reach_gold_by_automation_and_a_blocked_batch_stops_only_its_retailer(tmp_path, home):
+    defs = without_bronze_upc_rule(tmp_path)
+    nwg_lines = [NWG_HEADER, nwg_line(item="1"), nwg_line(item="2", upc="12AB")]
+    land(home, "nwg_us", "nwg_pos_20260105.csv", nwg_lines)
+    alp = {
+        "products": "4006381333931;Tee;M;W;05.01.2026 08:00:00",
+        "stores": "7;4012345000009;Markt 7;Ulm;BW;City;01.01.2026 08:00:00",
+        "sales": "05.01.2026;7;4006381333931;2;3,98;;05.01.2026 21:00:00",
     }
-    assert dg.AssetKey(["silver", "nwg_us", "prod_dim"]) in requested
-    assert dg.AssetKey(["silver", "nwg_us", "daily_store_fact"]) in requested
-    assert not any(key.path[:2] == ["silver", "alp_de"] for key in requested), "other retailers wait for data"
+    for obj, line in alp.items():
+        land(home, "alp_de", f"{ALP_FILES[obj]}_20260105.csv", [ALP_HEADERS[obj], line], encoding="latin-1")
+    instance = dg.DagsterInstance.ephemeral()
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
+    job = defs.resolve_implicit_global_asset_job_def()
+    bronze = [dg.AssetKey(["bronze", "nwg_us", "pos_daily"])] + [
+        dg.AssetKey(["bronze", "alp_de", obj]) for obj in alp
+    ]
+    assert job.execute_in_process(instance=instance, asset_selection=bronze).success  # as the sensors do
+
+    requested_per_tick, evaluations = [], {}
+    for _ in range(4):  # the automation sensor's ticks, each followed by the run it requests
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        cursor = tick.cursor
+        requested = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if tick.get_num_requested(k)]
+        if not requested:
+            break
+        requested_per_tick.append(set(requested))
+        run = job.execute_in_process(instance=instance, asset_selection=requested)
+        assert run.success
+        evaluations.update({(e.asset_key, e.check_name): e for e in run.get_asset_check_evaluations()})
+    assert requested_per_tick, "no tick requested anything"
+    assert not requested, "the automation settles once everything is up to date"
+    ran = set().union(*requested_per_tick)
+    assert {dg.AssetKey(["gold", t]) for t in ("prod_dim", "site_dim", "daily_store_fact")} <= ran
+    assert not any(k.path[:2] == ["silver", "kst_uk"] for k in ran), "retailers without data wait"
+
+    gold = tables.read(gold_path(home, "daily_store_fact"))
+    assert gold["retailer_code"].to_list() == ["alp_de"], "nwg_us's blocked batch stops nwg_us only"
+    assert tables.read(gold_path(home, "prod_dim")).filter(pl.col("retailer_code") == "nwg_us").is_empty()
+    blocked = instance.get_latest_materialization_event(dg.AssetKey(["silver", "nwg_us", "prod_dim"]))
+    assert blocked.asset_materialization.metadata["action"].value == "blocked"
+    assert not evaluations[(dg.AssetKey(["silver", "nwg_us", "prod_dim"]), "prod_dim_gtin_format")].passed
+    assert evaluations[(dg.AssetKey(["silver", "alp_de", "prod_dim"]), "prod_dim_gtin_format")].passed

@@ -18,10 +18,13 @@ from assets.silver_publish import (
     MasterData,
     ledger_states,
     publish_silver,
+    references_for,
     rolled_up_version,
+    silver_dims,
     silver_path,
     silver_quarantine_path,
 )
+from checks.gate import run_gate
 from tests.silver_gold.conftest import deliver, deliver_alp, deliver_nwg, nwg_line, retailer
 
 OBJECTS = ("prod_dim", "site_dim", "daily_store_fact", "weekly_store_fact")
@@ -210,6 +213,22 @@ def test_silver_gate_quarantines_violating_rows_and_publishes_the_rest(home, can
     assert quarantined.select("product_id", "quarantine_reasons").rows() == [
         ("nwg_us:3", ["prod_dim_gtin_format"])
     ]
+
+
+def test_fact_keys_missing_from_the_silver_dimensions_break_the_relationship_rules(home, canonical, master):
+    """Facts take their keys from the silver dimensions, so an orphan key would be a bug: the fact
+    gates of silver and gold check every key against those dimensions, and block on one."""
+    deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1"), nwg_line(item="2")], day=6)
+    run_all(home, canonical, master)
+    facts = tables.read(silver_path(home, "nwg_us", "daily_store_fact"))
+    orphan = pl.when(pl.col("product_id") == "nwg_us:2").then(pl.lit("0" * 32)).otherwise("product_sk")
+    batch = facts.with_columns(orphan.alias("product_sk"))
+    references = references_for(silver_dims(home, "nwg_us"), canonical)
+    result = run_gate(canonical, "daily_store_fact", batch, references=references).result
+    rules = {r.id: r for r in result.rules}
+    product, site = rules["product_sk_relationship"], rules["site_sk_relationship"]
+    assert (product.violating_rows, product.passed, site.passed) == (1, False, True)
+    assert (result.verdict, result.blocking_rule_ids) == ("block", ["product_sk_relationship"])
 
 
 def test_separate_dimension_and_fact_files_flow_point_in_time(home, canonical, master):
