@@ -21,7 +21,8 @@ import hashlib
 import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -304,13 +305,30 @@ def _verify(connection: duckdb.DuckDBPyConnection, table: str,
     logging.getLogger("soda").setLevel(logging.ERROR)  # Soda logs every check at INFO; we report them
     data_source = DuckDBDataSourceImpl.from_existing_cursor(connection, DATA_SOURCE)
     source = ContractYamlSource.from_str(_contract(table, planned))
-    session = ContractVerificationSession.execute(contract_yaml_sources=[source],
-                                                  data_source_impls=[data_source])
+    with _host_logging_kept():
+        session = ContractVerificationSession.execute(contract_yaml_sources=[source],
+                                                      data_source_impls=[data_source])
     results = {check_result.check.qualifier: check_result
                for verification in session.contract_verification_results
                for check_result in verification.check_results}
     errors = session.get_errors_str().strip()
     return results, errors.splitlines()[0] if errors else ""
+
+
+@contextmanager
+def _host_logging_kept() -> Iterator[None]:
+    """Soda attaches a handler to the root logger for good, which drops every record outside a Soda
+    run: the process's own warnings (the log channel's alerts) would vanish after the first gate.
+    Soda attaches it again whenever it runs."""
+    from soda_core.common.logs import preserve_active_logs
+
+    before = list(logging.root.handlers)
+    try:
+        with preserve_active_logs():
+            yield
+    finally:
+        for handler in [h for h in logging.root.handlers if h not in before]:
+            logging.root.removeHandler(handler)
 
 
 def _value(rule: Rule, check_result: Any) -> tuple[int | float | None, str]:

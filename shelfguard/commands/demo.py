@@ -88,7 +88,9 @@ def run_demo_pipeline(home: DataHome, *, engine: str) -> list[str]:
 
     print("3. pipeline: landing → bronze → silver → gold (in-process Dagster runs) …", flush=True)
     with demo_sources(home):
-        run = run_pipeline(home, engine=engine)
+        # Blocked batches are expected here: the report below and the alerts tell them, not Dagster's
+        # step-failure tracebacks; a real failure comes back from `errors()` and is printed.
+        run = run_pipeline(home, engine=engine, log_level="CRITICAL")
     return run.errors()
 
 
