@@ -230,64 +230,54 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
     rules = []
     if prop.get("logicalType") and prop["logicalType"] not in ("object", "array", "string"):
         rules.append(
-            Rule(
-                id=f"{name}_type",
-                object=object_name,
-                kind=RuleKind.TYPE,
-                metric="invalidValues",
-                property=name,
-                on_violation=action,
-                **_schema_limit(action),
+            _column_rule(
+                object_name, name, RuleKind.TYPE, action, f"Values are castable to {prop['logicalType']}.",
                 logical_type=prop["logicalType"],
                 type_format=(prop.get("logicalTypeOptions") or {}).get("format"),
-                description=f"Values are castable to {prop['logicalType']}.",
             )
         )
     if prop.get("required") or in_key:
-        rules.append(
-            Rule(
-                id=f"{name}_nullValues",
-                object=object_name,
-                kind=RuleKind.REQUIRED,
-                metric="nullValues",
-                property=name,
-                on_violation=action,
-                **_schema_limit(action),
-                description="The column is never null.",
-            )
-        )
+        rules.append(_column_rule(object_name, name, RuleKind.REQUIRED, action, "The column is never null."))
     if prop.get("unique"):
-        rules.append(
-            Rule(
-                id=f"{name}_duplicateValues",
-                object=object_name,
-                kind=RuleKind.UNIQUE,
-                metric="duplicateValues",
-                property=name,
-                on_violation=action,
-                **_schema_limit(action),
-                description="The column is unique.",
-            )
-        )
+        rules.append(_column_rule(object_name, name, RuleKind.UNIQUE, action, "The column is unique."))
     for relationship in prop.get("relationships") or []:
         action_of_relationship = on_violation_of(relationship, action)
         rules.append(_relationship_rule(object_name, name, relationship["to"], action_of_relationship))
     return rules
 
 
+_COLUMN_RULES = {
+    RuleKind.TYPE: ("type", "invalidValues"),
+    RuleKind.REQUIRED: ("nullValues", "nullValues"),
+    RuleKind.UNIQUE: ("duplicateValues", "duplicateValues"),
+    RuleKind.RELATIONSHIP: ("relationship", "invalidValues"),
+}
+"""Per kind of rule the schema implies for a column: its id suffix and its metric."""
+
+
+def _column_rule(object_name: str, column: str, kind: RuleKind, action: str, description: str,
+                 **fields: Any) -> Rule:
+    """A rule the schema implies for one column (`<column>_<suffix>`), its limit set by its action."""
+    suffix, metric = _COLUMN_RULES[kind]
+    return Rule(
+        id=f"{column}_{suffix}",
+        object=object_name,
+        kind=kind,
+        metric=metric,
+        property=column,
+        on_violation=action,
+        **_schema_limit(action),
+        description=description,
+        **fields,
+    )
+
+
 def _relationship_rule(object_name: str, column: str, to: str, action: str) -> Rule:
     """Every non-null value of `column` exists in the column `to` refers to (as `table.column`)."""
     references = ".".join(reference_parts(to))
-    return Rule(
-        id=f"{column}_relationship",
-        object=object_name,
-        kind=RuleKind.RELATIONSHIP,
-        metric="invalidValues",
-        property=column,
+    return _column_rule(
+        object_name, column, RuleKind.RELATIONSHIP, action, f"Every value exists in {references}.",
         references=references,
-        on_violation=action,
-        **_schema_limit(action),
-        description=f"Every value exists in {references}.",
     )
 
 
