@@ -108,6 +108,17 @@ class SilverOutcome(BaseModel):
         return self.action == "blocked"
 
 
+def _nothing_yet(path: Path, code: str, canonical_object: str) -> SilverOutcome:
+    """The outcome of a silver run before it has found anything to do."""
+    return SilverOutcome(
+        retailer_code=code,
+        canonical_object=canonical_object,
+        table_path=str(path),
+        action="nothing_new",
+        table_version=tables.version(path),
+    )
+
+
 def silver_path(home: DataHome, code: str, canonical_object: str) -> Path:
     return home.table("silver", silver_table(code, canonical_object))
 
@@ -267,13 +278,7 @@ def publish_dimension(
     """Recompute a retailer's SCD2 dimension from all its promotable observations; gate; publish the diff."""
     profile = RetailerProfile.from_contract(contract)
     path = silver_path(home, profile.code, dim)
-    outcome = SilverOutcome(
-        retailer_code=profile.code,
-        canonical_object=dim,
-        table_path=str(path),
-        action="nothing_new",
-        table_version=tables.version(path),
-    )
+    outcome = _nothing_yet(path, profile.code, dim)
     schema = canonical_schema(canonical, dim)
     fact_fed = {m.retailer_object for m in column_mappings(contract) if m.canonical_object in CANONICAL_FACTS}
     observed = []
@@ -352,13 +357,7 @@ def publish_fact(
     """Take in the retailer's new deliveries of a fact: map, deduplicate, key, gate, publish."""
     profile = RetailerProfile.from_contract(contract)
     path = silver_path(home, profile.code, fact)
-    outcome = SilverOutcome(
-        retailer_code=profile.code,
-        canonical_object=fact,
-        table_path=str(path),
-        action="nothing_new",
-        table_version=tables.version(path),
-    )
+    outcome = _nothing_yet(path, profile.code, fact)
     sources = feeding_objects(contract, fact)
     new, retired, since = pending_deliveries(home, profile.code, fact, sources)
     if not new and not retired:
@@ -517,13 +516,7 @@ def publish_rollup(
     fact = "weekly_store_fact"
     path = silver_path(home, profile.code, fact)
     daily_path = silver_path(home, profile.code, "daily_store_fact")
-    outcome = SilverOutcome(
-        retailer_code=profile.code,
-        canonical_object=fact,
-        table_path=str(path),
-        action="nothing_new",
-        table_version=tables.version(path),
-    )
+    outcome = _nothing_yet(path, profile.code, fact)
     daily_version = tables.version(daily_path)
     if daily_version is None:
         return outcome
