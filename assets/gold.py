@@ -150,7 +150,7 @@ def prepare_batches(
         )
 
     if since_version is not None:
-        upserts, deletes = tables.net_changes(source, since_version, key)
+        upserts, deletes = tables.net_changes(source, since_version, current, key)
         if date_column is None:
             yield batch(upserts, deletes, 1, 1)
             return
@@ -197,7 +197,8 @@ def totals(rows: pl.DataFrame, date_column: str) -> pl.DataFrame:
 
 
 def reconcile(home: DataHome, canonical: Contract, batch: GoldBatch, published: pl.DataFrame) -> pl.DataFrame:
-    """Dates of the batch where gold after the MERGE would not total to silver (units and sales)."""
+    """Dates of the batch where gold after the MERGE would not total to silver at the version the
+    batch was taken from (units and sales)."""
     date_column = FACT_DATES[batch.canonical_object]
     key = natural_key(canonical, batch.canonical_object)
     dates = pl.concat([published[date_column], batch.deletes[date_column]]).unique()
@@ -218,6 +219,7 @@ def reconcile(home: DataHome, canonical: Contract, batch: GoldBatch, published: 
         silver_path(home, batch.retailer_code, batch.canonical_object),
         columns=[*key, *MEASURES],
         where=in_scope,
+        version=batch.silver_version,
     )
     assert silver is not None
     compared = totals(after, date_column).join(

@@ -482,10 +482,13 @@ def rolled_up_version(path: Path) -> int | None:
     return None
 
 
-def touched_weeks(daily_path: Path, since_version: int, daily_key: Sequence[str]) -> pl.DataFrame:
-    """The weekly keys whose daily rows changed after `since_version` (change data feed): inserted,
-    updated (a restatement, a late row for an old week) or deleted (a retired delivery)."""
-    upserted, deleted = tables.net_changes(daily_path, since_version, daily_key)
+def touched_weeks(
+    daily_path: Path, since_version: int, until_version: int, daily_key: Sequence[str]
+) -> pl.DataFrame:
+    """The weekly keys whose daily rows changed after `since_version` up to `until_version` (change
+    data feed): inserted, updated (a restatement, a late row for an old week) or deleted (a retired
+    delivery)."""
+    upserted, deleted = tables.net_changes(daily_path, since_version, until_version, daily_key)
     return (
         pl.concat([upserted.select(daily_key), deleted.select(daily_key)])
         .select("retailer_code", week_end("sale_date").alias("week_end_date"), "site_id", "product_id")
@@ -524,7 +527,7 @@ def publish_rollup(
     incremental = since is not None and since <= daily_version  # greater: the daily table was rebuilt
     weeks = None
     if incremental and since != daily_version:
-        weeks = touched_weeks(daily_path, since, natural_key(canonical, "daily_store_fact"))
+        weeks = touched_weeks(daily_path, since, daily_version, natural_key(canonical, "daily_store_fact"))
     if incremental and (weeks is None or weeks.is_empty()):
         outcome.action = "unchanged"
         return outcome

@@ -141,10 +141,14 @@ def publish_changes(
     return version(path)
 
 
-def net_changes(path: Path, since_version: int, key: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """What changed after `since_version`, from the change data feed: the final image of every
-    inserted or updated row, and the keys whose last change was a delete."""
-    feed = pl.DataFrame(DeltaTable(str(path)).load_cdf(starting_version=since_version + 1).read_all())
+def net_changes(
+    path: Path, since_version: int, until_version: int, key: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What changed after `since_version` up to `until_version`, from the change data feed: the final
+    image of every inserted or updated row, and the keys whose last change was a delete. The reader
+    names the version it reads up to, so that a commit made meanwhile is left for its next run."""
+    feed = DeltaTable(str(path)).load_cdf(starting_version=since_version + 1, ending_version=until_version)
+    feed = pl.DataFrame(feed.read_all())
     feed = feed.filter(pl.col(CHANGE_TYPE) != "update_preimage")
     last = (
         feed.with_row_index("_order")

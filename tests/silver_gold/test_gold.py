@@ -121,6 +121,26 @@ def test_reconciliation_with_silver_blocks_a_batch_that_would_not_total(home, ca
     assert {o.retailer_code: o.action for o in others} == {"alp_de": "published", "nwg_us": "published"}
 
 
+def test_a_silver_publish_during_a_gold_run_neither_blocks_nor_leaks_into_its_batch(home, canonical, master):
+    """Gold reads silver at one version (its changes and the reconciliation): a restatement that
+    silver publishes meanwhile is the next gold run's, not a false reconciliation failure."""
+    two_retailers(home)
+    silver_all(home, canonical, master)
+    (first,) = prepare_batches(home, canonical, "daily_store_fact", "nwg_us", None)
+    deliver_nwg(
+        home, "nwg_pos_20260105_v2.csv", [nwg_line(item="1", qty="9"), nwg_line(item="2", qty="4")], day=7
+    )
+    silver_all(home, canonical, master)
+    outcome = publish_batch(home, canonical, first)
+    assert (outcome.action, outcome.blocked_by) == ("published", [])
+    assert taken_versions(gold_path(home, "daily_store_fact")) == {"nwg_us": first.silver_version}
+    (restated,) = prepare_batches(home, canonical, "daily_store_fact", "nwg_us", first.silver_version)
+    assert restated.silver_version > first.silver_version
+    assert publish_batch(home, canonical, restated).action == "published"
+    facts = tables.read(gold_path(home, "daily_store_fact")).sort("product_id")
+    assert facts["units_sold"].to_list() == [Decimal("9.000"), Decimal("4.000")]
+
+
 def test_a_large_batch_is_published_in_parts_by_date_and_the_version_recorded_last(
     home, canonical, master, monkeypatch
 ):
