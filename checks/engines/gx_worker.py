@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import tempfile
 import threading
@@ -82,6 +83,12 @@ class _Worker:
                 spawn = multiprocessing.get_context("spawn")  # not fork: the caller runs Polars' threads
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=_watch_caller,
                                                  initargs=(os.getpid(),))
+                if self._owner != os.getpid():
+                    # A multiprocessing child (a Dagster step process) joins its children when its
+                    # target returns, before the exit hook that would shut the pool down: without
+                    # this, the step process would wait for the idle worker forever. Before the
+                    # pool's own queues are closed (their finalizers have priority 10).
+                    multiprocessing.util.Finalize(None, self.stop, exitpriority=100)
                 self._owner = os.getpid()
                 self._pool.submit(_load)  # GX loads now, while the caller goes on
             return self._pool

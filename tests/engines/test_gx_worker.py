@@ -96,6 +96,23 @@ def test_a_worker_ends_when_its_caller_is_killed() -> None:
     assert not alive(worker)
 
 
+def _validate_and_return() -> None:
+    gx_worker.validate(pl.DataFrame({ROW_NUMBER: [0], "a": [1]}), [NOT_NULL])
+
+
+def test_a_multiprocessing_child_that_used_the_worker_exits() -> None:
+    """Dagster runs each step in a multiprocessing child, which joins its non-daemon children when
+    its target returns, before the interpreter's exit hooks shut the pool down: the worker must end
+    first, or the step process waits for it forever and the run never goes on."""
+    step = multiprocessing.get_context("spawn").Process(target=_validate_and_return)
+    step.start()
+    step.join(timeout=60)
+    hung = step.is_alive()
+    if hung:
+        step.kill()  # its worker notices and ends too
+    assert not hung and step.exitcode == 0
+
+
 def alive(pid: int) -> bool:
     """Running, not a zombie (a container's init may not reap the orphan at once)."""
     try:
