@@ -89,8 +89,8 @@ def _quarantined_rows(home: DataHome) -> pl.DataFrame:
     """Every quarantined row's layer, table, retailer, delivery and reasons (bronze rows keep the
     delivered columns and the stamps; silver and gold rows the canonical ones)."""
     frames = [pl.DataFrame(schema=QUARANTINE_SCHEMA)]
-    layers = sorted(p for p in home.quarantine.iterdir() if p.is_dir() and p.name != "files")
-    for layer_folder in layers if home.quarantine.is_dir() else []:
+    folders = home.quarantine.iterdir() if home.quarantine.is_dir() else []
+    for layer_folder in sorted(p for p in folders if p.is_dir() and p.name != "files"):
         for table in sorted(p for p in layer_folder.iterdir() if (p / "_delta_log").exists()):
             scan = pl.scan_delta(str(table))
             stamped = "_retailer_code" in scan.collect_schema().names()
