@@ -115,6 +115,10 @@ def pipeline_report(home: DataHome) -> PipelineReport:
         pl.col("layer").is_in(["silver", "gold"]) & (pl.col("quarantine_reasons").list.first() == BLOCKED)
     )
     promoted = silver_ledger(home, pl.col("state") == PROMOTED)
+    held_back = latest.filter(pl.col("verdict").is_in(["block", "unreadable"]))
+    blocked = pl.concat(
+        [frame.select("retailer_code", "delivery_id") for frame in (held_back, blocked_later)]
+    ).unique()
     retailers = []
     for contract in plan.retailers:
         code = retailer_code(contract)
@@ -131,9 +135,6 @@ def pipeline_report(home: DataHome) -> PipelineReport:
         gold = sum(
             _rows(home.table("gold", obj), pl.col("retailer_code") == code) for obj in CANONICAL_OBJECTS
         )
-        blocked = set(mine.filter(pl.col("verdict").is_in(["block", "unreadable"]))["delivery_id"]) | set(
-            blocked_later.filter(pl.col("retailer_code") == code)["delivery_id"]
-        )
         retailers.append(
             [
                 code,
@@ -144,7 +145,7 @@ def pipeline_report(home: DataHome) -> PipelineReport:
                 silver,
                 gold,
                 quarantined.filter(pl.col("retailer_code") == code).height,
-                len(blocked),
+                blocked.filter(pl.col("retailer_code") == code).height,
             ]
         )
     by_rule = (
@@ -166,9 +167,7 @@ def pipeline_report(home: DataHome) -> PipelineReport:
             r["verdict"],
             r["blocking_rules"] or r["reason"][:90],
         ]
-        for r in latest.filter(pl.col("verdict").is_in(["block", "unreadable"]))
-        .sort("delivery_id")
-        .iter_rows(named=True)
+        for r in held_back.sort("delivery_id").iter_rows(named=True)
     ]
     gold_rows = []
     for obj in CANONICAL_OBJECTS:

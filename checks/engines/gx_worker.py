@@ -173,7 +173,7 @@ def _build(spec: ExpectationSpec) -> Any:
     try:
         return expectation_class(**spec.kwargs)
     except Exception as exc:  # pydantic validation of the kwargs: any of its errors means bad kwargs
-        raise GxRuleError(f"invalid kwargs for {spec.type}: {first_line(exc)}") from None
+        raise GxRuleError(f"invalid kwargs for {spec.type}: {_first_line(exc)}") from None
 
 
 def _outcome(result: Any) -> ExpectationOutcome:
@@ -182,7 +182,7 @@ def _outcome(result: Any) -> ExpectationOutcome:
     info = result.exception_info or {}
     raised = None
     if isinstance(info, dict) and info.get("raised_exception"):
-        raised = first_line(info.get("exception_message") or "exception")
+        raised = _first_line(info.get("exception_message") or "exception")
     values = result.result or {}
     index = values.get("unexpected_index_list")
     count = values.get("unexpected_count")
@@ -251,5 +251,5 @@ def _batch_definition() -> Any:
     return _DEFINITION[0]
 
 
-def first_line(error: Any) -> str:
+def _first_line(error: Any) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

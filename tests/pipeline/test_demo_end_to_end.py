@@ -141,7 +141,9 @@ def test_the_report_accounts_for_every_accepted_fact_row(demo):
     ledger = read_ledger(home.warehouse)
     report = pipeline_report(home)
     promoted = {row[0]: row[4] for row in report.retailers}
+    blocked_deliveries = {row[0]: row[8] for row in report.retailers}
     listed = {(layer, table) for layer, table, *_ in report.blocked_batches}
+    held_back = latest_attempts(ledger).filter(pl.col("verdict").is_in(["block", "unreadable"]))
     for contract in plan.retailers:
         code = retailer_code(contract)
         facts = [f for f in CANONICAL_FACTS if not is_rollup(contract, f)]
@@ -151,14 +153,16 @@ def test_the_report_accounts_for_every_accepted_fact_row(demo):
             for obj in feeding_objects(contract, fact)
         )
         blocked = 0
+        blocked_ids = set(held_back.filter(pl.col("retailer_code") == code)["delivery_id"])
         for fact in facts:
             mine = (pl.col("retailer_code") == code) & (pl.col("canonical_object") == fact)
-            entries = silver_ledger(home, mine)
-            blocked_rows = int(entries.filter(pl.col("state") == "blocked")["rows"].sum())
-            blocked += blocked_rows
-            if blocked_rows:
+            entries = silver_ledger(home, mine).filter(pl.col("state") == "blocked")
+            blocked += int(entries["rows"].sum())
+            blocked_ids |= set(entries["delivery_id"])
+            if not entries.is_empty():
                 assert ("silver", f"{code}__{fact}") in listed, f"{code} {fact}: blocked batch not reported"
         assert promoted[code] + blocked == accepted, code
+        assert blocked_deliveries[code] >= len(blocked_ids), f"{code}: blocked deliveries undercounted"
 
 
 def test_gold_reconciles_with_silver(demo):
