@@ -24,7 +24,7 @@ from assets.bronze import (
     new_landing_files,
     replay,
 )
-from assets.channels import ChannelError, api_delivery, database_delivery
+from assets.channels import ChannelError, api_delivery, database_delivery, server_options
 from assets.freshness import CHECK_NAME as FRESHNESS_CHECK
 from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
 from assets.ledger import read_ledger
@@ -290,16 +290,26 @@ def build_retailer_sensor(
     """Landing retailers: one run per new delivery (run key = delivery id), running by default.
 
     Pull retailers: a poll every 15 minutes, stopped by default because it needs the retailer's
-    database URL or API token in the environment.
+    database URL or API token in the environment; its description says which variables.
     """
     code = retailer_code(contract)
     channel = channel_of(contract)
+    if channel == "landing":
+        description = f"Starts bronze ingestion when {code} delivers a file to its landing folder."
+    else:
+        options = server_options(contract)
+        needed = [str(options[o]) for o in ("urlEnv", "tokenEnv", "locationEnv") if options.get(o)]
+        description = (
+            f"Polls {code}'s {channel} every 15 minutes and takes new rows into bronze. Off by default: "
+            f"it needs {' and '.join(needed)} in the code location's environment (the contract's server "
+            "settings); turn it on once they are set."
+        )
 
     @dg.sensor(
         name=f"{code}_deliveries",
         job=job,
         minimum_interval_seconds=60 if channel == "landing" else 900,
-        description=f"Starts bronze ingestion when {code} delivers ({channel}).",
+        description=description,
         default_status=dg.DefaultSensorStatus.RUNNING
         if channel == "landing"
         else dg.DefaultSensorStatus.STOPPED,
