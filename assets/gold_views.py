@@ -27,36 +27,11 @@ from assets import tables
 from assets.mapping import canonical_schema
 from assets.plan import CANONICAL_OBJECTS
 from assets.silver import FACT_DATES
+from checks.access import Grant, access_grants, masking_horizon_days
 from checks.contract import Contract, custom_properties, properties_of
 from shelfguard.settings import DataHome
 
 RAW_PREFIX = "gold_raw_"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """A group may read rows of one secure group key; `masked`: as competition data."""
-
-    group: str
-    secure_group_key: str
-    masked: bool
-
-
-def access_grants(canonical: Contract, retailers: Sequence[Contract]) -> list[Grant]:
-    """Every (group, key) a contract allows, owned (unmasked) grants winning over masked ones."""
-    owned = {
-        (str(role["role"]), str(contract.custom["secureGroupKey"]))
-        for contract in retailers
-        for role in contract.document.get("roles") or []
-        if role.get("access", "read") == "read"
-    }
-    masked: dict[tuple[str, str], bool] = dict.fromkeys(owned, False)
-    for role in canonical.document.get("roles") or []:
-        custom = custom_properties(role.get("customProperties"))
-        for key in custom.get("secureGroupKeys") or []:
-            pair = (str(role["role"]), str(key))
-            masked[pair] = bool(custom.get("maskCompetition")) and pair not in owned
-    return [Grant(group, key, flag) for (group, key), flag in sorted(masked.items())]
 
 
 def masked_measures(canonical: Contract, canonical_object: str) -> list[str]:
@@ -65,10 +40,6 @@ def masked_measures(canonical: Contract, canonical_object: str) -> list[str]:
         for p in properties_of(canonical.object(canonical_object))
         if custom_properties(p.get("customProperties")).get("antitrustMasked") is True
     ]
-
-
-def masking_horizon_days(canonical: Contract) -> int:
-    return int(canonical.custom.get("maskingHorizonDays", 90))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from checks.access import (
+    ACTIVE_RETAILERS,
+    GRANTED_TO_NOBODY,
+    canonical_role_grants,
+    granted_to_nobody,
+    read_roles,
+    role_errors,
+)
 from checks.contract import (
     Contract,
     ContractError,
@@ -93,19 +101,23 @@ RETAILER_ID_PREFIX = "urn:shelfguard:retailer:"
 
 
 class Canonical:
-    """What retailer contracts are checked against: canonical columns and granted secure group keys."""
+    """What retailer contracts are checked against: canonical columns, and the groups the canonical
+    roles grant secure group keys to (by list, or by rule to every active retailer)."""
 
     def __init__(self, contracts: list[Contract]):
         self.columns: dict[str, dict[str, dict[str, Any]]] = {}
-        self.secure_group_keys: set[str] = set()
+        self.key_grants: dict[str, list[str]] = {}
+        self.rule_groups: list[str] = []
         for contract in contracts:
             if contract.custom.get("layer") != "canonical":
                 continue
             for obj in contract.objects:
                 self.columns[obj["name"]] = {p["name"]: p for p in obj.get("properties") or []}
-            for role in contract.document.get("roles") or []:
-                keys = custom_properties(role.get("customProperties")).get("secureGroupKeys") or []
-                self.secure_group_keys.update(map(str, keys))
+            for grant in canonical_role_grants(contract):
+                for key in grant.keys:
+                    self.key_grants.setdefault(key, []).append(grant.group)
+                if grant.rule == ACTIVE_RETAILERS:
+                    self.rule_groups.append(grant.group)
 
     def required_from_retailer(self, object_name: str) -> list[str]:
         """Required columns of a canonical object that only a retailer column can fill."""
@@ -509,13 +521,40 @@ def _identity_errors(contract: Contract, canonical: Canonical) -> Iterator[Contr
     for name, is_valid, expected in checks:
         if name in identity and not is_valid(identity[name]):
             yield contract.error(f"unknown {name} {identity[name]!r}; {expected}", *at(name))
-    key = identity.get("secureGroupKey")
-    if key and canonical.secure_group_keys and key not in canonical.secure_group_keys:
+
+
+def _grant_errors(contract: Contract, canonical: Canonical) -> Iterator[ContractError]:
+    """The retailer's secure group key is granted to some group, or explicitly to nobody (docs/access.md)."""
+    key = _identity(contract).get("secureGroupKey")
+    if not key or not canonical.columns:
+        return
+    at = _custom_path(contract.document, "secureGroupKey")
+    own = [role["role"] for _, role in read_roles(contract.document)]
+    listed = canonical.key_grants.get(key, [])
+    by_rule = canonical.rule_groups if contract.status == "active" else []
+    nobody = _custom(contract.document).get(GRANTED_TO_NOBODY)
+    if nobody is not None and not isinstance(nobody, bool):
+        yield contract.error(f"{GRANTED_TO_NOBODY} must be true or false",
+                             *_custom_path(contract.document, GRANTED_TO_NOBODY))
+    if granted_to_nobody(contract):
+        for group in [*own, *listed]:
+            yield contract.error(
+                f"{GRANTED_TO_NOBODY} is true but {key!r} is granted to {group!r}; remove the grant or "
+                f"{GRANTED_TO_NOBODY}",
+                *_custom_path(contract.document, GRANTED_TO_NOBODY),
+            )
+    elif not (own or listed or by_rule):
         yield contract.error(
-            f"secureGroupKey {key!r} is not granted by any role of the canonical contract; "
-            "add it to the roles' secureGroupKeys there",
-            *at("secureGroupKey"),
+            f"secureGroupKey {key!r} is granted to no group: add a role to this contract "
+            "(roles: [{role: <group>, access: read}] reads it as owner), or say "
+            f"customProperty {GRANTED_TO_NOBODY}: true",
+            *at,
         )
+
+
+def _role_errors(contract: Contract) -> Iterator[ContractError]:
+    for message, here in role_errors(contract.document, canonical=not _is_retailer(contract)):
+        yield contract.error(message, *here)
 
 
 def _identity(contract: Contract) -> dict[str, str]:
@@ -686,5 +725,6 @@ CONTRACT_CHECKS = (
     _sla_errors,
     _date_format_errors,
     on_violation_errors,
+    _role_errors,
 )
-RETAILER_CHECKS = (_identity_errors, _server_errors, _object_errors, _mapping_errors)
+RETAILER_CHECKS = (_identity_errors, _grant_errors, _server_errors, _object_errors, _mapping_errors)

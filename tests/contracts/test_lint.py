@@ -166,8 +166,11 @@ BROKEN = {
     "required custom property missing": (
         "  - property: currency\n    value: USD\n", "", "customProperties:", "needs customProperty currency",
     ),
-    "secure group key not granted": (
-        "value: SG_NWG_US", "value: SG_NOBODY", "SG_NOBODY", "not granted by any role",
+    "role read as something unknown": (
+        "  - role: pos_analysts_americas\n    access: read\n",
+        "  - role: pos_analysts_americas\n    access: read\n    customProperties:\n"
+        "      - property: readsAs\n        value: viewer\n",
+        "value: viewer", "unknown readsAs 'viewer'",
     ),
     "cadence unknown": ("value: daily\n", "value: hourly\n", "value: hourly", "unknown cadence 'hourly'"),
     "shape unknown": ("value: one_big_table", "value: star_schema", "star_schema", "unknown shape"),

@@ -58,7 +58,7 @@ def with_watchers(canonical):
             "access": "read",
             "customProperties": [
                 {"property": "secureGroupKeys", "value": ["SG_NWG_US", "SG_ALP_DE"]},
-                {"property": "maskCompetition", "value": True},
+                {"property": "readsAs", "value": "competition"},
             ],
         }
     )
@@ -101,19 +101,14 @@ def test_grants_come_from_the_contracts_roles(canonical):
     assert ("pos_analysts_americas", "SG_NWG_US", False) in {
         (g.group, g.secure_group_key, g.masked) for g in grants
     }
-    assert all(not g.masked for g in grants if g.group == "pos_analysts_all")
+    assert all(g.masked for g in grants if g.group == "pos_analysts_all")
 
 
 def test_readers_see_only_the_retailers_of_their_groups(views):
     assert {r[0] for r in read(views, "ana@americas")} == {"nwg_us"}
-    assert {r[0] for r in read(views, "eve@emea")} == {"alp_de"}
+    assert {r[0] for r in read(views, "eve@emea")} == {"alp_de", "nwg_us"}, "nwg_us as competition"
     assert {r[0] for r in read(views, "carl@central")} == {"alp_de", "nwg_us"}
-    assert [r[2] for r in read(views, "carl@central")] == [
-        Decimal("4"),
-        Decimal("3"),
-        Decimal("2"),
-        Decimal("1"),
-    ]
+    assert [r[2] for r in read(views, "carl@central")] == [Decimal("4"), None, Decimal("2"), None]
 
 
 def test_unknown_users_see_nothing(views):
