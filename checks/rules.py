@@ -29,11 +29,30 @@ OPERATORS = (
 LIBRARY_METRICS = ("rowCount", "nullValues", "missingValues", "invalidValues", "duplicateValues")
 DEFAULT_MISSING_VALUES: list[Any] = [None, ""]
 UPDATED_AT = "updated_at"
+TEMPORAL_TYPES = ("date", "timestamp", "time")
+TYPE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "string": ("minLength", "maxLength", "pattern", "format"),
+    "integer": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "format"),
+    "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "format"),
+    "date": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+    "timestamp": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+    "time": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+    "array": ("minItems", "maxItems", "uniqueItems"),
+    "object": ("minProperties", "maxProperties", "required"),
+}
+"""The `logicalTypeOptions` of each logicalType that constrain values: each one is a rule
+`<property>_<option>`. The others are not about values: `format` of a date, timestamp or time is
+its castability (`<property>_type`); `timezone` and `defaultTimezone` of a timestamp say how to read
+it; string formats `password` and `binary` allow any text (STRING_FORMATS_ANY_VALUE)."""
+
+STRING_FORMATS_ANY_VALUE = ("password", "binary")
+"""String formats that every text satisfies (a hint for tools that display or store the value)."""
 
 
 class RuleKind(StrEnum):
     COLUMNS_PRESENT = "columnsPresent"
     TYPE = "type"
+    TYPE_OPTION = "typeOption"
     REQUIRED = "required"
     UNIQUE = "unique"
     PRIMARY_KEY = "primaryKey"
@@ -47,6 +66,7 @@ class RuleKind(StrEnum):
 
 ROW_LEVEL_KINDS = {
     RuleKind.TYPE,
+    RuleKind.TYPE_OPTION,
     RuleKind.REQUIRED,
     RuleKind.UNIQUE,
     RuleKind.PRIMARY_KEY,
@@ -79,8 +99,9 @@ class Rule(BaseModel):
     threshold: dict[str, Any] = Field(default_factory=dict, description="One ODCS operator and its value.")
     unit: str = Field("rows", description="rows or percent.")
     on_violation: str = Field("block", description="block, quarantine or warn.")
-    logical_type: str | None = Field(None, description="For type rules: the ODCS logicalType.")
-    type_format: str | None = Field(None, description="For type rules: logicalTypeOptions.format (JDK).")
+    logical_type: str | None = Field(None, description="For type and typeOption rules: the logicalType.")
+    type_format: str | None = Field(None, description="For type and typeOption rules: logicalTypeOptions."
+                                    "format of a date, timestamp or time (JDK).")
     references: str | None = Field(None, description="For relationships: `<object>.<column>` referenced.")
     query: str | None = Field(None, description="For sql rules.")
     engine: str | None = Field(None, description="For custom rules: soda or greatExpectations.")
@@ -236,6 +257,7 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
                 type_format=(prop.get("logicalTypeOptions") or {}).get("format"),
             )
         )
+    rules.extend(_type_option_rules(object_name, prop, action))
     if prop.get("required") or in_key:
         rules.append(_column_rule(object_name, name, RuleKind.REQUIRED, action, "The column is never null."))
     if prop.get("unique"):
@@ -243,6 +265,30 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
     for relationship in prop.get("relationships") or []:
         action_of_relationship = on_violation_of(relationship, action)
         rules.append(_relationship_rule(object_name, name, relationship["to"], action_of_relationship))
+    return rules
+
+
+def _type_option_rules(object_name: str, prop: dict[str, Any], action: str) -> list[Rule]:
+    """One rule `<property>_<option>` per logicalTypeOption that constrains values
+    (semantics.TYPE_OPTIONS), in the order the contract lists them."""
+    logical_type = prop.get("logicalType")
+    options = prop.get("logicalTypeOptions")
+    if not isinstance(options, dict) or logical_type not in TYPE_OPTIONS:
+        return []
+    type_format = options.get("format") if logical_type in TEMPORAL_TYPES else None
+    rules = []
+    for name, value in options.items():
+        if name not in TYPE_OPTIONS[logical_type] or (name == "format" and logical_type in TEMPORAL_TYPES):
+            continue
+        if logical_type == "string" and name == "format" and value in STRING_FORMATS_ANY_VALUE:
+            continue
+        rules.append(Rule(
+            id=f"{prop['name']}_{name}", object=object_name, kind=RuleKind.TYPE_OPTION,
+            metric="invalidValues", property=prop["name"], arguments={"option": name, "value": value},
+            on_violation=action,
+            **_schema_limit(action), logical_type=logical_type, type_format=type_format,
+            description=f"logicalTypeOptions {name}: {value}",
+        ))
     return rules
 
 

@@ -8,6 +8,7 @@ Column types are judged from the batch's Polars schema, which is what the DuckDB
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -138,3 +139,102 @@ def duplicate_rows_query(table: str, columns: Sequence[str], order: OrderColumn 
             f"SELECT {rn} FROM (SELECT b.{rn}, ROW_NUMBER() OVER (PARTITION BY {partition} "
             f"ORDER BY {order_by}) AS __sg_rank FROM {quote(table)} AS b SEMI JOIN d ON {matches}) "
             f"WHERE __sg_rank > 1")
+
+
+def type_option_violated(expression: str, dtype: pl.DataType, option: semantics.TypeOption,
+                         decimal_separator: str = ".") -> str:
+    """Not null and violating the logicalTypeOption (semantics.TypeOption)."""
+    check = semantics.OptionCheck
+    not_null = f"{expression} IS NOT NULL"
+    if option.check in (check.LENGTH, check.PATTERN):
+        value_text = text(expression, dtype)
+        violated = _outside(f"length({value_text})", option)
+        if option.check == check.PATTERN:
+            anchored = checked_pattern(option.pattern or "")
+            violated = f"(NOT regexp_matches({value_text}, {literal(anchored)}) OR {violated})"
+        return f"({not_null} AND {violated})"
+    if option.check in (check.ITEMS, check.UNIQUE_ITEMS):
+        _require(isinstance(dtype, pl.List | pl.Array), expression, dtype, option, "arrays")
+        if option.check == check.ITEMS:
+            return f"({not_null} AND {_outside(f'len({expression})', option)})"
+        if not option.value:
+            return "FALSE"
+        has_null = f"(len({expression}) > list_aggregate({expression}, 'count'))"
+        distinct = f"(len(list_distinct({expression})) + CASE WHEN {has_null} THEN 1 ELSE 0 END)"
+        return f"({not_null} AND {distinct} < len({expression}))"
+    if option.check in (check.PROPERTIES, check.REQUIRED):
+        _require(isinstance(dtype, pl.Struct), expression, dtype, option, "objects")
+        fields = [field.name for field in dtype.fields]
+        if option.check == check.PROPERTIES:
+            present = " + ".join(f"CASE WHEN struct_extract({expression}, {literal(f)}) IS NOT NULL THEN 1 "
+                                 "ELSE 0 END" for f in fields) or "0"
+            return f"({not_null} AND {_outside(f'({present})', option)})"
+        if any(f not in fields for f in option.fields):
+            return f"({not_null})"
+        absent = " OR ".join(f"struct_extract({expression}, {literal(f)}) IS NULL" for f in option.fields)
+        return f"({not_null} AND ({absent}))"
+    assert option.castability is not None and option.domain is not None
+    judged = f"({not_null} AND NOT {not_castable(expression, dtype, option.castability)})"
+    number = _domain_value(expression, dtype, option.domain, option.castability, decimal_separator)
+    if option.domain == semantics.ValueDomain.INTEGER:
+        if native_kind(dtype) == NativeKind.TEXT:
+            negative = f"starts_with({text(expression, dtype)}, '-')"
+        else:
+            negative = f"(CAST({expression} AS DOUBLE) < 0)"
+        if option.check == check.MULTIPLE:
+            violated = f"({number} IS NULL OR {number} % {option.multiple} <> 0)"
+        else:
+            beyond = (f"(({negative}) AND {str(option.low is not None).upper()}) OR "
+                      f"(NOT ({negative}) AND {str(option.high is not None).upper()})")
+            violated = f"(CASE WHEN {number} IS NULL THEN {beyond} ELSE {_outside(number, option)} END)"
+        return f"({judged} AND coalesce({violated}, TRUE))"
+    if option.check == check.MULTIPLE:
+        quotient = f"({number} / {float(option.multiple or 1)!r})"
+        tolerance = f"(greatest(1.0, abs({quotient})) * {semantics.MULTIPLE_TOLERANCE!r})"
+        return f"({judged} AND coalesce(abs({quotient} - round({quotient})) > {tolerance}, TRUE))"
+    return f"({judged} AND coalesce({_outside(number, option)}, TRUE))"
+
+
+def _outside(measured: str, option: semantics.TypeOption) -> str:
+    clauses = []
+    if option.low is not None:
+        clauses.append(f"{measured} {'<' if option.low_inclusive else '<='} {_bound(option.low)}")
+    if option.high is not None:
+        clauses.append(f"{measured} {'>' if option.high_inclusive else '>='} {_bound(option.high)}")
+    return f"({' OR '.join(clauses) or 'FALSE'})"
+
+
+def _bound(bound: Any) -> str:
+    if isinstance(bound, datetime):
+        return f"TIMESTAMP {literal(bound.isoformat(sep=' '))}"
+    if isinstance(bound, int):
+        return f"CAST({literal(str(bound))} AS HUGEINT)"
+    return f"CAST({bound!r} AS DOUBLE)"
+
+
+def _domain_value(expression: str, dtype: pl.DataType, domain: semantics.ValueDomain,
+                  castability: semantics.Castability, decimal_separator: str) -> str:
+    """The value a range or multiple check compares (semantics.ValueDomain)."""
+    kind = native_kind(dtype)
+    if domain == semantics.ValueDomain.TEMPORAL:
+        if kind == NativeKind.TEXT:
+            assert castability.temporal is not None
+            return parsed_temporal(text(expression, dtype), castability.temporal)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            return f"CAST(timezone('UTC', {expression}) AS TIMESTAMP)"
+        return f"CAST({expression} AS TIMESTAMP)"
+    if kind == NativeKind.TEXT:
+        if domain == semantics.ValueDomain.INTEGER:
+            return f"TRY_CAST({expression} AS HUGEINT)"
+        separator = literal(decimal_separator)
+        return f"TRY_CAST(replace({expression}, {separator}, '.') AS DOUBLE)"
+    if domain == semantics.ValueDomain.INTEGER:
+        return f"TRY_CAST({expression} AS HUGEINT)"
+    return f"CAST({expression} AS DOUBLE)"
+
+
+
+def _require(holds: bool, expression: str, dtype: pl.DataType, option: semantics.TypeOption,
+             what: str) -> None:
+    if not holds:
+        raise semantics.not_carried(option, expression, dtype, what)

@@ -117,7 +117,7 @@ class GxEngine:
         column = rule.property
         if column is None:
             raise ValueError(f"rule {rule.id}: {rule.metric} needs a property")
-        if rule.kind == RuleKind.TYPE:
+        if rule.kind in (RuleKind.TYPE, RuleKind.TYPE_OPTION):
             return _Planned(rule, [_expect_false(derived, violation_expression(rule, schema, context))])
         if rule.metric == "nullValues":
             return _Planned(rule, [_not_null(column)])

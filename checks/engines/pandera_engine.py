@@ -19,6 +19,7 @@ import importlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 
 import polars as pl
@@ -26,13 +27,19 @@ import polars as pl
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
 from checks.engines.polars_common import checked_pattern, native_kind
 from checks.engines.semantics import (
+    MULTIPLE_TOLERANCE,
     Castability,
     NativeKind,
     NativeRule,
+    OptionCheck,
     TemporalFormat,
+    TypeOption,
     UnsupportedDefinition,
+    ValueDomain,
     castability,
     full_match,
+    not_carried,
+    rule_type_option,
     text_values,
 )
 from checks.rules import DEFAULT_MISSING_VALUES, OrderColumn, Rule, RuleKind
@@ -282,6 +289,9 @@ def violation_expression(rule: Rule, schema: pl.Schema, context: BatchContext) -
             schema[column],
             castability(rule.logical_type or "", rule.type_format, context.decimal_separator),
         )
+    if rule.kind == RuleKind.TYPE_OPTION:
+        option = rule_type_option(rule, context.decimal_separator)
+        return type_option_violated(column, schema[column], option, context.decimal_separator)
     if rule.kind == RuleKind.RELATIONSHIP:
         return _not_referenced(column, schema[column], rule.references or "", context)
     if rule.metric == "nullValues":
@@ -348,6 +358,110 @@ def _not_castable(column: str, dtype: pl.DataType, cast: Castability) -> pl.Expr
     else:
         ok = pl.lit(False)
     return value.is_not_null() & ~ok
+
+
+def type_option_violated(column: str, dtype: pl.DataType, option: TypeOption,
+                         decimal_separator: str = ".") -> pl.Expr:
+    """True on a non-null value that violates the logicalTypeOption (semantics.TypeOption)."""
+    value = pl.col(column)
+    if option.check in (OptionCheck.LENGTH, OptionCheck.PATTERN):
+        text = _text(column, dtype)
+        violated = _outside(text.str.len_chars(), option)
+        if option.check == OptionCheck.PATTERN:
+            violated = ~text.str.contains(checked_pattern(option.pattern or "")) | violated
+        return value.is_not_null() & violated
+    if option.check in (OptionCheck.ITEMS, OptionCheck.UNIQUE_ITEMS):
+        items = _items(column, dtype, option)
+        if option.check == OptionCheck.ITEMS:
+            return value.is_not_null() & _outside(items.list.len(), option)
+        return value.is_not_null() & pl.lit(bool(option.value)) & (items.list.n_unique() < items.list.len())
+    if option.check in (OptionCheck.PROPERTIES, OptionCheck.REQUIRED):
+        fields = _struct_fields(column, dtype, option)
+        if option.check == OptionCheck.PROPERTIES:
+            flags = [value.struct.field(f).is_not_null() for f in fields]
+            present = pl.sum_horizontal(flags) if flags else pl.lit(0)
+            return value.is_not_null() & _outside(present, option)
+        if any(f not in fields for f in option.fields):
+            return value.is_not_null()
+        absent = [value.struct.field(f).is_null() for f in option.fields]
+        return value.is_not_null() & pl.any_horizontal(absent)
+    assert option.castability is not None and option.domain is not None
+    judged = value.is_not_null() & ~_not_castable(column, dtype, option.castability)
+    number = _domain_value(column, dtype, option.domain, option.castability, decimal_separator)
+    if option.domain == ValueDomain.INTEGER:
+        # beyond 128 bits: below every lower, above every upper bound, never a known multiple
+        beyond = number.is_null()
+        negative = _as_text(value, dtype).str.starts_with("-") if native_kind(dtype) == NativeKind.TEXT \
+            else value.cast(pl.Float64) < 0
+        if option.check == OptionCheck.MULTIPLE:
+            violated = beyond | (number % pl.lit(option.multiple, dtype=pl.Int128) != 0)
+        else:
+            outside_beyond = ((negative & pl.lit(option.low is not None))
+                              | (~negative & pl.lit(option.high is not None)))
+            violated = pl.when(beyond).then(outside_beyond).otherwise(_outside(number, option))
+        return judged & violated.fill_null(True)
+    if option.check == OptionCheck.MULTIPLE:
+        quotient = number / pl.lit(float(option.multiple or 1))
+        tolerance = pl.max_horizontal(pl.lit(1.0), quotient.abs()) * MULTIPLE_TOLERANCE
+        return judged & ((quotient - quotient.round(0)).abs() > tolerance).fill_null(True)
+    return judged & _outside(number, option).fill_null(True)
+
+
+def _outside(measured: pl.Expr, option: TypeOption) -> pl.Expr:
+    """The measured value is below `low` or above `high` (each inclusive or not)."""
+    outside = pl.lit(False)
+    if option.low is not None:
+        low = _literal(option.low)
+        outside = outside | (measured < low if option.low_inclusive else measured <= low)
+    if option.high is not None:
+        high = _literal(option.high)
+        outside = outside | (measured > high if option.high_inclusive else measured >= high)
+    return outside
+
+
+def _literal(bound: object) -> pl.Expr:
+    if isinstance(bound, datetime):
+        return pl.lit(bound, dtype=pl.Datetime("us"))
+    if isinstance(bound, int):
+        return pl.lit(bound, dtype=pl.Int128)
+    return pl.lit(bound, dtype=pl.Float64)
+
+
+def _domain_value(column: str, dtype: pl.DataType, domain: ValueDomain, cast: Castability,
+                  decimal_separator: str) -> pl.Expr:
+    """The value compared by a range or multiple check (semantics.ValueDomain); null where a
+    castable integer is beyond 128 bits."""
+    value = pl.col(column)
+    kind = native_kind(dtype)
+    if domain == ValueDomain.TEMPORAL:
+        if kind == NativeKind.TEXT:
+            assert cast.temporal is not None
+            return _parsed(_text(column, dtype), cast.temporal)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            value = value.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return value.cast(pl.Datetime("us"))
+    if kind == NativeKind.TEXT:
+        text = _text(column, dtype)
+        if domain == ValueDomain.INTEGER:
+            return text.cast(pl.Int128, strict=False)
+        return text.str.replace(decimal_separator, ".", literal=True).cast(pl.Float64, strict=False)
+    if domain == ValueDomain.INTEGER:
+        return value.cast(pl.Int128, strict=False)
+    return value.cast(pl.Float64)
+
+
+def _items(column: str, dtype: pl.DataType, option: TypeOption) -> pl.Expr:
+    if isinstance(dtype, pl.Array):
+        return pl.col(column).cast(pl.List(dtype.inner))
+    if not isinstance(dtype, pl.List):
+        raise not_carried(option, repr(column), dtype, "arrays")
+    return pl.col(column)
+
+
+def _struct_fields(column: str, dtype: pl.DataType, option: TypeOption) -> list[str]:
+    if not isinstance(dtype, pl.Struct):
+        raise not_carried(option, repr(column), dtype, "objects")
+    return [field.name for field in dtype.fields]
 
 
 def _not_referenced(column: str, dtype: pl.DataType, references: str, context: BatchContext) -> pl.Expr:

@@ -187,6 +187,10 @@ def _plan_library(rule: Rule, table: str, schema: pl.Schema, context: BatchConte
                                             context.decimal_separator)
         predicate = sql.not_castable(expression, dtype, castability)
         return _Planned(rule, None, {"failed_rows": {**label, "expression": predicate}}, predicate)
+    if rule.kind == RuleKind.TYPE_OPTION:
+        option = semantics.rule_type_option(rule, context.decimal_separator)
+        predicate = sql.type_option_violated(expression, dtype, option, context.decimal_separator)
+        return _Planned(rule, None, {"failed_rows": {**label, "expression": predicate}}, predicate)
     # Values are compared as text, and Soda quotes a column name without escaping its quotes: in
     # both cases Soda gets our expression for the column instead of its name.
     value_text = sql.text(expression, dtype)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,11 @@ from checks.gate import BLOCKED, QUARANTINE_REASONS, run_gate
 from tests.gates.helpers import OBJECT, contract, engine_params, on_violation, prop, rule
 
 TS = {"logicalTypeOptions": {"format": "yyyy-MM-dd HH:mm:ss"}}
+
+
+def opts(**options: Any) -> dict[str, Any]:
+    return {"logicalTypeOptions": options}
+
 WARN = on_violation("warn")
 
 
@@ -261,6 +267,89 @@ CASES = [
          relationships=[{"from": f"{OBJECT}.site_sk", "to": "site_dim.site_sk", **on_violation("quarantine")},
                         {"type": "foreignKey", "from": [f"{OBJECT}.store"],
                          "to": ["schema/site_dim/properties/site_sk"]}]),
+    # -- logicalTypeOptions (rules `<property>_<option>`; only castable values are judged) ---------
+    Case("string_min_max_length", [prop("s", **opts(minLength=2, maxLength=3), **WARN)],
+         {"s": ["ab", "a", "abcd", "äöü", "", None]},                         # characters, not bytes
+         {"s_minLength": (2, 2), "s_maxLength": (1, 1)}, "warn"),              # a and ""; abcd
+    Case("string_pattern_is_a_full_match", [prop("s", **opts(pattern="[A-Z]{2}[0-9]+"), **WARN)],
+         {"s": ["AB1", "AB", "ab1", "XAB12", None, "AB12"]}, {"s_pattern": (3, 3)}, "warn"),
+    Case("string_formats", [prop(name, **opts(format=fmt), **WARN) for name, fmt in [
+        ("mail", "email"), ("id", "uuid"), ("link", "uri"), ("host", "hostname"), ("v4", "ipv4"),
+        ("v6", "ipv6"), ("blob", "byte")]],
+         {"mail": ["a.b@example.com", "x@localhost", "no-at", "a@b@c", "a @b.c", None],
+          "id": ["123e4567-e89b-12d3-a456-426614174000", "123E4567-E89B-12D3-A456-426614174000",
+                 "123e4567e89b12d3a456426614174000", "123e4567-e89b-12d3-a456-42661417400g", None, None],
+          "link": ["https://example.com/a?b=c", "urn:isbn:0451450523", "example.com", "http://a b",
+                   "1http://x", None],
+          "host": ["example.com", "a-b.c", "-a.com", "a" * 64 + ".com", "a." * 126 + "abc", None],
+          "v4": ["192.168.0.1", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", None],
+          "v6": ["::1", "2001:db8::ff00:42:8329", "::ffff:192.0.2.128", "2001:db8:::1", "12345::", None],
+          "blob": ["aGVsbG8=", "aGVsbG8", "aGk=", "", None, "a+/9"]},
+         # mail: no-at, a@b@c, a blank; id: no hyphens, g; link: no scheme, a blank, a digit first;
+         # host: leading hyphen, a 64-character label, 255 characters; v4: 256, 01, three parts;
+         # v6: ::: and five digits; blob: no padding
+         {"mail_format": (3, 3), "id_format": (2, 2), "link_format": (3, 3), "host_format": (3, 3),
+          "v4_format": (3, 3), "v6_format": (2, 2), "blob_format": (1, 1)}, "warn"),
+    Case("string_format_unknown_fails_closed", [prop("p", **opts(format="phone"))], {"p": ["+49 30 1234"]},
+         {"p_format": (None, 0)}, "block", passed={"p_format": False}, messages={"p_format": "'phone'"}),
+    Case("integer_bounds", [prop("i", "integer", **opts(minimum=2.5, exclusiveMaximum=10), **WARN)],
+         {"i": ["3", "2", "10", "9", "+10", "x", None, "-5"]},
+         # x >= 2.5 is x >= 3: 2 and -5; x < 10: 10 and +10; x is not an integer (only i_type counts it)
+         {"i_type": (1, 1), "i_minimum": (2, 2), "i_exclusiveMaximum": (2, 2)}, "warn"),
+    Case("integer_formats", [prop("a", "integer", **opts(format="i8"), **WARN),
+                             prop("u", "integer", **opts(format="u8"), **WARN),
+                             prop("big", "integer", **opts(format="i64"), **WARN),
+                             prop("n", "integer", **opts(format="u16"), **WARN)],
+         {"a": ["127", "128", "-128", "-129", "0", "007"],                   # 128, -129
+          "u": ["255", "256", "-1", "-0", "0", "+255"],                       # 256, -1
+          "big": ["9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                  "-9223372036854775809", "1" + "0" * 40, "-1" + "0" * 40],  # 2^63, -2^63-1, both beyond
+          "n": [65535, 65536, -1, 0, None, 1]},                               # native: 65536, -1
+         {"a_format": (2, 2), "u_format": (2, 2), "big_format": (4, 4), "n_format": (2, 2)}, "warn"),
+    Case("integer_multiple_of", [prop("m", "integer", **opts(multipleOf=5), **WARN),
+                                 prop("k", "integer", **opts(multipleOf=5), **WARN)],
+         {"m": ["10", "-15", "7", "0", "1" + "0" * 40, None],                  # 7; beyond 128 bits
+          "k": [10, 12, None, -5, 0, 3]},                                      # 12, 3
+         {"m_multipleOf": (2, 2), "k_multipleOf": (2, 2)}, "warn"),
+    Case("number_bounds_with_decimal_comma", [prop("p", "number", **opts(exclusiveMinimum=0, maximum=99.99),
+                                                   **WARN)],
+         {"p": ["0,01", "0", "-1,5", "99,99", "100", "1e2", "abc"]},
+         {"p_type": (1, 1), "p_exclusiveMinimum": (2, 2), "p_maximum": (2, 2)}, "warn",
+         server_hints={"decimalSeparator": ","}),                              # 0, -1,5; 100, 1e2
+    Case("number_multiple_of_cents", [prop("price", "number", **opts(multipleOf=0.01), **WARN)],
+         {"price": ["0.07", "19.99", "1.005", "3", "0.1", "1e-3"]}, {"price_multipleOf": (2, 2)}, "warn"),
+    Case("number_formats", [prop("f", "number", **opts(format="f32"), **WARN),
+                            prop("g", "number", **opts(format="f64"), **WARN)],
+         {"f": ["3.4e38", "3.5e38", "-3.5e38", "1"], "g": ["1e308", "1e309", "-1e309", "0"]},
+         {"f_format": (2, 2), "g_format": (2, 2)}, "warn"),
+    Case("date_bounds_in_the_property_format_or_iso", [prop("d", "date", **WARN, **opts(
+        format="dd.MM.yyyy", minimum="01.01.2024", exclusiveMaximum="2024-02-01"))],
+         {"d": ["01.01.2024", "31.12.2023", "31.01.2024", "01.02.2024", "30.02.2024", None]},
+         {"d_type": (1, 1), "d_minimum": (1, 1), "d_exclusiveMaximum": (1, 1)}, "warn"),
+    Case("timestamp_bounds", [prop("t", "timestamp", **WARN, **opts(
+        exclusiveMinimum="2024-01-01T00:00:00", maximum="2024-01-31 23:59:59"))],
+         {"t": ["2024-01-01T00:00:00", "2024-01-01 00:00:01", "2024-02-01T00:00:00", "2024-01-31 23:59:59",
+                "2023-06-01T12:00:00"]},
+         {"t_exclusiveMinimum": (2, 2), "t_maximum": (1, 1)}, "warn"),
+    Case("native_date_bounds", [prop("d", "date", **opts(minimum="2024-01-01"), **WARN)],
+         {"d": [date(2024, 1, 1), date(2023, 12, 31), None]}, {"d_minimum": (1, 1)}, "warn"),
+    Case("array_options", [prop("tags", "array", **opts(minItems=1, maxItems=3, uniqueItems=True), **WARN)],
+         {"tags": [["a"], [], ["a", "b", "c", "d"], ["a", "a"], None, ["x", None, None]]},
+         # [] ; four items ; a twice, null twice (null items equal each other)
+         {"tags_minItems": (1, 1), "tags_maxItems": (1, 1), "tags_uniqueItems": (2, 2)}, "warn",
+         schema={"tags": pl.List(pl.String)}),
+    Case("array_option_on_text_fails_closed", [prop("tags", "array", **opts(minItems=1))], {"tags": ['["a"]']},
+         {"tags_minItems": (None, 0)}, "block", passed={"tags_minItems": False},
+         messages={"tags_minItems": "not arrays"}),
+    Case("object_options", [prop("addr", "object", **WARN, **opts(minProperties=2, maxProperties=2,
+                                                                   required=["city"]))],
+         {"addr": [{"city": "B", "zip": "1", "street": None}, {"city": None, "zip": "1", "street": "x"},
+                   {"city": "B", "zip": None, "street": None}, {"city": "C", "zip": "2", "street": "y"}, None]},
+         # non-null fields 2, 2, 1, 3: one too few, one too many; city null in the second
+         {"addr_minProperties": (1, 1), "addr_maxProperties": (1, 1), "addr_required": (1, 1)}, "warn"),
+    Case("type_option_quarantines_rows", [prop("code", **opts(maxLength=3), **on_violation("quarantine"))],
+         {"code": ["abc", "abcd", "x"]}, {"code_maxLength": (100 / 3, 1)}, "quarantine",
+         quarantined={1: ["code_maxLength"]}),
     # -- sql rules --------------------------------------------------------------------------------
     Case("sql_with_space_and_quote_in_identifiers", [prop('net "sales" eur', quality=[{
         "id": "zero_sales", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE {property} = '0'",
@@ -350,3 +439,11 @@ def test_catastrophic_regex_finishes_fast(engine: str, tmp_path: Path) -> None:
     assert time.perf_counter() - started < 20
     evil = next(r for r in result.rules if r.id == "evil")
     assert (evil.value, evil.violating_rows) == (1, 1)
+
+
+def test_string_formats_of_any_value_are_documentation(tmp_path: Path) -> None:
+    """`password` and `binary` say how to treat a value, not which values are valid: no rule."""
+    gate_contract = contract(tmp_path, [prop("pw", **opts(format="password")), prop("raw", **opts(format="binary"))])
+    result = run_gate(gate_contract, OBJECT, pl.DataFrame({"pw": ["x"], "raw": ["y"]})).result
+    assert [r.id for r in result.rules] == [f"{OBJECT}_columns_present", f"{OBJECT}_extra_columns"]
+    assert result.verdict.value == "pass"
