@@ -338,13 +338,15 @@ CASES = [
          # [] ; four items ; a twice, null twice (null items equal each other)
          {"tags_minItems": (1, 1), "tags_maxItems": (1, 1), "tags_uniqueItems": (2, 2)}, "warn",
          schema={"tags": pl.List(pl.String)}),
-    Case("array_option_on_text_fails_closed", [prop("tags", "array", **opts(minItems=1))], {"tags": ['["a"]']},
+    Case("array_option_on_text_fails_closed", [prop("tags", "array", **opts(minItems=1))],
+         {"tags": ['["a"]']},
          {"tags_minItems": (None, 0)}, "block", passed={"tags_minItems": False},
          messages={"tags_minItems": "not arrays"}),
     Case("object_options", [prop("addr", "object", **WARN, **opts(minProperties=2, maxProperties=2,
                                                                    required=["city"]))],
          {"addr": [{"city": "B", "zip": "1", "street": None}, {"city": None, "zip": "1", "street": "x"},
-                   {"city": "B", "zip": None, "street": None}, {"city": "C", "zip": "2", "street": "y"}, None]},
+                   {"city": "B", "zip": None, "street": None}, {"city": "C", "zip": "2", "street": "y"},
+                   None]},
          # non-null fields 2, 2, 1, 3: one too few, one too many; city null in the second
          {"addr_minProperties": (1, 1), "addr_maxProperties": (1, 1), "addr_required": (1, 1)}, "warn"),
     Case("type_option_quarantines_rows", [prop("code", **opts(maxLength=3), **on_violation("quarantine"))],
@@ -443,7 +445,8 @@ def test_catastrophic_regex_finishes_fast(engine: str, tmp_path: Path) -> None:
 
 def test_string_formats_of_any_value_are_documentation(tmp_path: Path) -> None:
     """`password` and `binary` say how to treat a value, not which values are valid: no rule."""
-    gate_contract = contract(tmp_path, [prop("pw", **opts(format="password")), prop("raw", **opts(format="binary"))])
+    gate_contract = contract(tmp_path, [prop("pw", **opts(format="password")),
+                                        prop("raw", **opts(format="binary"))])
     result = run_gate(gate_contract, OBJECT, pl.DataFrame({"pw": ["x"], "raw": ["y"]})).result
     assert [r.id for r in result.rules] == [f"{OBJECT}_columns_present", f"{OBJECT}_extra_columns"]
     assert result.verdict.value == "pass"
