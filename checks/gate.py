@@ -113,7 +113,7 @@ def run_gate(
     measurements = measured.by_engine(engine, default_rules, required=True)
     for custom_engine, engine_rules in custom_rules.items():
         measurements.update(measured.by_engine(custom_engine, engine_rules, required=False))
-    measurements.update(measured.by_sql(sql_rules))
+    measurements.update(measured.by_sql(sql_rules, [r for r in rules if r.kind == RuleKind.TYPE]))
 
     quarantine_rows: dict[str, pl.Series] = {}
     for rule in rules:
@@ -164,12 +164,14 @@ class _Measurer:
         return {r.id: found.get(r.id) or Measurement(r.id, None, message=f"engine {name!r} returned nothing "
                                                      "for this rule", engine=name) for r in rules}
 
-    def by_sql(self, rules: list[Rule]) -> dict[str, Measurement]:
+    def by_sql(self, rules: list[Rule], type_rules: list[Rule]) -> dict[str, Measurement]:
+        """`type: sql` rules over the batch typed by the contract (the columns of `type_rules`)."""
         if not rules:
             return {}
         from checks.sql_rules import run_sql_rules
 
-        return {m.rule_id: m for m in run_sql_rules(self.numbered, rules, self.context.object_name)}
+        return {m.rule_id: m for m in run_sql_rules(self.numbered, rules, self.context.object_name,
+                                                    type_rules, self.context.decimal_separator)}
 
 
 def _not_evaluable(rule: Rule, missing: list[str], context: BatchContext) -> tuple[str, bool]:

@@ -1,11 +1,15 @@
 """ODCS `type: sql` rules: the contract's query, run in an in-process DuckDB over the batch.
 
 The batch is a table named after the object (`checks.engines.duckdb_batch`: streamed in, spilled
-to disk when large), so `{object}` in a query is a real table name. `{object}` and `{property}` are
-replaced by quoted identifiers, never by data. The connection has no file system or network access
-and its configuration is locked, so a query in a contract cannot read anything but the batch. A
-query that fails, or that does not return one number, leaves its rule `not_evaluated` with the
-reason; the rest of the gate runs, and the gate fails the rule closed (checks.gate).
+to disk when large), so `{object}` in a query is a real table name. It is typed by the contract
+first: a text column (CSV) whose property has a logicalType with a castability rule holds that
+type (`checks.engines.pandera_engine.typed_column`), so `WHERE units > 5` compares numbers on
+CSV as on Parquet; values that are not castable are NULL there (the `<property>_type` rule counts
+them). `{object}` and `{property}` are replaced by quoted identifiers, never by data. The connection
+has no file system or network access and its configuration is locked, so a query in a contract
+cannot read anything but the batch. A query that fails, or that does not return one number, leaves
+its rule `not_evaluated` with the reason; the rest of the gate runs, and the gate fails the rule
+closed (checks.gate).
 """
 
 from __future__ import annotations
@@ -46,14 +50,20 @@ def render_query(query: str, object_name: str, property_name: str | None) -> str
     return rendered
 
 
-def run_sql_rules(batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule],
-                  object_name: str) -> list[Measurement]:
-    """One measurement per rule: the number its query returns over the batch, or why there is none."""
+def run_sql_rules(batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule], object_name: str,
+                  type_rules: Sequence[Rule] = (), decimal_separator: str = ".") -> list[Measurement]:
+    """One measurement per rule: the number its query returns over the batch, or why there is none.
+    `type_rules` (the object's `<property>_type` rules) say which columns to type first."""
     if not rules:
         return []
     from checks.engines.duckdb_batch import batch_database
+    from checks.engines.pandera_engine import typed_column
 
     table = batch.drop(ROW_NUMBER, strict=False)
+    schema = table.collect_schema()
+    typed = [typed_column(r.property, schema[r.property], r.logical_type or "", r.type_format,
+                          decimal_separator) for r in type_rules if r.property in schema]
+    table = table.with_columns([column for column in typed if column is not None])
     with batch_database({object_name: table}, lock_configuration=True) as connection:
         return [_measure(connection, rule, object_name) for rule in rules]
 

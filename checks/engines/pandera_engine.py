@@ -444,10 +444,40 @@ def _domain_value(column: str, dtype: pl.DataType, domain: ValueDomain, cast: Ca
         text = _text(column, dtype)
         if domain == ValueDomain.INTEGER:
             return text.cast(pl.Int128, strict=False)
-        return text.str.replace(decimal_separator, ".", literal=True).cast(pl.Float64, strict=False)
+        return _number(text, decimal_separator)
     if domain == ValueDomain.INTEGER:
         return value.cast(pl.Int128, strict=False)
     return value.cast(pl.Float64)
+
+
+def _number(text: pl.Expr, decimal_separator: str) -> pl.Expr:
+    """A number's text as a 64-bit float (null where it is not one)."""
+    return text.str.replace(decimal_separator, ".", literal=True).cast(pl.Float64, strict=False)
+
+
+def typed_column(column: str, dtype: pl.DataType, logical_type: str, type_format: str | None,
+                 decimal_separator: str = ".") -> pl.Expr | None:
+    """A text column as its logicalType (BIGINT-like Int64, Float64, Boolean, Date, Datetime), the
+    values that are not castable null; None when the column is not text or the type has no
+    castability rule (it is then left as it is)."""
+    if native_kind(dtype) != NativeKind.TEXT:
+        return None
+    try:
+        cast = castability(logical_type, type_format, decimal_separator)
+    except UnsupportedDefinition:
+        return None
+    text = _text(column, dtype)
+    if logical_type == "integer":
+        value = text.cast(pl.Int64, strict=False)
+    elif logical_type == "number":
+        value = _number(text, decimal_separator)
+    elif logical_type == "boolean":
+        value = text.str.to_lowercase().is_in(["true", "1"])
+    else:
+        assert cast.temporal is not None
+        value = _parsed(text, cast.temporal)
+        value = value.cast(pl.Date) if logical_type == "date" else value
+    return pl.when(_castable_text(text, cast)).then(value).alias(column)
 
 
 def _items(column: str, dtype: pl.DataType, option: TypeOption) -> pl.Expr:

@@ -193,3 +193,18 @@ def test_only_odcs_3_1_is_accepted(capsys, tmp_path: Path, old: str, new: str, m
     status, _, err = check(capsys, "--contract", str(path), "--data", data(tmp_path, "a\n1\n"))
     assert status == 2
     assert err.startswith(f"shelfguard check: {path}:{line}:") and message in err, err
+
+
+def test_sql_rule_compares_a_csv_column_with_a_number(capsys, tmp_path: Path) -> None:
+    """CSV is read as text; the sql rule sees it typed by the contract, as it would on Parquet."""
+    contract = contract_file(tmp_path, [prop("store"), prop("units", "integer")], [
+        {"id": "big_sales", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE units > 10",
+         "mustBeLessThan": 2}])
+    csv = data(tmp_path, "store,units\ns1,5\ns2,11\ns3,50\ns4,x\n")
+    parquet = tmp_path / "sales.parquet"
+    import polars as pl
+    pl.DataFrame({"store": ["s1", "s2", "s3"], "units": [5, 11, 50]}).write_parquet(parquet)
+    for batch in (csv, str(parquet)):
+        status, out, _ = check(capsys, "--contract", str(contract), "--data", batch, "--format", "json")
+        big = next(r for r in json.loads(out)["rules"] if r["id"] == "big_sales")
+        assert (status, big["value"], big["outcome"]) == (1, 2, "fail"), (batch, big)

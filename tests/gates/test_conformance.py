@@ -367,6 +367,22 @@ CASES = [
         "id": "broken", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE nope = 1",
         "mustBe": 0, **WARN}])],
          {"a": ["x"]}, {"broken": (None, 0)}, "warn", passed={"broken": False}, quarantined={}),
+    Case("sql_over_the_batch_typed_by_the_contract", [
+        prop("units", "integer", **WARN), prop("price", "number", **WARN), prop("day", "date", **WARN),
+        prop("promo", "boolean", **WARN), prop("note")],
+        # CSV text: compared as numbers, dates and booleans; "x" is not castable, so NULL in SQL
+        {"units": ["3", "12", "x", "7"], "price": ["1,5", "20", "2,25", None],
+         "day": ["2024-01-31", "2024-02-01", "2024-02-30", "2024-01-01"],
+         "promo": ["true", "FALSE", "1", "0"],
+         "note": ["10", "9", "x", "y"]},
+         {"big_units": (2, 0), "cheap": (2, 0), "february": (1, 0), "promos": (2, 0), "units_type": (1, 1),
+          "notes_as_text": (1, 0)}, "warn", server_hints={"decimalSeparator": ","},
+         quality=[{"id": i, "type": "sql", "query": q, "mustBe": 0, **WARN} for i, q in [
+             ("big_units", f"SELECT COUNT(*) FROM {OBJECT} WHERE units > 5"),            # 12, 7
+             ("cheap", f"SELECT COUNT(*) FROM {OBJECT} WHERE price < 3"),                # 1,5 and 2,25
+             ("february", f"SELECT COUNT(*) FROM {OBJECT} WHERE day >= DATE '2024-02-01'"),  # 02-30: null
+             ("promos", f"SELECT COUNT(*) FROM {OBJECT} WHERE promo"),                   # true, 1
+             ("notes_as_text", f"SELECT COUNT(*) FROM {OBJECT} WHERE note < '2'")]]),    # "10" < "2" as text
     # -- custom rules run by their own engine, whatever the default -------------------------------
     Case("custom_soda_rule", [prop("status")], {"status": ["ok", "bad", "bad", "ok"]},
          {"no_bad_status": (2, None)}, "warn",
