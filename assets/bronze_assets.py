@@ -1,10 +1,8 @@
-"""Generated bronze assets and their sensors: one asset per retailer object, one sensor per retailer.
+"""Generated bronze assets: one asset per retailer object (their jobs and sensors: `assets.deliveries`).
 
-Nothing here is per retailer: adding a folder under contracts/retailers/ adds its asset, checks,
-job and sensor.
+Nothing here is per retailer: adding a folder under contracts/retailers/ adds its assets and checks.
 """
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +10,6 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 from dagster._core.definitions.metadata import RawMetadataValue
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import Field
 
 from assets.bronze import (
@@ -24,8 +21,7 @@ from assets.bronze import (
     new_landing_files,
     replay,
 )
-from assets.channels import ChannelError, api_delivery, database_delivery, server_options
-from assets.freshness import CHECK_NAME as FRESHNESS_CHECK
+from assets.channels import ChannelError, api_delivery, database_delivery
 from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
 from assets.ledger import read_ledger
 from assets.lineage.column_lineage import bronze_column_lineage
@@ -269,78 +265,3 @@ def _materialize_result(
             if dg.AssetCheckKey(context.asset_key, r.check_name) in selected
         ],
     )
-
-
-def build_ingest_job(contract: Contract, nodes: list[AssetNode]) -> UnresolvedAssetJobDefinition:
-    code = retailer_code(contract)
-    keys = [dg.AssetKey(list(n.key)) for n in nodes]
-    # delivery_on_time is judged by the freshness sensor, not by an ingestion run.
-    on_time = dg.AssetSelection.checks(*[dg.AssetCheckKey(key, FRESHNESS_CHECK) for key in keys])
-    return dg.define_asset_job(
-        f"ingest_{code}",
-        selection=dg.AssetSelection.assets(*keys) - on_time,
-        description=f"Take in {code}'s deliveries into bronze and gate them.",
-        tags={"retailer": code},
-    )
-
-
-def build_retailer_sensor(
-    contract: Contract, nodes: list[AssetNode], job: UnresolvedAssetJobDefinition
-) -> dg.SensorDefinition:
-    """Landing retailers: one run per new delivery (run key = delivery id), running by default.
-
-    Pull retailers: a poll every 15 minutes, stopped by default because it needs the retailer's
-    database URL or API token in the environment; its description says which variables.
-    """
-    code = retailer_code(contract)
-    channel = channel_of(contract)
-    if channel == "landing":
-        description = f"Starts bronze ingestion when {code} delivers a file to its landing folder."
-    else:
-        options = server_options(contract)
-        needed = [str(options[o]) for o in ("urlEnv", "tokenEnv", "locationEnv") if options.get(o)]
-        description = (
-            f"Polls {code}'s {channel} every 15 minutes and takes new rows into bronze. Off by default: "
-            f"it needs {' and '.join(needed)} in the code location's environment (the contract's server "
-            "settings); turn it on once they are set."
-        )
-
-    @dg.sensor(
-        name=f"{code}_deliveries",
-        job=job,
-        minimum_interval_seconds=60 if channel == "landing" else 900,
-        description=description,
-        default_status=dg.DefaultSensorStatus.RUNNING
-        if channel == "landing"
-        else dg.DefaultSensorStatus.STOPPED,
-    )
-    def deliveries_sensor(context: dg.SensorEvaluationContext):
-        home = DataHome.from_env()
-        if channel != "landing":
-            for node in nodes:
-                yield dg.RunRequest(
-                    asset_selection=[dg.AssetKey(list(node.key))],
-                    run_config=bronze_run_config(dg.AssetKey(list(node.key))),
-                    tags={"retailer": code},
-                )
-            return
-        seen: dict[str, list[int]] = json.loads(context.cursor) if context.cursor else {}
-        ledger = read_ledger(home.warehouse)
-        for node in nodes:
-            asset_key = dg.AssetKey(list(node.key))
-            for path in new_landing_files(home, contract, node.object, ledger):
-                stat = path.stat()
-                signature = [stat.st_size, stat.st_mtime_ns]
-                if seen.get(str(path)) == signature:
-                    continue
-                seen[str(path)] = signature
-                delivery = landing_delivery(contract, node.object, path)
-                yield dg.RunRequest(
-                    run_key=delivery.delivery_id,
-                    asset_selection=[asset_key],
-                    run_config=bronze_run_config(asset_key, files=[str(path)]),
-                    tags={"retailer": code, "delivery_id": delivery.delivery_id},
-                )
-        context.update_cursor(json.dumps(seen))
-
-    return deliveries_sensor

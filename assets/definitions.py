@@ -10,7 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.bronze_assets import build_bronze_asset, build_ingest_job, build_retailer_sensor
+from assets.bronze_assets import build_bronze_asset
+from assets.deliveries import build_delivery_processed_checks, build_ingest_job, build_retailer_sensor
 from assets.freshness import (
     NOTIFIER_RESOURCE_KEY,
     build_delivery_on_time_checks,
@@ -58,7 +59,11 @@ def _build(contracts_dir: Path) -> dg.Definitions:
     sources = [source_spec(node.contract, node.object) for node in plan.nodes if node.layer == "bronze"]
     return dg.Definitions(
         assets=[*sources, *assets, *silver_gold_assets(plan)],
-        asset_checks=build_delivery_on_time_checks(plan.retailers),
+        asset_checks=[
+            *build_delivery_on_time_checks(plan.retailers),
+            *build_delivery_processed_checks(
+                plan.retailers, lambda contract: plan.retailer_nodes(retailer_code(contract), "bronze")),
+        ],
         jobs=jobs,
         sensors=[
             *sensors,

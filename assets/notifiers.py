@@ -32,20 +32,21 @@ class AlertKind(StrEnum):
     LATE = "late"
     ON_TIME_AGAIN = "on_time_again"
     GATE_BLOCKED = "gate_blocked"
+    DELIVERY_STUCK = "delivery_stuck"
 
 
 class Alert(BaseModel):
     """What every channel is told; its JSON form is the webhook body."""
 
-    kind: AlertKind = Field(description="late, on_time_again or gate_blocked.")
+    kind: AlertKind = Field(description="late, on_time_again, gate_blocked or delivery_stuck.")
     retailer: str = Field(description="Retailer code, e.g. nwg_us.")
     asset: str = Field(description="Dagster asset key as a path, e.g. bronze/nwg_us/pos_daily.")
     contract_id: str = Field(description="ODCS id of the retailer contract.")
-    status: str = Field(description="on_time, late, never_delivered or blocked.")
+    status: str = Field(description="on_time, late, never_delivered, blocked or stuck.")
     expected_by: datetime | None = Field(None, description="Deadline missed (late) or next due (on time).")
     last_delivery: datetime | None = Field(None, description="When the newest delivery arrived.")
     lateness_seconds: float | None = Field(None, description="Seconds past expected_by; null unless late.")
-    delivery_id: str | None = Field(None, description="The blocked delivery (gate alerts only).")
+    delivery_id: str | None = Field(None, description="The blocked or stuck delivery, if any.")
     rule_ids: list[str] = Field(default_factory=list, description="Failing rules (gate alerts only).")
     message: str = Field(description="One line for people.")
 

@@ -13,7 +13,20 @@ from shelfguard.settings import DataHome
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
+# A run that fails to start or whose worker dies is run again; a run stopped by a failed asset or
+# check (a blocked delivery) is not: it fails the same way until the data or contract is fixed.
+run_retries:
+  enabled: true
+  max_retries: 3
+  retry_on_asset_or_op_failure: false
+# A run stuck in STARTING (its worker never came up) is failed after start_timeout_seconds, and so retried.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 30
 """
+EARLIER_DAGSTER_YAMLS = ("telemetry:\n  enabled: false\n",)
+"""What earlier versions wrote: such a file is replaced by `DAGSTER_YAML`; one edited by hand is kept."""
 
 
 def prepare_dagster_home(home: DataHome) -> str:
@@ -21,7 +34,7 @@ def prepare_dagster_home(home: DataHome) -> str:
     folder = home.dagster_home
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text() in EARLIER_DAGSTER_YAMLS:
         config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(folder)
     return str(folder)

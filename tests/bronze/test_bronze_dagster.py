@@ -1,13 +1,10 @@
-"""Bronze through Dagster: generated assets, asset checks with numbers, sensors with run keys."""
+"""Bronze through Dagster: generated assets and asset checks with numbers (sensors: test_delivery_sensor)."""
 
 from __future__ import annotations
-
-import os
 
 import dagster as dg
 import pytest
 
-from assets.bronze_assets import bronze_run_config
 from assets.definitions import build_definitions
 from tests.bronze.conftest import CONTRACTS, materialize_bronze, nwg_row, write_nwg
 
@@ -92,44 +89,3 @@ def test_blocked_delivery_fails_its_blocking_check(defs, shelfguard_home):
         if c.name == "item_nbr_nullValues" and c.asset_key == NWG_KEY
     )
     assert defs.get_repository_def().asset_graph.get_check_spec(spec).blocking
-
-
-def test_sensor_requests_one_run_per_new_delivery_keyed_by_content(defs, shelfguard_home):
-    folder = shelfguard_home / "landing" / "nwg_us"
-    first = write_nwg(folder, "nwg_pos_20261102.csv", [nwg_row(item="5001")])
-    sensor = defs.resolve_sensor_def("nwg_us_deliveries")
-    instance = dg.DagsterInstance.ephemeral()
-    context = dg.build_sensor_context(instance=instance, definitions=defs)
-    requests = list(sensor(context))
-    assert [r.run_key for r in requests] == [f"nwg_us:pos_daily:{_sha(first)[:16]}"]
-    assert requests[0].run_config == bronze_run_config(NWG_KEY, files=[str(first)])
-    cursor = context.cursor
-    again = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-    assert list(sensor(again)) == [], "a tick with nothing new requests nothing"
-    copy = write_nwg(folder, "nwg_pos_20261102_copy.csv", [nwg_row(item="5001")])
-    third = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-    assert [r.run_key for r in sensor(third)] == [f"nwg_us:pos_daily:{_sha(copy)[:16]}"], (
-        "a re-delivered file has the same run key, so Dagster runs it once"
-    )
-
-
-def test_sensor_gives_a_corrected_file_at_the_same_path_a_new_run_key(defs, shelfguard_home):
-    folder = shelfguard_home / "landing" / "nwg_us"
-    path = write_nwg(folder, "nwg_pos_20261102.csv", [nwg_row(item="5001", qty="3")])
-    sensor = defs.resolve_sensor_def("nwg_us_deliveries")
-    instance = dg.DagsterInstance.ephemeral()
-    context = dg.build_sensor_context(instance=instance, definitions=defs)
-    [first] = list(sensor(context))
-    write_nwg(folder, path.name, [nwg_row(item="5001", qty="30")])  # the retailer restates the day
-    stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    again = dg.build_sensor_context(instance=instance, cursor=context.cursor, definitions=defs)
-    [corrected] = list(sensor(again))
-    assert corrected.run_key == f"nwg_us:pos_daily:{_sha(path)[:16]}" != first.run_key
-    assert corrected.run_config == bronze_run_config(NWG_KEY, files=[str(path)])
-
-
-def _sha(path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
