@@ -31,7 +31,7 @@ from assets.plan import bronze_table, retailer_code
 from checks.contract import Contract, custom_properties, properties_of
 from checks.engines.base import ROW_NUMBER
 from checks.gate import QUARANTINE_REASONS, GateRun, run_gate
-from checks.readers import DataReadError, format_hints, read_batch
+from checks.readers import DataReadError, format_hints, read_batch, with_logical_names
 from checks.result import GateResult
 from shelfguard.settings import DataHome
 
@@ -188,12 +188,13 @@ def read_delivery(contract: Contract, object_name: str, source: Path | pl.DataFr
     """A delivery as bronze keeps it (every column as text), or `UnreadableDelivery`.
 
     Unreadable: not the declared format, wrong encoding, truncated, or a required column missing.
+    Columns delivered under a property's `physicalName` are kept under its `name`.
     """
     try:
         frame = source if isinstance(source, pl.DataFrame) else read_batch(source, **format_hints(contract))
     except DataReadError as exc:
         raise UnreadableDelivery(str(exc)) from None
-    frame = as_text(frame)
+    frame = as_text(with_logical_names(frame, properties_of(contract.object(object_name))))
     missing = missing_required_columns(contract, object_name, frame.columns)
     if missing:
         delivered = ", ".join(frame.columns)

@@ -22,7 +22,7 @@ from checks.contract import Contract, properties_of
 from checks.engines import CUSTOM_RULE_ENGINES, DEFAULT_ENGINE, ENGINES, UnknownEngineError, get_engine
 from checks.engines.base import ROW_NUMBER, BatchContext, Engine, Measurement
 from checks.errors import one_line
-from checks.readers import format_hints
+from checks.readers import format_hints, with_logical_names
 from checks.result import ContractRef, GateResult, Outcome, RuleResult, Verdict
 from checks.rules import LIBRARY_METRICS, Rule, RuleKind, compile_rules
 
@@ -73,7 +73,8 @@ def run_gate(
 
     `engine` measures the library and schema rules (pandera, soda or gx); SQL rules run in DuckDB
     and custom rules in their own engine whatever it is. `references` are the tables that
-    relationship rules point at, by object name. `decimal_separator` defaults to the contract's
+    relationship rules point at, by object name. Columns delivered under a property's
+    `physicalName` are judged (and published) under its `name`. `decimal_separator` defaults to the contract's
     server hint (`.` without one). Raises `ContractError` for an unknown object, `UnknownEngineError`
     for an unknown engine and `GateError` when an engine fails. A LazyFrame that turns out to be
     unreadable raises the polars error (`checks.readers.explain_scan_error` names file and line).
@@ -83,6 +84,7 @@ def run_gate(
     if ROW_NUMBER in batch.collect_schema():
         raise ValueError(f"the batch already has a {ROW_NUMBER} column (a quarantine file?); drop it first")
     rules = compile_rules(contract, object_name)
+    batch = with_logical_names(batch, properties_of(contract.object(object_name)))
     numbered = batch.with_row_index(ROW_NUMBER)
     context = BatchContext(object_name=object_name,
                            decimal_separator=decimal_separator or format_hints(contract)["decimal_separator"],

@@ -74,6 +74,18 @@ def format_hints(contract: Any) -> dict[str, Any]:
     }
 
 
+def with_logical_names(batch: pl.DataFrame | pl.LazyFrame,
+                       properties: Sequence[dict[str, Any]]) -> pl.DataFrame | pl.LazyFrame:
+    """The batch with each column delivered under a property's `physicalName` renamed to the
+    property's `name`, the name every rule, mapping and table uses. A column already delivered
+    under the logical name is kept as it is (the physical one is then an extra column)."""
+    columns = set(batch.collect_schema().names())
+    renames = {p["physicalName"]: p["name"] for p in properties
+               if p.get("physicalName") and p["physicalName"] != p["name"]
+               and p["physicalName"] in columns and p["name"] not in columns}
+    return batch.rename(renames) if renames else batch
+
+
 def detect_format(path: Path | str, declared: str | None = None) -> str:
     """The format of a batch: a Delta folder, else the file extension, else what the contract declares."""
     path = Path(path)

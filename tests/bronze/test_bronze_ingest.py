@@ -156,3 +156,26 @@ def test_replay_after_contract_fix_accepts_the_delivery(shelfguard_home, nwg_con
     assert pl.read_delta(str(home.table("bronze", "nwg_us__pos_daily"))).height == 10, (
         "replay does not re-append"
     )
+
+
+def test_column_delivered_under_its_physical_name_lands_under_the_property_name(
+        shelfguard_home, nwg_contract, tmp_path):
+    """`physicalName: ITEM_NUMBER` on `item_nbr`: the delivered column maps to the property."""
+    from checks.contract import load_contract
+
+    text = nwg_contract.path.read_text().replace(
+        "      - name: item_nbr\n        logicalType: string\n",
+        "      - name: item_nbr\n        physicalName: ITEM_NUMBER\n        logicalType: string\n", 1)
+    assert "physicalName: ITEM_NUMBER" in text
+    contract_path = tmp_path / "nwg_us.odcs.yaml"
+    contract_path.write_text(text)
+    contract = load_contract(contract_path)
+    home = _home(shelfguard_home)
+    header = HEADER.replace("item_nbr", "ITEM_NUMBER")
+    path = write_nwg(home.landing_for("nwg_us"), "nwg_pos_20261102.csv",
+                     [nwg_row(item=str(5000 + i)) for i in range(3)], header=header)
+    outcome = ingest(home, contract, landing_delivery(contract, "pos_daily", path))
+    assert (outcome.entry.verdict, outcome.entry.rows_published) == ("pass", 3), outcome.entry.reason
+    rows = promotable_rows(home, "nwg_us", "pos_daily")
+    assert "ITEM_NUMBER" not in rows.columns
+    assert sorted(rows["item_nbr"]) == ["5000", "5001", "5002"]

@@ -208,3 +208,12 @@ def test_sql_rule_compares_a_csv_column_with_a_number(capsys, tmp_path: Path) ->
         status, out, _ = check(capsys, "--contract", str(contract), "--data", batch, "--format", "json")
         big = next(r for r in json.loads(out)["rules"] if r["id"] == "big_sales")
         assert (status, big["value"], big["outcome"]) == (1, 2, "fail"), (batch, big)
+
+
+def test_column_under_its_physical_name_is_not_missing(capsys, tmp_path: Path) -> None:
+    contract = contract_file(tmp_path, [prop("store", physicalName="STORE_NO", required=True),
+                                        prop("units", "integer", physicalName="QTY")])
+    csv = data(tmp_path, "STORE_NO,QTY\ns1,5\ns2,7\n")
+    status, out, _ = check(capsys, "--contract", str(contract), "--data", csv, "--format", "json")
+    document = json.loads(out)
+    assert (status, document["verdict"]) == (0, "pass"), document

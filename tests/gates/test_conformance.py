@@ -352,6 +352,16 @@ CASES = [
     Case("type_option_quarantines_rows", [prop("code", **opts(maxLength=3), **on_violation("quarantine"))],
          {"code": ["abc", "abcd", "x"]}, {"code_maxLength": (100 / 3, 1)}, "quarantine",
          quarantined={1: ["code_maxLength"]}),
+    # -- physicalName: a column delivered under its physical name is the property ---------------
+    Case("physical_name_maps_to_the_property", [
+        prop("store", physicalName="STORE_NO", required=True, **opts(maxLength=2), **WARN),
+        prop("units", "integer", physicalName="QTY", **WARN)],
+         {"STORE_NO": ["s1", None, "s100"], "QTY": ["1", "x", "3"]},
+         {f"{OBJECT}_columns_present": (0, 0), f"{OBJECT}_extra_columns": (0, 0), "store_nullValues": (1, 1),
+          "store_maxLength": (1, 1), "units_type": (1, 1)}, "warn"),
+    Case("logical_name_wins_over_the_physical_one", [prop("store", physicalName="STORE_NO")],
+         {"store": ["s1"], "STORE_NO": ["s2"]}, {f"{OBJECT}_extra_columns": (1, 0)}, "warn",
+         messages={f"{OBJECT}_extra_columns": "STORE_NO"}),
     # -- sql rules --------------------------------------------------------------------------------
     Case("sql_with_space_and_quote_in_identifiers", [prop('net "sales" eur', quality=[{
         "id": "zero_sales", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE {property} = '0'",
