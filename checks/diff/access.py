@@ -14,6 +14,7 @@ from checks.diff.recorder import DOC_FIELDS, Recorder, keys, listed
 CONTRACT_ACCESS = {
     "secureGroupKey": "access_changed:secure_group_key",
     "maskingHorizonDays": "access_changed:masking_horizon",
+    "grantedToNobody": "access_changed:granted_to_nobody",
 }
 """Contract-level customProperties that decide access."""
 

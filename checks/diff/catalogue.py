@@ -247,6 +247,14 @@ ROWS: tuple[ChangeRule, ...] = (
         "access: competition data younger than the horizon is masked in the gold views",
     ),
     ChangeRule(
+        "access_changed:granted_to_nobody",
+        _A,
+        _B,
+        CONSUMER,
+        "`grantedToNobody` (a retailer granted to no group, docs/access.md)",
+        "access: whether any group may read the retailer's rows changes",
+    ),
+    ChangeRule(
         "access_changed:role_added",
         _A,
         _B,
@@ -267,8 +275,8 @@ ROWS: tuple[ChangeRule, ...] = (
         _A,
         _B,
         CONSUMER,
-        "a role's access, granted secure group keys, owner/competition reading, masking horizon or any other "
-        "of its `customProperties`",
+        "a role's access, granted secure group keys (`secureGroupKeys`, `grantRule`), `readsAs` (owner or "
+        "competition) or any other of its `customProperties`",
         "access: the grants of group {role} change: {details}",
     ),
     ChangeRule(
@@ -997,7 +1005,3 @@ def markdown_table() -> str:
         f"| nobody | the row's reason + “{REPORTS_ONLY.lstrip('; ')}” |"
     )
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(markdown_table())

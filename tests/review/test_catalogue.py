@@ -24,7 +24,7 @@ def test_docs_show_the_catalogue_as_generated() -> None:
     found = re.search(r"<!-- catalogue:start -->\n(.*?)<!-- catalogue:end -->", text, re.S)
     assert found, "docs/contract-review.md has no catalogue section"
     assert found.group(1).strip() == markdown_table(), (
-        "docs/contract-review.md is out of date: paste `uv run python -m checks.diff.catalogue` between "
+        "docs/contract-review.md is out of date: paste `uv run python -m checks.diff` between "
         "the catalogue markers"
     )
 
@@ -239,16 +239,22 @@ def _role(doc: dict, name: str) -> dict:
 
 ACCESS_CASES = [
     (
-        "competition group unmasked",
-        lambda d: set_custom(_role(d, "pos_analysts_emea"), "maskCompetition", False),
+        "competition group reads as owner",
+        lambda d: set_custom(_role(d, "pos_analysts_emea"), "readsAs", "owner"),
         "roles[pos_analysts_emea]",
-        "maskCompetition True → False",
+        "readsAs competition → owner",
     ),
     (
         "group loses a retailer",
-        lambda d: _role(d, "pos_analysts_americas")["customProperties"][0]["value"].remove("SG_LKS_CA"),
-        "roles[pos_analysts_americas]",
+        lambda d: _role(d, "pos_analysts_emea")["customProperties"][0]["value"].remove("SG_LKS_CA"),
+        "roles[pos_analysts_emea]",
         "secureGroupKeys loses SG_LKS_CA",
+    ),
+    (
+        "grant by rule dropped",
+        lambda d: set_custom(_role(d, "pos_analysts_all"), "grantRule", None),
+        "roles[pos_analysts_all]",
+        "grantRule activeRetailers → unset",
     ),
     (
         "group's own masking horizon",
@@ -258,9 +264,9 @@ ACCESS_CASES = [
     ),
     (
         "group removed",
-        lambda d: d["roles"].remove(_role(d, "pos_analysts_americas")),
-        "roles[pos_analysts_americas]",
-        "loses its read access (secureGroupKeys SG_NWG_US, SG_PMP_AR, SG_LKS_CA; maskCompetition True)",
+        lambda d: d["roles"].remove(_role(d, "pos_analysts_emea")),
+        "roles[pos_analysts_emea]",
+        "loses its read access (secureGroupKeys SG_NWG_US, SG_PMP_AR, SG_LKS_CA; readsAs competition)",
     ),
     (
         "classification changed",
@@ -278,6 +284,12 @@ def test_access_changes_say_what_changes_for_whom(tmp_path: Path, edit: Edit, fi
     change = the(changes_after(tmp_path, edit, CANONICAL), "access_changed")
     assert (change.severity, change.breaks_for, change.field) == (B, CONSUMER, field)
     assert said in change.reason
+
+
+def test_retailer_granted_to_nobody_is_an_access_change(tmp_path: Path) -> None:
+    change = the(changes_after(tmp_path, lambda d: set_custom(d, "grantedToNobody", True)), "access_changed")
+    assert (change.severity, change.breaks_for) == (B, CONSUMER)
+    assert change.field == "customProperties.grantedToNobody"
 
 
 def test_role_documentation_is_not_an_access_change(tmp_path: Path) -> None:
