@@ -54,7 +54,7 @@ class BronzeConfig(dg.Config):
 
 
 def channel_of(contract: Contract) -> str:
-    server_type = contract.servers[0].get("type") if contract.servers else "local"
+    server_type = contract.server().get("type") or "local"
     return {"api": "api", "custom": "database"}.get(server_type, "landing")
 
 

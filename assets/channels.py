@@ -27,7 +27,7 @@ class ChannelError(Exception):
 
 
 def server_options(contract: Contract) -> dict:
-    server = contract.servers[0]
+    server = contract.server()
     return {**server, **custom_properties(server.get("customProperties"))}
 
 

@@ -21,6 +21,11 @@ CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
 ODCS_API_VERSION = "v3.1.0"
 ODCS_SCHEMA_FILE = "odcs-json-schema-v3.1.0.json"
 ON_VIOLATION = ("block", "quarantine", "warn")
+DELIVERY_SERVER = "deliveryServer"
+"""Contract customProperty naming the server the retailer delivers through (default: the first)."""
+SERVER_HINT_KEYS = ("delimiter", "encoding")
+"""Server keys the ODCS model (and datacontract-cli) know beside the JSON schema's: accepted on any
+server, and read as format hints (`checks.readers.format_hints`)."""
 
 JsonPath = tuple[str | int, ...]
 
@@ -87,6 +92,20 @@ class Contract:
     @property
     def servers(self) -> list[dict[str, Any]]:
         return list(self.document.get("servers") or [])
+
+    def server(self, name: str | None = None) -> dict[str, Any]:
+        """The server called `name`; without a name the delivery server: the one the
+        `deliveryServer` customProperty names, else the first. `{}` for a contract without servers;
+        `ContractError` for a name that no server has."""
+        wanted = name if name is not None else self.custom.get(DELIVERY_SERVER)
+        if wanted is None:
+            return self.servers[0] if self.servers else {}
+        for server in self.servers:
+            if server.get("server") == wanted:
+                return server
+        known = ", ".join(str(s.get("server")) for s in self.servers) or "none"
+        where = ("servers",) if name is not None else ("customProperties",)
+        raise self.error(f"unknown server {wanted!r}; the contract's servers: {known}", *where)
 
     @property
     def team(self) -> dict[str, Any]:
@@ -210,7 +229,8 @@ def schema_errors(
         found = document.get("apiVersion")
         message = f"apiVersion must be {ODCS_API_VERSION} (the ODCS version contracts are validated against)"
         errors.append(ContractError(path, f"{message}; found {found!r}", line, column))
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(validator.iter_errors(_without_server_hints(document)),
+                        key=lambda e: list(map(str, e.absolute_path))):
         if tuple(error.absolute_path) == ("apiVersion",):
             continue  # reported above, with the version we accept
         where = (*error.absolute_path, *_unexpected_key(error))
@@ -222,6 +242,16 @@ def schema_errors(
         pointer = "/".join(map(str, where)) or "(root)"
         errors.append(ContractError(path, f"ODCS schema: {pointer}: {_short(error)}", line, column))
     return errors
+
+
+def _without_server_hints(document: dict[str, Any]) -> dict[str, Any]:
+    """The document without the SERVER_HINT_KEYS of its servers, which the JSON schema does not list."""
+    servers = document.get("servers")
+    if not isinstance(servers, list):
+        return document
+    plain = [{k: v for k, v in s.items() if k not in SERVER_HINT_KEYS} if isinstance(s, dict) else s
+             for s in servers]
+    return {**document, "servers": plain}
 
 
 def _unexpected_key(error: Any) -> tuple[str, ...]:

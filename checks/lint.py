@@ -25,6 +25,7 @@ from checks.access import (
     role_errors,
 )
 from checks.contract import (
+    DELIVERY_SERVER,
     Contract,
     ContractError,
     JsonPath,
@@ -577,11 +578,15 @@ def _is_time_zone(name: Any) -> bool:
 
 def _server_errors(contract: Contract, canonical: Canonical) -> Iterator[ContractError]:
     servers = _list(contract.document.get("servers"))
-    if len(servers) != 1:
-        yield contract.error(
-            f"a retailer contract has exactly one server; found {len(servers)}",
-            "servers" if servers else "customProperties",
-        )
+    if not servers:
+        yield contract.error("a retailer contract needs a server (how the retailer delivers)",
+                             "customProperties")
+    delivery = _custom(contract.document).get(DELIVERY_SERVER)
+    names = [server.get("server") for server in servers if isinstance(server, dict)]
+    if delivery is not None and delivery not in names:
+        yield contract.error(f"{DELIVERY_SERVER} {delivery!r} is not a server of this contract; servers: "
+                             f"{', '.join(map(str, names))}",
+                             *_custom_path(contract.document, DELIVERY_SERVER))
     for i, server in enumerate(servers):
         here = ("servers", i)
         custom = _custom(server)

@@ -53,16 +53,19 @@ class DataReadError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-def format_hints(contract: Any) -> dict[str, Any]:
-    """How the contract's (single) server delivers files, as keyword arguments of `read_batch`.
+def format_hints(contract: Any, server_name: str | None = None) -> dict[str, Any]:
+    """How a server of the contract delivers files, as keyword arguments of `read_batch`: the
+    server called `server_name`, else the delivery server (`Contract.server`).
 
     From the server's `format` and its customProperties `delimiter`, `encoding`, `decimalSeparator`,
-    `sheet` and `header` (docs/onboarding.md); defaults where the contract says nothing.
+    `sheet` and `header` (docs/onboarding.md), or its own `delimiter` and `encoding` keys (as
+    datacontract-cli writes them); defaults where the contract says nothing.
     """
-    from checks.contract import custom_properties
+    from checks.contract import SERVER_HINT_KEYS, custom_properties
 
-    server = contract.servers[0] if contract.servers else {}
-    custom = custom_properties(server.get("customProperties"))
+    server = contract.server(server_name)
+    custom = {**{k: server[k] for k in SERVER_HINT_KEYS if server.get(k)},
+              **custom_properties(server.get("customProperties"))}
     header = custom.get("header", True)
     return {
         "format": _SERVER_FORMATS.get(str(server.get("format", "")).lower()),

@@ -62,7 +62,7 @@ class LineageError(ValueError):
 def _server(contract: Contract) -> dict[str, Any]:
     if not contract.servers:
         raise LineageError(f"{contract.path}: the contract has no server, so its source cannot be named")
-    server = contract.servers[0]
+    server = contract.server()
     return {**server, **custom_properties(server.get("customProperties"))}
 
 

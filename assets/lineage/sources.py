@@ -25,7 +25,7 @@ def source_key(contract: Contract, object_name: str) -> dg.AssetKey:
 def source_spec(contract: Contract, object_name: str) -> dg.AssetSpec:
     """The delivered object: kind from the server's format (or its type), owners, description and
     schema from the contract."""
-    server = contract.servers[0] if contract.servers else {}
+    server = contract.server()
     obj = contract.object(object_name)
     code = retailer_code(contract)
     return dg.AssetSpec(

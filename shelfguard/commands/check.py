@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CSV/text, Parquet, JSON lines, .xlsx file or a Delta table folder")
     parser.add_argument("--object", metavar="NAME",
                         help="the contract's schema object (needed when it has several)")
+    parser.add_argument("--server", metavar="NAME",
+                        help="the contract's server the data comes from, for its format hints (default: the "
+                        "server the deliveryServer customProperty names, else the first)")
     parser.add_argument("--engine", default="pandera", metavar="pandera|soda|gx",
                         help="engine for the library and schema rules (default: pandera)")
     parser.add_argument("--format", default="text", choices=["json", "text"],
@@ -56,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     object_name = _object_name(contract, args.contract, args.object)
     if args.engine not in ENGINES:
         raise UsageError(f"unknown engine {args.engine!r}; choose one of {', '.join(ENGINES)}")
-    hints = format_hints(contract)
+    try:
+        hints = format_hints(contract, args.server)
+    except ContractError as exc:
+        raise UsageError(f"{args.contract}: --server: {exc.message}") from None
     data = Path(args.data)
     kind = hints["format"]
     references = _references(args.reference)

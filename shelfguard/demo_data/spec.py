@@ -147,9 +147,9 @@ def retailer_spec(contract: Contract) -> RetailerSpec:
             raise contract.error(
                 f"customProperty {name} must be one of {', '.join(allowed)}", "customProperties"
             )
-    if len(contract.servers) != 1:
-        raise contract.error("a retailer contract has exactly one server", "servers")
-    server = contract.servers[0]
+    if not contract.servers:
+        raise contract.error("a retailer contract has a server", "customProperties")
+    server = contract.server()
     hints = custom_properties(server.get("customProperties"))
     channel, file_format = _channel(contract, server)
     location = urlsplit(str(server.get("location") or ""))

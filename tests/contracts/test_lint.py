@@ -172,6 +172,11 @@ BROKEN = {
         "      - property: readsAs\n        value: viewer\n",
         "value: viewer", "unknown readsAs 'viewer'",
     ),
+    "delivery server unknown": (
+        "  - property: currency\n    value: USD\n",
+        "  - property: currency\n    value: USD\n  - property: deliveryServer\n    value: dropbox\n",
+        "value: dropbox", "deliveryServer 'dropbox' is not a server",
+    ),
     "cadence unknown": ("value: daily\n", "value: hourly\n", "value: hourly", "unknown cadence 'hourly'"),
     "shape unknown": ("value: one_big_table", "value: star_schema", "star_schema", "unknown shape"),
     "timezone unknown": ("value: America/New_York", "value: Mars/Olympus", "Mars", "unknown timezone"),
@@ -369,3 +374,16 @@ def test_only_odcs_3_1_and_single_column_relationships(tree: Path) -> None:
                for m in found), found
     at = f"{path}:{line_of(path, '- from: [daily_store_fact.site_sk')}:"
     assert any(m.startswith(at) and "several columns cannot be checked" in m for m in found), found
+
+
+def test_several_servers_with_datacontract_hints_lint_clean(tree: Path) -> None:
+    """A second server (the one `deliveryServer` names) with `delimiter` and `encoding` as
+    datacontract-cli writes them on a local server: valid, and no error."""
+    contract = tree / "retailers" / "nwg_us" / "nwg_us.odcs.yaml"
+    edit(contract, "    description: Web upload portal; one file per business day.\n",
+         "    description: Web upload portal; one file per business day.\n"
+         "  - server: sftp_drop\n    type: local\n    path: ./drop/*.csv\n    format: csv\n"
+         "    delimiter: \";\"\n    encoding: latin-1\n")
+    edit(contract, "  - property: currency\n    value: USD\n",
+         "  - property: currency\n    value: USD\n  - property: deliveryServer\n    value: sftp_drop\n")
+    assert messages(tree) == []

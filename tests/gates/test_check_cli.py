@@ -217,3 +217,42 @@ def test_column_under_its_physical_name_is_not_missing(capsys, tmp_path: Path) -
     status, out, _ = check(capsys, "--contract", str(contract), "--data", csv, "--format", "json")
     document = json.loads(out)
     assert (status, document["verdict"]) == (0, "pass"), document
+
+
+@pytest.fixture
+def two_servers(tmp_path: Path) -> Path:
+    """A landing server (commas) and, second, a datacontract-cli style one with `delimiter: ";"`."""
+    path = contract_file(tmp_path, [prop("store", required=True), prop("units", "integer")])
+    document = json.loads(path.read_text())
+    document["servers"] = [
+        {"server": "landing", "type": "local", "path": "landing", "format": "csv"},
+        {"server": "export", "type": "local", "path": "./data/*.csv", "format": "csv", "delimiter": ";"},
+    ]
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_server_option_chooses_the_format_hints(capsys, two_servers: Path, tmp_path: Path) -> None:
+    semicolons = data(tmp_path, "store;units\ns1;5\ns2;7\n")
+    status, out, _ = check(capsys, "--contract", str(two_servers), "--data", semicolons, "--format", "json",
+                           "--server", "export")
+    assert (status, json.loads(out)["verdict"]) == (0, "pass")
+    status, out, _ = check(capsys, "--contract", str(two_servers), "--data", semicolons, "--format", "json")
+    present = next(r for r in json.loads(out)["rules"] if r["id"] == "sales_columns_present")
+    assert (status, present["value"]) == (1, 2), "the first server's comma: both columns missing"
+
+
+def test_delivery_server_is_the_default(capsys, two_servers: Path, tmp_path: Path) -> None:
+    document = json.loads(two_servers.read_text())
+    document["customProperties"] = [{"property": "deliveryServer", "value": "export"}]
+    two_servers.write_text(json.dumps(document))
+    semicolons = data(tmp_path, "store;units\ns1;5\n")
+    status, out, _ = check(capsys, "--contract", str(two_servers), "--data", semicolons, "--format", "json")
+    assert (status, json.loads(out)["verdict"]) == (0, "pass")
+
+
+def test_unknown_server_exits_2_naming_the_servers(capsys, two_servers: Path, tmp_path: Path) -> None:
+    batch = data(tmp_path, "store,units\ns1,5\n")
+    status, out, err = check(capsys, "--contract", str(two_servers), "--data", batch, "--server", "ftp")
+    assert (status, out) == (2, "")
+    assert "unknown server 'ftp'" in err and "landing, export" in err

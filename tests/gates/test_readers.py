@@ -144,3 +144,32 @@ def test_json_array_of_records(tmp_path: Path) -> None:
     path = write(tmp_path / "page.json", b'[{"id": "a", "qty": 1}, {"id": "b", "qty": null}]')
     expected = pl.DataFrame({"id": ["a", "b"], "qty": [1, None]})
     assert read_batch(path).equals(expected)
+
+
+def _with_servers(path: Path, servers: list[dict]) -> Path:
+    import json
+
+    document = json.loads(path.read_text())
+    document["servers"] = servers
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_each_server_has_its_own_hints_and_server_keys_are_hints(tmp_path: Path) -> None:
+    """`delimiter`/`encoding` on a local server (datacontract-cli's form) are accepted and read;
+    a key the schema does not know is still an error."""
+    from checks.contract import ContractError, load_contract
+    from tests.gates.helpers import contract_file
+
+    path = _with_servers(contract_file(tmp_path, [prop("a")]), [
+        {"server": "one", "type": "local", "path": "a", "format": "csv"},
+        {"server": "two", "type": "local", "path": "b/*.csv", "format": "csv", "delimiter": ";",
+         "encoding": "latin-1",
+         "customProperties": [{"property": "decimalSeparator", "value": ","}]}])
+    loaded = load_contract(path)
+    assert (format_hints(loaded)["delimiter"], format_hints(loaded)["encoding"]) == (",", "utf-8")
+    second = format_hints(loaded, "two")
+    assert (second["delimiter"], second["encoding"], second["decimal_separator"]) == (";", "latin-1", ",")
+    _with_servers(path, [{"server": "one", "type": "local", "path": "a", "format": "csv", "delimeter": ";"}])
+    with pytest.raises(ContractError, match="delimeter"):
+        load_contract(path)
