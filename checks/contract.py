@@ -1,9 +1,11 @@
 """Load ODCS v3 contracts safely, with the line of every element, and validate them.
 
-Contracts are validated against the ODCS v3.1.0 JSON schema shipped in this package (the
-`open-data-contract-standard` package ships a later version's schema) and then parsed with that
-package's pydantic model. Only `apiVersion: v3.1.0` is accepted. Positions are kept so every
-problem can be reported as `path:line:column: message`, which is what editors and CI annotations understand.
+Contracts are validated against the ODCS JSON schema of their own `apiVersion` (v3.0.0, v3.0.1,
+v3.0.2, v3.1.0, v3.2.0; all shipped in this package), then read as the v3.1 model the rules work on:
+a v3.0.x contract is upgraded in memory (`checks.upgrade`, docs/odcs-versions.md), a v3.2 one is a
+superset of v3.1 and read as it is. Then it is parsed with the `open-data-contract-standard`
+pydantic model. Positions are kept so every problem can be reported as `path:line:column: message`,
+which is what editors and CI annotations understand.
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from checks.upgrade import Change, needs_upgrade, upgrade_tree
+
 MAX_CONTRACT_BYTES = 1_000_000
 CONTRACT_SUFFIXES = (".odcs.yaml", ".odcs.yml")
 ODCS_API_VERSION = "v3.1.0"
-ODCS_SCHEMA_FILE = "odcs-json-schema-v3.1.0.json"
+"""The version of the model the rules work on (older contracts are upgraded to it in memory)."""
+SCHEMA_VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0", "v3.2.0")
+"""apiVersions validated against their own schema (`checks/odcs-json-schema-<version>.json`)."""
+V2_API_VERSIONS = ("v2.2.0", "v2.2.1", "v2.2.2")
+"""Allowed by the v3.x schemas' apiVersion enum: such a file is validated and read as v3.1.0."""
+WARNING = "warning"
 ON_VIOLATION = ("block", "quarantine", "warn")
 DELIVERY_SERVER = "deliveryServer"
 """Contract customProperty naming the server the retailer delivers through (default: the first)."""
@@ -33,15 +42,26 @@ JsonPath = tuple[str | int, ...]
 class ContractError(Exception):
     """A contract that cannot be used, located as precisely as we can."""
 
-    def __init__(self, path: Path | str, message: str, line: int = 1, column: int = 1):
+    def __init__(self, path: Path | str, message: str, line: int = 1, column: int = 1,
+                 severity: str = "error"):
         self.path = Path(path)
         self.message = message
         self.line = line
         self.column = column
+        self.severity = severity
         super().__init__(self.location_message())
 
+    @property
+    def is_error(self) -> bool:
+        """False for a warning: something valid that the gates do not check (lint says so)."""
+        return self.severity != WARNING
+
+    def as_warning(self) -> ContractError:
+        return ContractError(self.path, self.message, self.line, self.column, WARNING)
+
     def location_message(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+        prefix = "" if self.is_error else "warning: "
+        return f"{self.path}:{self.line}:{self.column}: {prefix}{self.message}"
 
 
 @dataclass
@@ -52,6 +72,10 @@ class Contract:
     document: dict[str, Any]
     positions: dict[JsonPath, tuple[int, int]] = field(repr=False)
     model: Any = field(repr=False)
+    api_version: str = ODCS_API_VERSION
+    """The `apiVersion` as written; `document` is the v3.1 reading of it."""
+    upgrade: list[Change] = field(default_factory=list, repr=False)
+    """The steps that upgraded a v3.0.x document in memory (empty for v3.1 and v3.2)."""
 
     @property
     def id(self) -> str:
@@ -138,6 +162,10 @@ class Contract:
         line, column = self.position(*json_path)
         return ContractError(self.path, message, line, column)
 
+    def warning(self, message: str, *json_path: str | int) -> ContractError:
+        """Something valid the gates do not check, or read in a way worth knowing (lint warning)."""
+        return self.error(message, *json_path).as_warning()
+
 
 def custom_properties(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
     """ODCS `customProperties` lists as a plain mapping."""
@@ -149,21 +177,43 @@ def properties_of(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @cache
-def odcs_json_schema() -> dict[str, Any]:
-    """The ODCS v3.1.0 JSON schema, shipped with this package: our contracts are v3.1, and the
-    schema of the `open-data-contract-standard` package is a later version's (it would accept
-    constructs v3.1 does not have)."""
-    text = resources.files("checks").joinpath(ODCS_SCHEMA_FILE).read_text("utf-8")
+def odcs_json_schema(version: str = ODCS_API_VERSION) -> dict[str, Any]:
+    """The ODCS JSON schema of one version, shipped with this package (`SCHEMA_VERSIONS`). The
+    v3.2.0 one is the `open-data-contract-standard` package's, a later draft than the one in the
+    ODCS repository's dev branch (it adds `vector` and relationship `id`)."""
+    text = resources.files("checks").joinpath(f"odcs-json-schema-{version}.json").read_text("utf-8")
     return json.loads(text)
+
+
+@cache
+def _validator(version: str) -> Any:
+    from jsonschema import Draft201909Validator
+
+    return Draft201909Validator(odcs_json_schema(version))
+
+
+def schema_version(api_version: Any) -> str | None:
+    """The schema a document of this `apiVersion` is validated against (None: not an ODCS v3 version)."""
+    if api_version in SCHEMA_VERSIONS:
+        return str(api_version)
+    if api_version in V2_API_VERSIONS:
+        return ODCS_API_VERSION
+    return None
 
 
 def parse_yaml(path: Path, text: str) -> tuple[Any, dict[JsonPath, tuple[int, int]]]:
     """Parse YAML without constructing objects, refusing aliases (no anchor bombs)."""
+    return plain_with_positions(parse_yaml_tree(path, text))
+
+
+def parse_yaml_tree(path: Path, text: str) -> Any:
+    """The YAML as a ruamel round-trip tree (comments and positions kept), refusing aliases."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.events import AliasEvent
 
     yaml = YAML(typ="rt", pure=True)
+    yaml.preserve_quotes = True  # `contracts upgrade` writes the tree back as it was quoted
     try:
         for event in yaml.parse(text):
             if isinstance(event, AliasEvent):
@@ -181,8 +231,13 @@ def parse_yaml(path: Path, text: str) -> tuple[Any, dict[JsonPath, tuple[int, in
         raise ContractError(path, f"invalid YAML: {exc.problem or exc.context}", line, column) from None
     except YAMLError as exc:
         raise ContractError(path, f"invalid YAML: {exc}") from None
+    return document
+
+
+def plain_with_positions(tree: Any) -> tuple[Any, dict[JsonPath, tuple[int, int]]]:
+    """A round-trip tree as plain Python values, and the 1-based position of every element."""
     positions: dict[JsonPath, tuple[int, int]] = {}
-    return _plain(document, (), positions), positions
+    return _plain(tree, (), positions), positions
 
 
 def _plain(node: Any, here: JsonPath, positions: dict[JsonPath, tuple[int, int]]) -> Any:
@@ -217,22 +272,20 @@ def _plain(node: Any, here: JsonPath, positions: dict[JsonPath, tuple[int, int]]
 def schema_errors(
     path: Path, document: Any, positions: dict[JsonPath, tuple[int, int]]
 ) -> list[ContractError]:
-    """Every violation of the ODCS JSON schema, each at the line of the offending element."""
-    from jsonschema import Draft201909Validator
-
+    """Every violation of the ODCS JSON schema of the document's own `apiVersion`, each at the line
+    of the offending element."""
     if not isinstance(document, dict):
         return [ContractError(path, "a contract must be a YAML mapping")]
-    validator = Draft201909Validator(odcs_json_schema())
-    errors = []
-    if document.get("apiVersion") != ODCS_API_VERSION:
+    found = document.get("apiVersion")
+    version = schema_version(found)
+    if version is None:
         line, column = positions.get(("apiVersion",), (1, 1))
-        found = document.get("apiVersion")
-        message = f"apiVersion must be {ODCS_API_VERSION} (the ODCS version contracts are validated against)"
-        errors.append(ContractError(path, f"{message}; found {found!r}", line, column))
-    for error in sorted(validator.iter_errors(_without_server_hints(document)),
+        message = (f"apiVersion must be one of {', '.join(SCHEMA_VERSIONS)} (the ODCS v3 versions); "
+                   f"found {found!r}")
+        return [ContractError(path, message, line, column)]
+    errors = []
+    for error in sorted(_validator(version).iter_errors(_without_server_hints(document)),
                         key=lambda e: list(map(str, e.absolute_path))):
-        if tuple(error.absolute_path) == ("apiVersion",):
-            continue  # reported above, with the version we accept
         where = (*error.absolute_path, *_unexpected_key(error))
         line, column = (1, 1)
         for end in range(len(where), -1, -1):
@@ -240,7 +293,8 @@ def schema_errors(
                 line, column = positions[where[:end]]
                 break
         pointer = "/".join(map(str, where)) or "(root)"
-        errors.append(ContractError(path, f"ODCS schema: {pointer}: {_short(error)}", line, column))
+        message = f"ODCS schema ({version}): {pointer}: {_short(error)}"
+        errors.append(ContractError(path, message, line, column))
     return errors
 
 
@@ -252,6 +306,40 @@ def _without_server_hints(document: dict[str, Any]) -> dict[str, Any]:
     plain = [{k: v for k, v in s.items() if k not in SERVER_HINT_KEYS} if isinstance(s, dict) else s
              for s in servers]
     return {**document, "servers": plain}
+
+
+@dataclass
+class ReadDocument:
+    """A contract file read and validated against its own version's schema, in the v3.1 reading."""
+
+    document: Any
+    positions: dict[JsonPath, tuple[int, int]]
+    problems: list[ContractError]
+    """Schema errors of its own version; warnings for what the v3.1 reading cannot carry."""
+    api_version: str
+    changes: list[Change]
+
+
+def read_document(path: Path) -> ReadDocument:
+    """Read, validate against the document's own ODCS schema, and upgrade a valid v3.0.x document
+    to v3.1 (`checks.upgrade`). What the upgraded document still breaks of the v3.1 schema is a
+    v3.0 construct without a v3.1 equivalent: a warning, never an error, since the file is valid."""
+    tree = parse_yaml_tree(path, read_contract_text(path))
+    document, positions = plain_with_positions(tree)
+    problems = schema_errors(path, document, positions)
+    api_version = str(document.get("apiVersion")) if isinstance(document, dict) else ""
+    changes: list[Change] = []
+    if not problems and needs_upgrade(api_version):
+        changes = upgrade_tree(tree)
+        document, positions = plain_with_positions(tree)
+        problems = [ContractError(p.path, f"{api_version} construct without a v3.1 equivalent "
+                                  f"(kept as written, not checked): {p.message}", p.line, p.column, WARNING)
+                    for p in schema_errors(path, document, positions)]
+    elif not problems and api_version in V2_API_VERSIONS:
+        line, column = positions.get(("apiVersion",), (1, 1))
+        problems = [ContractError(path, f"apiVersion {api_version} with the ODCS v3 structure: read as "
+                                  f"{ODCS_API_VERSION}", line, column, WARNING)]
+    return ReadDocument(document, positions, problems, api_version, changes)
 
 
 def _unexpected_key(error: Any) -> tuple[str, ...]:
@@ -292,12 +380,13 @@ def load_contract(path: Path | str) -> Contract:
     An unknown `onViolation` is rejected here, not only by lint: read as the default it would
     silently change what a failing rule does."""
     path = Path(path)
-    document, positions = parse_yaml(path, read_contract_text(path))
-    errors = schema_errors(path, document, positions)
+    read = read_document(path)
+    errors = [p for p in read.problems if p.is_error]
     if errors:
         raise errors[0]
-    model = odcs_model(path, document, positions)
-    contract = Contract(path=path, document=document, positions=positions, model=model)
+    model = odcs_model(path, read.document, read.positions)
+    contract = Contract(path=path, document=read.document, positions=read.positions, model=model,
+                        api_version=read.api_version, upgrade=read.changes)
     for error in on_violation_errors(contract):
         raise error
     return contract

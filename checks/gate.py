@@ -104,7 +104,7 @@ def run_gate(
         reason, fails = _not_evaluable(rule, missing, context)
         if reason:
             results[rule.id] = _not_evaluated(rule, reason, fails=fails)
-            unjudged = unjudged or (not fails and rule.kind != RuleKind.TEXT)
+            unjudged = unjudged or (not fails and rule.kind not in (RuleKind.TEXT, RuleKind.NOT_CHECKED))
         elif rule.kind == RuleKind.SQL:
             sql_rules.append(rule)
         elif rule.kind == RuleKind.CUSTOM:
@@ -184,6 +184,8 @@ def _not_evaluable(rule: Rule, missing: list[str], context: BatchContext) -> tup
     fails, so that a contract the gate cannot judge never lets a batch through."""
     if rule.kind == RuleKind.TEXT:
         return "text rules are documentation only", False
+    if rule.kind == RuleKind.NOT_CHECKED:
+        return rule.description, False
     if rule.kind not in _TABLE_RULES:
         gone = [c for c in rule.read_columns() if c in missing]
         if gone:

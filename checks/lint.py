@@ -34,13 +34,12 @@ from checks.contract import (
     load_contract,
     odcs_model,
     on_violation_errors,
-    parse_yaml,
-    read_contract_text,
-    schema_errors,
+    read_document,
 )
 from checks.engines.semantics import UnsupportedDefinition, temporal_format
-from checks.rules import LIBRARY_METRICS, OPERATORS, ROW_LEVEL_METRICS
+from checks.rules import LIBRARY_METRICS, OPERATORS, ROW_LEVEL_METRICS, not_checked_reasons, on_violation_of
 from checks.sla import SLA_PROPERTIES, sla_of
+from checks.sql_rules import PLACEHOLDER_NAMES
 
 CADENCES = ("daily", "weekly", "monthly")
 SHAPES = (
@@ -57,7 +56,6 @@ REFRESH_MODES = ("full", "incremental")
 LANDING_FORMATS = ("csv", "text", "parquet", "jsonl", "xlsx")
 CUSTOM_ENGINES = ("soda", "greatExpectations")
 RULE_UNITS = ("rows", "percent")
-SQL_PLACEHOLDERS = ("object", "property")
 DECIMAL_SEPARATORS = (".", ",")
 DATE_TYPES = ("date", "timestamp")
 RETAILER_PROPERTIES = (
@@ -129,8 +127,11 @@ class Canonical:
         ]
 
 
-def lint_paths(paths: list[Path], canonical_dir: Path | None = None) -> list[ContractError]:
-    """Every problem in the contracts under `paths`, sorted by file and position.
+def lint_paths(paths: list[Path], canonical_dir: Path | None = None, *,
+               with_warnings: bool = False) -> list[ContractError]:
+    """Every problem in the contracts under `paths`, sorted by file and position; with
+    `with_warnings` also the warnings (`ContractError.is_error` false): what a valid contract says
+    that the gates do not check, and how an older apiVersion was read.
 
     Mappings are checked against the canonical contracts in `canonical_dir`; by default the
     `canonical` folder beside the `retailers` folder a contract lives in (so a checkout of another
@@ -144,8 +145,8 @@ def lint_paths(paths: list[Path], canonical_dir: Path | None = None) -> list[Con
         problems.extend(file_problems)
         if contract is not None:
             contracts.append(contract)
-            schema_valid[path] = not file_problems
-            problems.extend(_run(CONTRACT_CHECKS, contract, (), tolerant=bool(file_problems)))
+            schema_valid[path] = not any(p.is_error for p in file_problems)
+            problems.extend(_run(CONTRACT_CHECKS, contract, (), tolerant=not schema_valid[path]))
     canonical_cache: dict[Path, Canonical] = {}
     linted = {c.path.resolve(): c for c in contracts if c.model is not None}
     for contract in contracts:
@@ -162,25 +163,31 @@ def lint_paths(paths: list[Path], canonical_dir: Path | None = None) -> list[Con
                 )
             )
     problems.extend(_uniqueness_errors(contracts))
-    return _sorted_unique(problems)
+    return _sorted_unique(p for p in problems if with_warnings or p.is_error)
 
 
 def _lint_file(path: Path) -> tuple[Contract | None, list[ContractError]]:
     """The file read safely, with its schema errors (all of them) or else its model error."""
     try:
-        document, positions = parse_yaml(path, read_contract_text(path))
+        read = read_document(path)
     except ContractError as exc:
         return None, [exc]
-    problems = schema_errors(path, document, positions)
-    if not isinstance(document, dict):
+    problems = list(read.problems)
+    if not isinstance(read.document, dict):
         return None, problems
     model = None
-    if not problems:
+    if not any(p.is_error for p in problems):
         try:
-            model = odcs_model(path, document, positions)
+            model = odcs_model(path, read.document, read.positions)
         except ContractError as exc:
             problems.append(exc)
-    return Contract(path=path, document=document, positions=positions, model=model), problems
+    contract = Contract(path=path, document=read.document, positions=read.positions, model=model,
+                        api_version=read.api_version, upgrade=read.changes)
+    if read.changes:
+        problems.append(contract.warning(f"apiVersion {read.api_version} read as v3.1.0: "
+                                         f"{len(read.changes)} change(s) in memory (docs/odcs-versions.md); "
+                                         "`shelfguard contracts upgrade` writes them", "apiVersion"))
+    return contract, problems
 
 
 def _run(
@@ -321,22 +328,17 @@ def _quality_errors(contract: Contract) -> Iterator[ContractError]:
             operators = [op for op in OPERATORS if op in rule]
             if len(operators) != 1:
                 found = ", ".join(operators) or "none"
-                yield contract.error(
-                    f"rule {name}: a {kind} rule needs exactly one operator "
-                    f"({', '.join(OPERATORS)}); found {found}",
-                    *here,
-                )
+                yield _fails_closed(contract, rule,
+                                    f"rule {name}: a {kind} rule needs exactly one operator "
+                                    f"({', '.join(OPERATORS)}); found {found}", *here)
         if kind == "library":
             yield from _library_rule_errors(contract, obj, rule, name, here)
         elif kind == "sql":
             yield from _sql_rule_errors(contract, rule, name, property_name, here)
         elif kind == "custom" and rule.get("engine") not in CUSTOM_ENGINES:
-            yield contract.error(
-                f"rule {name}: unknown engine {rule.get('engine')!r}; "
-                f"expected one of {', '.join(CUSTOM_ENGINES)}",
-                *here,
-                "engine",
-            )
+            yield _fails_closed(contract, rule,
+                                f"rule {name}: engine {rule.get('engine')!r} cannot be run here "
+                                f"(shelfguard runs {', '.join(CUSTOM_ENGINES)})", *here, "engine")
         action = _custom(rule).get("onViolation")
         metric = rule.get("metric") or rule.get("rule")
         if action == "quarantine" and not (kind == "library" and metric in ROW_LEVEL_METRICS):
@@ -352,14 +354,12 @@ def _library_rule_errors(
 ) -> Iterator[ContractError]:
     metric = rule.get("metric") or rule.get("rule")
     if metric not in LIBRARY_METRICS:
-        yield contract.error(
-            f"rule {name}: unknown metric {metric!r}; expected one of {', '.join(LIBRARY_METRICS)}",
-            *here,
-            "metric",
-        )
+        at = "metric" if "metric" in rule else "rule"
+        yield _fails_closed(contract, rule, f"rule {name}: unknown metric {metric!r} "
+                            f"(known: {', '.join(LIBRARY_METRICS)})", *here, at)
     if "unit" in rule and rule["unit"] not in RULE_UNITS:
-        yield contract.error(
-            f"rule {name}: unknown unit {rule['unit']!r}; expected rows or percent", *here, "unit"
+        yield contract.warning(
+            f"rule {name}: unit {rule['unit']!r} is not rows or percent; the gate counts rows", *here, "unit"
         )
     arguments = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
     known = _property_names(obj)
@@ -375,31 +375,41 @@ def _library_rule_errors(
     if "pattern" in arguments:
         reason = _regex_error(arguments["pattern"])
         if reason:
-            yield contract.error(f"rule {name}: {reason}", *here, "arguments", "pattern")
+            yield _fails_closed(contract, rule, f"rule {name}: {reason}", *here, "arguments", "pattern")
     if metric == "invalidValues" and "pattern" not in arguments and "validValues" not in arguments:
-        yield contract.error(
-            f"rule {name}: invalidValues needs arguments.validValues or arguments.pattern", *here
-        )
+        yield _fails_closed(contract, rule, f"rule {name}: invalidValues needs arguments.validValues "
+                            "or arguments.pattern", *here)
 
 
 def _sql_rule_errors(
     contract: Contract, rule: dict[str, Any], name: str, property_name: str | None, here: JsonPath
 ) -> Iterator[ContractError]:
     for placeholder in re.findall(r"\{(\w*)\}", str(rule.get("query", ""))):
-        if placeholder not in SQL_PLACEHOLDERS:
-            yield contract.error(
-                f"rule {name}: unknown placeholder {{{placeholder}}} in query; "
-                "use {object} or {property}",
-                *here,
-                "query",
-            )
-        elif placeholder == "property" and property_name is None:
-            yield contract.error(
-                f"rule {name}: {{property}} is only defined for rules on a property, "
-                "not for rules on an object",
-                *here,
-                "query",
-            )
+        if placeholder not in PLACEHOLDER_NAMES:
+            known = ", ".join("{" + p + "}" for p in PLACEHOLDER_NAMES)
+            yield _fails_closed(contract, rule, f"rule {name}: unknown placeholder {{{placeholder}}} in "
+                                f"query (known: {known})", *here, "query")
+        elif PLACEHOLDER_NAMES[placeholder] == "property" and property_name is None:
+            yield _fails_closed(contract, rule, f"rule {name}: {{{placeholder}}} is only defined for rules "
+                                "on a property, not for rules on an object", *here, "query")
+
+
+def _fails_closed(contract: Contract, entry: dict[str, Any], message: str, *here: str | int) -> ContractError:
+    """A warning for a valid rule the gates cannot evaluate: what the gate then does with it."""
+    effect = "makes the verdict warn" if on_violation_of(entry) == "warn" else "blocks every batch"
+    return contract.warning(f"{message}; the gate reports it not_evaluated, which {effect}", *here)
+
+
+def _not_checked_warnings(contract: Contract) -> Iterator[ContractError]:
+    """What a property says that the gates do not check (the same reasons as the gate's
+    `notChecked` rules)."""
+    for i, obj in _objects(contract):
+        for j, prop in _properties(obj):
+            for suffix, reason in not_checked_reasons(prop):
+                nested = "properties" if prop.get("properties") else "items"
+                at = "logicalType" if suffix == "type" else nested
+                yield contract.warning(f"property {prop.get('name')!r}: {reason}",
+                                       "schema", i, "properties", j, at)
 
 
 def _relationship_errors(contract: Contract) -> Iterator[ContractError]:
@@ -726,6 +736,7 @@ def _uniqueness_errors(contracts: list[Contract]) -> Iterator[ContractError]:
 
 CONTRACT_CHECKS = (
     _quality_errors,
+    _not_checked_warnings,
     _relationship_errors,
     _sla_errors,
     _date_format_errors,

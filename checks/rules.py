@@ -61,6 +61,9 @@ class RuleKind(StrEnum):
     SQL = "sql"
     CUSTOM = "custom"
     TEXT = "text"
+    NOT_CHECKED = "notChecked"
+    """What a valid contract says that the gates cannot check: listed `not_evaluated` with the
+    reason (in `description`), never counted as passed; lint warns about it."""
     EXTRA_COLUMNS = "extraColumns"
 
 
@@ -245,11 +248,41 @@ def _schema_limit(action: str) -> dict[str, Any]:
     return {"threshold": {"mustBe": 0}}
 
 
+STRUCTURED_TYPES = ("object", "array", "map", "vector")
+"""logicalTypes whose values have a structure the gates do not check (a `<property>_type` rule
+is listed as not checked)."""
+
+
+def not_checked_reasons(prop: dict[str, Any]) -> list[tuple[str, str]]:
+    """(id suffix, reason) of what a property says that the gates cannot check; lint warns with
+    the same reasons."""
+    reasons = []
+    logical_type = prop.get("logicalType")
+    if logical_type in STRUCTURED_TYPES:
+        reasons.append(("type", f"logicalType {logical_type}: the structure of its values is not checked "
+                                "(documentation only)"))
+    if prop.get("properties") or prop.get("items"):
+        reasons.append(("nested", "nested properties (properties, items) are not checked"))
+    return reasons
+
+
+def enum_values(prop: dict[str, Any]) -> list[Any] | None:
+    """The values of an ODCS v3.2 `enum` (`[{value: ...}, ...]`), None without one."""
+    enum = prop.get("enum")
+    if not isinstance(enum, list):
+        return None
+    return [item.get("value") if isinstance(item, dict) else item for item in enum]
+
+
 def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> list[Rule]:
     name = prop["name"]
     action = on_violation_of(prop)
     rules = []
-    if prop.get("logicalType") and prop["logicalType"] not in ("object", "array", "string"):
+    for suffix, reason in not_checked_reasons(prop):
+        rules.append(Rule(id=f"{name}_{suffix}", object=object_name, kind=RuleKind.NOT_CHECKED,
+                          metric=RuleKind.NOT_CHECKED.value, property=name, on_violation=action,
+                          description=reason))
+    if prop.get("logicalType") and prop["logicalType"] not in (*STRUCTURED_TYPES, "string"):
         rules.append(
             _column_rule(
                 object_name, name, RuleKind.TYPE, action, f"Values are castable to {prop['logicalType']}.",
@@ -262,9 +295,16 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
         rules.append(_column_rule(object_name, name, RuleKind.REQUIRED, action, "The column is never null."))
     if prop.get("unique"):
         rules.append(_column_rule(object_name, name, RuleKind.UNIQUE, action, "The column is unique."))
+    values = enum_values(prop)
+    if values is not None:
+        rules.append(Rule(id=f"{name}_enum", object=object_name, kind=RuleKind.LIBRARY,
+                          metric="invalidValues", property=name, arguments={"validValues": values},
+                          on_violation=action,
+                          **_schema_limit(action), description="Values are one of the enum's values."))
     for relationship in prop.get("relationships") or []:
         action_of_relationship = on_violation_of(relationship, action)
-        rules.append(_relationship_rule(object_name, name, relationship["to"], action_of_relationship))
+        rule = _relationship_rule(object_name, name, relationship["to"], action_of_relationship)
+        rules.append(_with_relationship_id(rule, relationship))
     return rules
 
 
@@ -290,6 +330,11 @@ def _type_option_rules(object_name: str, prop: dict[str, Any], action: str) -> l
             description=f"logicalTypeOptions {name}: {value}",
         ))
     return rules
+
+
+def _with_relationship_id(rule: Rule, relationship: dict[str, Any]) -> Rule:
+    """A relationship's own `id` (ODCS v3.2) is its rule's id."""
+    return rule.model_copy(update={"id": relationship["id"]}) if relationship.get("id") else rule
 
 
 _COLUMN_RULES = {
@@ -358,7 +403,8 @@ def _table_relationship_rules(contract: Contract, object_name: str) -> list[Rule
             raise contract.error(f"relationship from {ends['from']!r} must be a property of {object_name!r}",
                                  *here, "from")
         action = on_violation_of(relationship, on_violation_of(props[column]))
-        rules.append(_relationship_rule(object_name, column, ends["to"], action))
+        rules.append(_with_relationship_id(_relationship_rule(object_name, column, ends["to"], action),
+                                           relationship))
     return rules
 
 

@@ -31,16 +31,19 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+PLACEHOLDER_NAMES = {"object": "object", "table": "object", "property": "property", "column": "property"}
+"""Placeholder name -> what it stands for: ODCS's `{object}`/`{property}` and the `{table}`/`{column}`
+of the standard's examples (also written `${...}`)."""
 PLACEHOLDERS = {
-    "object": ("{object}", "${object}", "${table}"),
-    "property": ("{property}", "${property}", "${column}"),
+    target: tuple(f"{dollar}{{{name}}}" for name, to in PLACEHOLDER_NAMES.items() if to == target
+                  for dollar in ("", "$"))
+    for target in ("object", "property")
 }
-"""Our placeholders (gate-semantics.md) and the spellings of the ODCS examples."""
 
 
 def render_query(query: str, object_name: str, property_name: str | None) -> str:
-    """The query with `{object}` and `{property}` replaced by quoted identifiers (also `${table}` and
-    `${column}`, as ODCS writes them)."""
+    """The query with `{object}` and `{property}` replaced by quoted identifiers (also `{table}` and
+    `{column}`, and each written `${...}`, as ODCS examples write them)."""
     rendered = query
     for placeholder in sorted(PLACEHOLDERS["object"], key=len, reverse=True):
         rendered = rendered.replace(placeholder, quote_identifier(object_name))

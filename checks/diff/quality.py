@@ -59,7 +59,8 @@ def walk_rules(
 
 def enforced(rule: Rule) -> bool:
     """Whether a failure of the rule can hold data back (block or quarantine), not only report."""
-    return rule.kind != RuleKind.TEXT and rule.on_violation in ("block", "quarantine")
+    documentation = rule.kind in (RuleKind.TEXT, RuleKind.NOT_CHECKED)
+    return not documentation and rule.on_violation in ("block", "quarantine")
 
 
 def _presence(rec: Recorder, obj: str, old: Rule | None, new: Rule | None) -> None:
