@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # name -> (module under shelfguard.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the end-to-end demo: demo data, landing -> bronze -> silver -> gold"),
+    "run": ("run", "process every landed or pullable delivery: bronze -> silver -> gold, with a report"),
     "demo-data": ("demo_data", "write deterministic demo deliveries for the nine retailers"),
     "check": ("check", "run a contract's gate on a data file and print the verdict"),
     "contracts": ("contracts", "lint contracts, or review contract changes between git revisions"),

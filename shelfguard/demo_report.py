@@ -191,3 +191,18 @@ def pipeline_report(home: DataHome) -> PipelineReport:
         ],
         gold=gold_rows,
     )
+
+
+def print_pipeline_report(home: DataHome, *, first_step: int) -> None:
+    """The per-retailer, quarantine, blocked and gold tables, as `shelfguard demo` and `run` end."""
+    report = pipeline_report(home)
+    print(f"\n{first_step}. per retailer (rows)")
+    print(report.retailer_table())
+    print("\n   quarantined rows by rule")
+    print(report.quarantine_table())
+    print("\n   blocked or unreadable deliveries")
+    print(report.blocked_table())
+    print("\n   batches blocked in silver or gold (their rows quarantined as `blocked`)")
+    print(report.blocked_batches_table())
+    print(f"\n{first_step + 1}. gold tables (rows)")
+    print(report.gold_table())

@@ -1,13 +1,18 @@
-"""Run the generated Dagster assets in-process on the data home's instance (demo, benchmarks).
+"""Run the generated Dagster assets in-process on the data home's instance (demo, `shelfguard run`,
+benchmarks).
 
-Bronze runs first, every retailer object in one run; silver and gold follow in a second run that
-reads only what the delivery ledger accepted, so a blocked delivery stops nothing but itself.
+`run_pipeline` (the demo): bronze first, every retailer object in one run; silver and gold follow in
+a second run that reads only what the delivery ledger accepted, so a blocked delivery stops nothing
+but itself. `shelfguard run` takes the waiting deliveries through each retailer's ingest job (the job
+its sensor starts, `ingest_retailer`), then silver and gold (`run_downstream`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
@@ -22,33 +27,41 @@ from shelfguard.settings import CONTRACTS_DIR, DataHome
 BLOCKED_BY_CHECKS = "DagsterAssetCheckFailedError"
 
 
+def step_errors(results: Iterable[dg.ExecuteInProcessResult | None]) -> list[str]:
+    """Steps that failed for another reason than a blocking check (a blocked batch is expected)."""
+    errors = []
+    for result in results:
+        for event in result.all_events if result else []:
+            if event.event_type_value != "STEP_FAILURE":
+                continue
+            error = event.step_failure_data.error
+            if error is None or error.cls_name != BLOCKED_BY_CHECKS:
+                errors.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+    return errors
+
+
+def blocked_steps(results: Iterable[dg.ExecuteInProcessResult | None]) -> list[str]:
+    """Steps stopped by a failed blocking check: their downstream waits for a fixed batch."""
+    return [
+        event.step_key
+        for result in results
+        for event in (result.all_events if result else [])
+        if event.event_type_value == "STEP_FAILURE"
+        and event.step_failure_data.error is not None
+        and event.step_failure_data.error.cls_name == BLOCKED_BY_CHECKS
+    ]
+
+
 @dataclass
 class PipelineRun:
     bronze: dg.ExecuteInProcessResult
     downstream: dg.ExecuteInProcessResult | None
 
     def errors(self) -> list[str]:
-        """Steps that failed for another reason than a blocking check (a blocked batch is expected)."""
-        errors = []
-        for result in (self.bronze, self.downstream):
-            for event in result.all_events if result else []:
-                if event.event_type_value != "STEP_FAILURE":
-                    continue
-                error = event.step_failure_data.error
-                if error is None or error.cls_name != BLOCKED_BY_CHECKS:
-                    errors.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
-        return errors
+        return step_errors((self.bronze, self.downstream))
 
     def blocked_steps(self) -> list[str]:
-        """Steps stopped by a failed blocking check: their downstream waits for a fixed batch."""
-        return [
-            event.step_key
-            for result in (self.bronze, self.downstream)
-            for event in (result.all_events if result else [])
-            if event.event_type_value == "STEP_FAILURE"
-            and event.step_failure_data.error is not None
-            and event.step_failure_data.error.cls_name == BLOCKED_BY_CHECKS
-        ]
+        return blocked_steps((self.bronze, self.downstream))
 
 
 def run_pipeline(
@@ -72,9 +85,7 @@ def run_pipeline(
     bronze_keys = sorted((k for k in keys if k.path[0] == "bronze"), key=lambda k: k.path)
     later = [k for k in keys if k.path[0] in layers and k.path[0] != "bronze"]
     # GX loads in its worker while bronze runs (ADR 0013)
-    selected = {tuple(k.path) for k in [*bronze_keys, *later]}
-    warm_up(name for node in build_plan(CONTRACTS_DIR).nodes if node.key in selected
-            for name in engines_for(node.contract, node.object, engine))
+    warm_up_engines([*bronze_keys, *later], engine)
     os.environ["SHELFGUARD_HOME"] = str(home.root)
     bronze = job.execute_in_process(
         run_config=_run_config(bronze_keys, engine, log_level),
@@ -83,16 +94,103 @@ def run_pipeline(
         raise_on_error=False,
         tags={"shelfguard/run": "pipeline-bronze"},
     )
-    downstream = None
-    if later:
-        downstream = job.execute_in_process(
-            run_config=_run_config(later, engine, log_level),
-            instance=instance,
-            asset_selection=later,
-            raise_on_error=False,
-            tags={"shelfguard/run": "pipeline-downstream"},
-        )
+    downstream = _execute_downstream(defs, instance, later, engine, log_level) if later else None
     return PipelineRun(bronze, downstream)
+
+
+def warm_up_engines(keys: Iterable[dg.AssetKey], engine: str) -> None:
+    selected = {tuple(k.path) for k in keys}
+    warm_up(name for node in build_plan(CONTRACTS_DIR).nodes if node.key in selected
+            for name in engines_for(node.contract, node.object, engine))
+
+
+def ingest_retailer(
+    home: DataHome,
+    code: str,
+    files: dict[str, list[Path]],
+    *,
+    engine: str = "pandera",
+    instance: dg.DagsterInstance,
+    log_level: str = "WARNING",
+) -> dg.ExecuteInProcessResult:
+    """One run of the retailer's ingest job (the job its sensor starts) over `files` per object; an
+    object given no files (a pull retailer's) is pulled."""
+    defs = build_definitions(CONTRACTS_DIR)
+    os.environ["SHELFGUARD_HOME"] = str(home.root)
+    keys = [dg.AssetKey(["bronze", code, name]) for name in files]
+    config = {
+        "ops": {op_name(k): {"config": {"engine": engine, "files": [str(p) for p in files[k.path[2]]]}}
+                for k in keys},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
+    return defs.resolve_job_def(f"ingest_{code}").execute_in_process(
+        run_config=config, instance=instance, asset_selection=keys, raise_on_error=False,
+        tags={"shelfguard/run": "run-bronze", "retailer": code},
+    )
+
+
+def run_downstream(
+    home: DataHome,
+    retailers: list[str],
+    *,
+    engine: str = "pandera",
+    instance: dg.DagsterInstance,
+    log_level: str = "WARNING",
+) -> dg.ExecuteInProcessResult:
+    """Silver of `retailers` and gold, in one run that reads only what the ledger accepted."""
+    defs = build_definitions(CONTRACTS_DIR)
+    os.environ["SHELFGUARD_HOME"] = str(home.root)
+    keys = [
+        key
+        for key in defs.get_repository_def().asset_graph.get_all_asset_keys()
+        if key.path[0] == "gold" or (key.path[0] == "silver" and key.path[1] in retailers)
+    ]
+    return _execute_downstream(defs, instance, keys, engine, log_level)
+
+
+def downstream_behind(home: DataHome, retailers: list[str]) -> list[str]:
+    """Retailers whose silver or gold has not caught up (a run stopped between layers): an accepted
+    fact delivery silver never recorded, or a silver table newer than the version gold last took.
+    Dimension deliveries are not recorded per delivery in silver; the run that took them in promotes them."""
+    import polars as pl
+
+    from assets import tables
+    from assets.gold import gold_path, taken_versions
+    from assets.ledger import ACCEPTED_VERDICTS, latest_attempts, read_ledger
+    from assets.plan import CANONICAL_FACTS, CANONICAL_OBJECTS
+    from assets.silver_publish import silver_ledger, silver_path
+
+    plan = build_plan(CONTRACTS_DIR)
+    feeds_facts = {
+        (node.retailer, node.object)
+        for code in retailers
+        for node in plan.retailer_nodes(code, "bronze")
+        if any(node.key in n.deps and n.layer == "silver" and n.object in CANONICAL_FACTS for n in plan.nodes)
+    }
+    latest = latest_attempts(read_ledger(home.warehouse))
+    accepted = latest.filter(pl.col("verdict").is_in(ACCEPTED_VERDICTS))
+    seen = set(silver_ledger(home).select("retailer_code", "delivery_id").iter_rows())
+    rows = accepted.select("retailer_code", "object", "delivery_id").iter_rows()
+    behind = {code for code, obj, delivery in rows
+              if (code, obj) in feeds_facts and (code, delivery) not in seen}
+    for canonical_object in CANONICAL_OBJECTS:
+        taken = taken_versions(gold_path(home, canonical_object))
+        for code in retailers:
+            current = tables.version(silver_path(home, code, canonical_object))
+            if current is not None and taken.get(code) != current:
+                behind.add(code)
+    return [code for code in retailers if code in behind]
+
+
+def _execute_downstream(defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[dg.AssetKey],
+                        engine: str, log_level: str) -> dg.ExecuteInProcessResult:
+    return defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        run_config=_run_config(keys, engine, log_level),
+        instance=instance,
+        asset_selection=keys,
+        raise_on_error=False,
+        tags={"shelfguard/run": "pipeline-downstream"},
+    )
 
 
 def _run_config(keys: list[dg.AssetKey], engine: str, log_level: str) -> dict:

@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     generate_demo_data(home, days=args.days, stores=args.stores, products=args.products, seed=args.seed)
     errors = run_demo_pipeline(home, engine=args.engine)
-    print_report(home)
+    from shelfguard.demo_report import print_pipeline_report
+
+    print_pipeline_report(home, first_step=4)
     print(
         "\nOpen the Dagster UI on this run's instance with `uv run shelfguard ui` "
         f"(DAGSTER_HOME={home.dagster_home}); lineage: `uv run shelfguard lineage --help`; "
@@ -92,19 +94,3 @@ def run_demo_pipeline(home: DataHome, *, engine: str) -> list[str]:
         # step-failure tracebacks; a real failure comes back from `errors()` and is printed.
         run = run_pipeline(home, engine=engine, log_level="CRITICAL")
     return run.errors()
-
-
-def print_report(home: DataHome) -> None:
-    from shelfguard.demo_report import pipeline_report
-
-    report = pipeline_report(home)
-    print("\n4. per retailer (rows)")
-    print(report.retailer_table())
-    print("\n   quarantined rows by rule")
-    print(report.quarantine_table())
-    print("\n   blocked or unreadable deliveries")
-    print(report.blocked_table())
-    print("\n   batches blocked in silver or gold (their rows quarantined as `blocked`)")
-    print(report.blocked_batches_table())
-    print("\n5. gold tables (rows)")
-    print(report.gold_table())
