@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from assets.ledger import (
 from assets.plan import bronze_table, retailer_code
 from checks.contract import Contract, custom_properties, properties_of
 from checks.engines.base import ROW_NUMBER
+from checks.errors import one_line, safe_message
 from checks.gate import QUARANTINE_REASONS, GateRun, run_gate
 from checks.readers import DataReadError, format_hints, read_batch, with_logical_names
 from checks.result import GateResult
@@ -62,6 +65,9 @@ class Delivery:
     source_size: int | None = None
     source_mtime_ns: int | None = None
     watermark: str | None = None
+    refused: str | None = None
+    """Why the landing zone refused the file (a symlink, outside the landing folder, not a regular
+    file, unreadable): it is recorded as unreadable and nothing of it is read or copied."""
 
     @property
     def delivery_id(self) -> str:
@@ -106,30 +112,67 @@ def file_period(contract: Contract, object_name: str, path: Path) -> str:
     return path.stem
 
 
-def landing_delivery(contract: Contract, object_name: str, path: Path) -> Delivery:
-    stat = path.stat()
+def landing_delivery(
+    contract: Contract, object_name: str, path: Path, landing: Path | None = None
+) -> Delivery:
+    """A landing file as a delivery; refused (see `Delivery.refused`) when it is a symbolic link, not
+    a regular file, not inside `landing` (the retailer's landing folder, when given) or unreadable."""
+    info = path.lstat()
+    refused = landing_refusal(path, info, landing)
+    digest = ""
+    if refused is None:
+        try:
+            digest = file_sha256(path)
+        except OSError as exc:
+            refused = f"cannot read the file: {one_line(exc)}"
+    if refused is not None:  # an id from what the landing zone shows, never from the target's bytes
+        seen = f"refused\0{landing_source(path)}\0{info.st_size}\0{info.st_mtime_ns}"
+        digest = hashlib.sha256(seen.encode()).hexdigest()
     return Delivery(
         retailer_code=retailer_code(contract),
         object_name=object_name,
         channel="landing",
-        source=str(path.resolve()),
-        content_sha256=file_sha256(path),
+        source=landing_source(path),
+        content_sha256=digest,
         period=file_period(contract, object_name, path),
-        delivered_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+        delivered_at=datetime.fromtimestamp(info.st_mtime, UTC),
         path=path,
-        source_size=stat.st_size,
-        source_mtime_ns=stat.st_mtime_ns,
+        source_size=info.st_size,
+        source_mtime_ns=info.st_mtime_ns,
+        refused=refused,
     )
 
 
+def landing_source(path: Path) -> str:
+    """A landing file's absolute path as the ledger records it: the folder resolved, the name as
+    delivered (a symlink is recorded as itself, never as its target)."""
+    return str(path.absolute().parent.resolve() / path.name)
+
+
+def landing_refusal(path: Path, info: os.stat_result, landing: Path | None) -> str | None:
+    """Why a landing file is refused at the boundary, or None. Nothing of a link's target (its path
+    or content) is part of the reason."""
+    if stat.S_ISLNK(info.st_mode):
+        dangling = "a dangling " if not path.exists() else "a "
+        return f"refused: {dangling}symbolic link; the landing zone takes regular files only, never links"
+    if not stat.S_ISREG(info.st_mode):
+        return "refused: not a regular file (a pipe, socket or device); the landing zone takes files only"
+    if landing is not None and not Path(landing_source(path)).is_relative_to(landing.resolve()):
+        return "refused: the file is outside the retailer's landing folder"
+    return None
+
+
 def landing_files(home: DataHome, contract: Contract, object_name: str) -> list[Path]:
-    """Files of an object in the retailer's landing folder, oldest first (delivery order)."""
+    """Files of an object in the retailer's landing folder, oldest first (delivery order).
+
+    Everything the pattern matches is listed, symlinks (dangling ones too) and other non-files
+    included, so that each gets a ledger record when `landing_delivery` refuses it."""
     pattern = object_option(contract, object_name, "filePattern")
     folder = home.landing_for(retailer_code(contract))
     if not pattern or not folder.is_dir():
         return []
-    files = [p for p in folder.glob(pattern) if p.is_file()]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    files = [p for p in folder.glob(pattern) if p.is_symlink() or not p.is_dir()]
+    return sorted(files, key=lambda p: (p.lstat().st_mtime_ns, p.name))
 
 
 def new_landing_files(
@@ -146,8 +189,8 @@ def new_landing_files(
     }
     fresh = []
     for path in landing_files(home, contract, object_name):
-        stat = path.stat()
-        if (str(path.resolve()), stat.st_size, stat.st_mtime_ns) not in taken:
+        info = path.lstat()
+        if (landing_source(path), info.st_size, info.st_mtime_ns) not in taken:
             fresh.append(path)
     return fresh
 
@@ -175,6 +218,10 @@ def as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
+REASON_SUFFIX = ".reason.json"
+"""Beside each file kept in quarantine (or alone, for a refused file): why it was not taken in."""
+
+
 class UnreadableDelivery(Exception):
     """A delivery that cannot be taken in at all; it is kept as a file in quarantine with the reason."""
 
@@ -194,6 +241,8 @@ def read_delivery(contract: Contract, object_name: str, source: Path | pl.DataFr
         frame = source if isinstance(source, pl.DataFrame) else read_batch(source, **format_hints(contract))
     except DataReadError as exc:
         raise UnreadableDelivery(str(exc)) from None
+    except Exception as exc:  # any failure to read one delivery quarantines it; the others go on
+        raise UnreadableDelivery(f"{source}: cannot read: {type(exc).__name__}: {one_line(exc)}") from None
     frame = as_text(with_logical_names(frame, properties_of(contract.object(object_name))))
     missing = missing_required_columns(contract, object_name, frame.columns)
     if missing:
@@ -308,6 +357,7 @@ def replay(
         source_size=last.source_size,
         source_mtime_ns=last.source_mtime_ns,
         watermark=last.watermark,
+        refused=last.reason if last.quarantine_path.endswith(REASON_SUFFIX) else None,
     )
     if last.in_bronze:
         source = bronze_rows(home, last.retailer_code, last.object, [delivery_id]).select(
@@ -339,6 +389,8 @@ def _take_in(
     engine: str,
     in_bronze: bool,
 ) -> IngestOutcome:
+    if delivery.refused is not None:
+        return _reject_unreadable(writer, contract, delivery, ingested_at, delivery.refused, attempt=attempt)
     try:
         frame = read_delivery(contract, delivery.object_name, source)
     except UnreadableDelivery as exc:
@@ -464,7 +516,7 @@ def _ledger_entry(
         verdict=verdict,
         blocking_rules=blocking_rules,
         quarantined_rules=quarantined_rules,
-        reason=reason,
+        reason=safe_message(reason),
         contract_version=contract.version,
         in_bronze=in_bronze,
         quarantine_path=quarantine_path,
@@ -482,19 +534,24 @@ def _reject_unreadable(
     frame: pl.DataFrame | None = None,
     attempt: int = 1,
 ) -> IngestOutcome:
-    """Keep the delivery as a file in quarantine with its reason; nothing of it reaches bronze."""
+    """Keep the delivery as a file in quarantine with its reason; nothing of it reaches bronze. A
+    delivery refused at the landing boundary keeps only its reason (nothing is copied from a link)."""
     folder = writer.home.quarantine / "files" / delivery.retailer_code
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{delivery.object_name}__{delivery.content_sha256[:16]}"
-    if delivery.path is not None:
+    reason = safe_message(reason)
+    if delivery.refused is not None:
+        kept = folder / f"{stem}__{delivery.path.name if delivery.path else 'refused'}"
+    elif delivery.path is not None:
         kept = folder / f"{stem}__{delivery.path.name}"
         if not kept.exists():
-            shutil.copy2(delivery.path, kept)
+            shutil.copy2(delivery.path, kept, follow_symlinks=False)
     else:
         kept = folder / f"{stem}.parquet"
         if frame is not None or delivery.frame is not None:
             (frame if frame is not None else delivery.frame).write_parquet(kept)
-    kept.with_name(kept.name + ".reason.json").write_text(
+    reason_file = kept.with_name(kept.name + REASON_SUFFIX)
+    reason_file.write_text(
         json.dumps(
             {
                 "delivery_id": delivery.delivery_id,
@@ -515,7 +572,7 @@ def _reject_unreadable(
         verdict="unreadable",
         reason=reason,
         in_bronze=False,
-        quarantine_path=str(kept),
+        quarantine_path=str(reason_file if delivery.refused is not None else kept),
     )
     writer.record(entry)
     return IngestOutcome(entry)

@@ -89,7 +89,8 @@ def pending_deliveries(
             if config.files
             else new_landing_files(home, contract, object_name, ledger)
         )
-        return [landing_delivery(contract, object_name, p) for p in paths]
+        landing = home.landing_for(retailer_code(contract))
+        return [landing_delivery(contract, object_name, p, landing) for p in paths]
     pull = database_delivery if channel == "database" else api_delivery
     delivery = pull(contract, object_name, _last_watermark(context), datetime.now(UTC))
     return [delivery] if delivery else []

@@ -19,7 +19,9 @@ import polars as pl
 from assets.bronze import Delivery, frame_sha256, object_option
 from assets.plan import retailer_code
 from checks.contract import Contract, custom_properties, properties_of
+from checks.errors import one_line, safe_message
 from checks.formats import jdk_to_strftime
+from checks.redaction import redact_url
 
 
 class ChannelError(Exception):
@@ -41,13 +43,6 @@ def _env(contract: Contract, option: str) -> str:
     return value
 
 
-def public_database_url(url: str) -> str:
-    """The database URL without credentials, for ledger and lineage."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(username=None, password=None).render_as_string(hide_password=True)
-
-
 def database_delivery(
     contract: Contract, object_name: str, watermark: str | None, now: datetime
 ) -> Delivery | None:
@@ -58,7 +53,10 @@ def database_delivery(
     obj = contract.object(object_name)
     table = obj.get("physicalName") or object_name
     column = object_option(contract, object_name, "watermark", "updated_at")
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+    except Exception as exc:  # an unknown dialect or a malformed URL
+        raise ChannelError(f"{redact_url(url)}: cannot connect: {one_line(exc)}") from None
     try:
         quote = engine.dialect.identifier_preparer.quote
         query = f"SELECT * FROM {quote(table)}"
@@ -72,7 +70,7 @@ def database_delivery(
                 text(query), connection, execute_options={"parameters": parameters}, infer_schema_length=None
             )
     except Exception as exc:
-        raise ChannelError(f"{public_database_url(url)}: cannot read table {table!r}: {exc}") from None
+        raise ChannelError(f"{redact_url(url)}: cannot read table {table!r}: {one_line(exc)}") from None
     finally:
         engine.dispose()
     if frame.is_empty():
@@ -82,7 +80,7 @@ def database_delivery(
         retailer_code=retailer_code(contract),
         object_name=object_name,
         channel="database",
-        source=f"{public_database_url(url)}#{table}",
+        source=f"{redact_url(url)}#{table}",
         content_sha256=frame_sha256(frame),
         period=f"{watermark or 'start'}..{new_watermark}",
         delivered_at=now,
@@ -130,7 +128,7 @@ def api_delivery(
         retailer_code=retailer_code(contract),
         object_name=object_name,
         channel="api",
-        source=f"{base.rstrip('/')}{endpoint}",
+        source=redact_url(f"{base.rstrip('/')}{endpoint}"),
         content_sha256=frame_sha256(frame),
         period=f"{watermark or 'start'}..{new_watermark}",
         delivered_at=now,
@@ -164,10 +162,12 @@ def _get_json(url: str, token: str, *, timeout: float, retries: int, backoff: fl
                 return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             if exc.code < 500:
-                raise ChannelError(f"{url.split('?')[0]}: HTTP {exc.code} {exc.reason}") from None
+                raise ChannelError(f"{redact_url(url)}: HTTP {exc.code} {exc.reason}") from None
             last_error = f"HTTP {exc.code}"
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             last_error = str(getattr(exc, "reason", exc))
+        except ValueError as exc:  # a body that is not JSON, or a URL urllib cannot use
+            raise ChannelError(f"{redact_url(url)}: {one_line(exc)}") from None
         if attempt < retries:
             time.sleep(backoff * 2**attempt)
-    raise ChannelError(f"{url.split('?')[0]}: no answer after {retries + 1} tries ({last_error})")
+    raise ChannelError(f"{redact_url(url)}: no answer after {retries + 1} tries ({safe_message(last_error)})")

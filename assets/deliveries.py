@@ -22,7 +22,7 @@ import polars as pl
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import BaseModel, Field, ValidationError
 
-from assets.bronze import landing_delivery, new_landing_files
+from assets.bronze import landing_delivery, landing_source, new_landing_files
 from assets.bronze_assets import bronze_run_config, channel_of
 from assets.channels import server_options
 from assets.freshness import CHECK_NAME as ON_TIME_CHECK
@@ -122,16 +122,16 @@ def waiting_files(home: DataHome, contract: Contract, nodes: Iterable[AssetNode]
     waiting = []
     for node in nodes:
         for path in new_landing_files(home, contract, node.object, ledger):
-            stat = path.stat()
-            seen = known.get(str(path.resolve()))
+            stat = path.lstat()  # a link is a refused delivery of its own, never its target
+            seen = known.get(landing_source(path))
             if seen is None or (seen.size, seen.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-                delivery = landing_delivery(contract, node.object, path)
+                delivery = landing_delivery(contract, node.object, path, home.landing_for(code))
                 seen = SeenFile(size=stat.st_size, mtime_ns=stat.st_mtime_ns,
                                 delivery_id=delivery.delivery_id, sha256=delivery.content_sha256)
             landed = LandedFile(path=path, object_name=node.object, seen=seen)
             if (node.object, seen.sha256) not in recorded:
                 waiting.append(landed)
-            known[str(path.resolve())] = seen
+            known[landing_source(path)] = seen
     return waiting
 
 

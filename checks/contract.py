@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from checks.safe_yaml import plain_with_positions
 from checks.upgrade import Change, needs_upgrade, upgrade_tree
 
 MAX_CONTRACT_BYTES = 1_000_000
@@ -202,71 +203,21 @@ def schema_version(api_version: Any) -> str | None:
 
 
 def parse_yaml(path: Path, text: str) -> tuple[Any, dict[JsonPath, tuple[int, int]]]:
-    """Parse YAML without constructing objects, refusing aliases (no anchor bombs)."""
+    """Parse a contract's YAML as plain values with the position of every element (bounded, see
+    `parse_yaml_tree`)."""
     return plain_with_positions(parse_yaml_tree(path, text))
 
 
 def parse_yaml_tree(path: Path, text: str) -> Any:
-    """The YAML as a ruamel round-trip tree (comments and positions kept), refusing aliases."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.events import AliasEvent
+    """The YAML as a ruamel round-trip tree (comments, quotes and positions kept), parsed with bounds
+    (`checks.safe_yaml`: no objects constructed, core tags only, depth and expanded-size limits,
+    aliases accepted)."""
+    from checks.safe_yaml import YamlRefused, load_tree
 
-    yaml = YAML(typ="rt", pure=True)
-    yaml.preserve_quotes = True  # `contracts upgrade` writes the tree back as it was quoted
     try:
-        for event in yaml.parse(text):
-            if isinstance(event, AliasEvent):
-                mark = event.start_mark
-                raise ContractError(
-                    path,
-                    "YAML aliases (*anchor references) are not allowed in contracts",
-                    mark.line + 1,
-                    mark.column + 1,
-                )
-        document = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise ContractError(path, f"invalid YAML: {exc.problem or exc.context}", line, column) from None
-    except YAMLError as exc:
-        raise ContractError(path, f"invalid YAML: {exc}") from None
-    return document
-
-
-def plain_with_positions(tree: Any) -> tuple[Any, dict[JsonPath, tuple[int, int]]]:
-    """A round-trip tree as plain Python values, and the 1-based position of every element."""
-    positions: dict[JsonPath, tuple[int, int]] = {}
-    return _plain(tree, (), positions), positions
-
-
-def _plain(node: Any, here: JsonPath, positions: dict[JsonPath, tuple[int, int]]) -> Any:
-    """Round-trip YAML nodes as plain Python values, recording each child's 1-based position."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(node, CommentedMap):
-        plain = {}
-        for key, value in node.items():
-            line, column = node.lc.key(key)
-            positions[(*here, str(key))] = (line + 1, column + 1)
-            plain[str(key)] = _plain(value, (*here, str(key)), positions)
-        return plain
-    if isinstance(node, CommentedSeq):
-        items = []
-        for index, value in enumerate(node):
-            line, column = node.lc.item(index)
-            positions[(*here, index)] = (line + 1, column + 1)
-            items.append(_plain(value, (*here, index), positions))
-        return items
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return str(node)
+        return load_tree(text, preserve_quotes=True)  # `contracts upgrade` writes the tree back as quoted
+    except YamlRefused as exc:
+        raise ContractError(path, exc.message, exc.line, exc.column) from None
 
 
 def schema_errors(

@@ -8,8 +8,17 @@ Parquet, JSON (lines, or one array of records) and Delta keep their native types
 read as text.
 
 Every problem is a `DataReadError` whose message is one line naming the file (and the line where
-there is one). A wrong delimiter is not a read error: the file reads as one column, and the gate's
-column-presence rule blocks it naming the missing columns.
+there is one), redacted and bounded (`checks.errors.safe_message`). A wrong delimiter is not a read
+error: the file reads as one column, and the gate's column-presence rule blocks it naming the
+missing columns. The header of delimited text is read as RFC 4180 writes it (a quote inside a quoted
+name is doubled: `"net ""sales"" "` is the column `net "sales" `); a header with the same name
+twice is refused, never renamed. An unbalanced quote, a bad quote or a ragged line is reported
+with its line number.
+
+Sizes are bounded so a hostile file cannot take the machine: a header line over `MAX_LINE_BYTES`
+(a 100 MB file without a line break) is refused after reading that much, and a batch is refused
+when a field is over `MAX_FIELD_BYTES` or a row over `MAX_ROW_BYTES` (`check_sizes`: `read_batch`
+applies it; the `check` command applies it to its scan).
 
 `open_batch` gives the batch as a lazy scan for inputs of any size, so every engine streams it;
 `read_batch` is the same scan collected.
@@ -18,6 +27,7 @@ column-presence rule blocks it naming the missing columns.
 from __future__ import annotations
 
 import codecs
+import csv
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -26,7 +36,7 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
-from checks.errors import one_line
+from checks.errors import one_line, safe_message
 
 FORMATS = ("csv", "text", "parquet", "jsonl", "delta", "xlsx")
 EXTENSIONS = {
@@ -40,6 +50,14 @@ _SERVER_FORMATS = {"csv": "csv", "text": "text", "parquet": "parquet", "jsonl": 
 _SNIFF_BYTES = 64 * 1024
 _DECODE_CHUNK = 16 * 1024 * 1024
 TRANSCODED_PREFIX = "shelfguard-utf8-"
+MAX_LINE_BYTES = 1 << 20
+"""The longest header line of delimited text."""
+MAX_FIELD_BYTES = 1 << 20
+"""The longest value of one field (POS values are short; a megabyte is a hostile or broken file)."""
+MAX_ROW_BYTES = 8 << 20
+"""The longest row, all its fields together."""
+MAX_COLUMNS = 10_000
+"""The most columns of delimited text (POS files have tens)."""
 
 
 class DataReadError(Exception):
@@ -50,7 +68,7 @@ class DataReadError(Exception):
         self.message = message
         self.line = line
         where = f"{self.path}:{line}" if line else str(self.path)
-        super().__init__(f"{where}: {message}")
+        super().__init__(safe_message(f"{where}: {message}"))
 
 
 def format_hints(contract: Any, server_name: str | None = None) -> dict[str, Any]:
@@ -121,10 +139,12 @@ def read_batch(
                "header": header, "column_names": column_names}
     with open_batch(path, **options) as batch:
         try:
-            return batch.collect()
-        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+            frame = batch.collect()
+        except Exception as exc:  # polars, and the libraries underneath, raise their own types
             raise explain_scan_error(path, exc, format=format or detect_format(path), delimiter=delimiter,
                                      encoding=encoding) from None
+    check_sizes(path, frame)
+    return frame
 
 
 @contextmanager
@@ -164,6 +184,8 @@ def open_batch(
                 source = workdir / f"utf8{path.suffix}"
                 with source.open("wb") as utf8:
                     _decode(path, encoding, utf8)
+            if kind in ("csv", "text") and header:
+                column_names = _header_names(path, source, delimiter)
             frame = _scan(source, kind, delimiter, header, column_names, sheet)
             frame.collect_schema()
         except DataReadError:
@@ -256,8 +278,67 @@ def _check_delimiter(path: Path, delimiter: str) -> None:
 
 
 def _new_columns(header: bool, column_names: Sequence[str] | None) -> list[str] | None:
-    return None if header or not column_names else list(column_names)
+    """The names polars gives the columns: the header's as `_header_names` read them (polars keeps a
+    header's doubled quotes), or the contract's for a file without a header line."""
+    return list(column_names) if column_names else None
 
+
+def _header_names(path: Path, source: Path, delimiter: str) -> list[str]:
+    """The column names of delimited text, read as RFC 4180 writes them, from at most
+    `MAX_LINE_BYTES` of `source` (UTF-8; `path` is the delivered file the errors name)."""
+    with source.open("rb") as handle:
+        head = handle.read(MAX_LINE_BYTES + 1)
+    head = head.removeprefix(codecs.BOM_UTF8)
+    end = head.find(b"\n")
+    if end < 0 and len(head) > MAX_LINE_BYTES:
+        raise DataReadError(path, f"the header line is longer than {MAX_LINE_BYTES:,} bytes (no line break: "
+                                  "not delimited text with one record per line)", line=1)
+    line = head if end < 0 else head[:end]
+    try:
+        text = line.decode("utf-8").removesuffix("\r")
+    except UnicodeDecodeError as exc:
+        raise DataReadError(path, f"not valid utf-8 text: byte 0x{line[exc.start]:02x} at byte offset "
+                                  f"{exc.start} ({exc.reason})", line=1) from None
+    try:
+        names = next(csv.reader([text], delimiter=delimiter, strict=True), [])
+    except csv.Error as exc:
+        raise DataReadError(path, f"the header line has an unbalanced or misplaced quote ({exc})",
+                            line=1) from None
+    if len(names) > MAX_COLUMNS:
+        raise DataReadError(path, f"the header has {len(names):,} columns; the limit is {MAX_COLUMNS:,}",
+                            line=1)
+    first: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if name in first:
+            raise DataReadError(path, f"column name {name!r} appears twice in the header (columns "
+                                      f"{first[name]} and {number}); rename one", line=1)
+        first[name] = number
+    return names
+
+
+def check_sizes(path: Path | str, batch: pl.DataFrame | pl.LazyFrame) -> None:
+    """Refuse a batch with a text field over `MAX_FIELD_BYTES` or a row over `MAX_ROW_BYTES`, naming
+    the column and the row; a LazyFrame is measured in one streaming pass (a second one finds the
+    row when a limit is passed)."""
+    names = [name for name, dtype in batch.collect_schema().items() if dtype == pl.String]
+    if not names:
+        return
+    lengths = [pl.col(name).str.len_bytes().fill_null(0) for name in names]
+    measures = {**{f"f{i}": length for i, length in enumerate(lengths)}, "row": pl.sum_horizontal(lengths)}
+    largest = _collected(batch.select(*(m.max().alias(k) for k, m in measures.items()))).row(0, named=True)
+    limits = {**{f"f{i}": MAX_FIELD_BYTES for i in range(len(names))}, "row": MAX_ROW_BYTES}
+    over = next((k for k in measures if (largest[k] or 0) > limits[k]), None)
+    if over is None:
+        return
+    row = _collected(batch.select(measures[over].arg_max())).item() + 1
+    what = "one row" if over == "row" else "one field"
+    subject = f"row {row:,}" if over == "row" else f"column {names[int(over[1:])]!r} of row {row:,}"
+    raise DataReadError(path, f"{subject} is {largest[over]:,} bytes; the limit for {what} is "
+                              f"{limits[over]:,}")
+
+
+def _collected(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame if isinstance(frame, pl.DataFrame) else frame.collect(engine="streaming")
 
 def _decode(path: Path, encoding: str, utf8: BinaryIO | None = None) -> None:
     """Decode the file chunk by chunk (a character may straddle two chunks), writing it re-encoded as
@@ -291,16 +372,36 @@ def _decode_error(path: Path, exc: UnicodeDecodeError, encoding: str, chunk_star
                                f"{start + exc.start} ({exc.reason})", line=line)
 
 
-def _ragged_line(path: Path, delimiter: str, encoding: str) -> int | None:
-    """The first line with more fields than the header (polars does not say which)."""
-    import csv
-
-    with path.open(encoding=_codec_name(encoding), newline="") as handle:
-        rows = csv.reader(handle, delimiter=delimiter)
-        width = len(next(rows, []))
-        for row in rows:
-            if len(row) > width:
-                return rows.line_num
+def _csv_problem(path: Path, delimiter: str, encoding: str) -> DataReadError | None:
+    """The first structural problem of delimited text, with its line (polars does not say which):
+    an unbalanced quote (the line its field opened on), a misplaced quote, a ragged line, or a field
+    over `MAX_FIELD_BYTES`. None when Python's RFC 4180 reader finds none. Call only on text that
+    decodes in `encoding`."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD_BYTES)
+    start = 1
+    try:
+        with path.open(encoding=_codec_name(encoding), newline="") as handle:
+            rows = csv.reader(handle, delimiter=delimiter, strict=True)
+            width = len(next(rows, []))
+            start = rows.line_num + 1
+            for row in rows:
+                if len(row) > width:
+                    message = f"({len(row)}, the header {width}; delimiter {delimiter!r})"
+                    return DataReadError(path, f"a line has more fields than the header {message}",
+                                         line=rows.line_num)
+                start = rows.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return DataReadError(path, "unbalanced quote: the quoted field that opens on this line is never "
+                                       "closed", line=start)
+        if "field larger than field limit" in str(exc):
+            return DataReadError(path, f"a field is longer than {MAX_FIELD_BYTES:,} bytes", line=start)
+        return DataReadError(path, f"misplaced quote ({exc})", line=rows.line_num)
+    except (OSError, UnicodeDecodeError, LookupError) as exc:
+        return DataReadError(path, f"cannot read as delimited text: {one_line(exc)}")
+    finally:
+        csv.field_size_limit(limit)
     return None
 
 
@@ -326,15 +427,18 @@ def _read_excel(path: Path, sheet: str | None, header: bool) -> pl.DataFrame:
 
 
 def _read_error(path: Path, exc: Exception, kind: str, encoding: str, delimiter: str) -> DataReadError:
+    """The most precise explanation of a read error: an encoding error or a CSV structure problem
+    located at its line, else the library's first line."""
     text = one_line(exc)
-    if kind in ("csv", "text", "jsonl") and "utf-8" in text.lower() and _is_utf8(encoding):
+    if kind in ("csv", "text", "jsonl") and _is_utf8(encoding) and path.is_file():
         try:
             _decode(path, "utf-8")
         except DataReadError as located:
             return located
-    if kind in ("csv", "text") and "more fields" in text:
-        return DataReadError(path, f"a line has more fields than the header (delimiter {delimiter!r})",
-                             line=_ragged_line(path, delimiter, encoding))
+    if kind in ("csv", "text") and path.is_file():
+        located = _csv_problem(path, delimiter, encoding)
+        if located is not None:
+            return located
     if isinstance(exc, pl.exceptions.NoDataError):
         return DataReadError(path, "empty file (no header line)")
     return DataReadError(path, f"cannot read as {kind}: {text}")

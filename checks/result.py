@@ -9,7 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from checks.errors import safe_message
 
 
 class Verdict(StrEnum):
@@ -47,8 +49,14 @@ class RuleResult(BaseModel):
     passed: bool | None = Field(None, description="Whether the threshold holds; false also for a rule that "
                                 "could not be evaluated and fails closed; null for one listed only.")
     outcome: Outcome = Field(description="pass, fail or not_evaluated.")
-    message: str = Field("", description="What was found, for people.")
+    message: str = Field("", description="What was found, for people (one line, redacted, bounded).")
     engine: str | None = Field(None, description="Engine that computed the metric.")
+
+    @field_validator("message")
+    @classmethod
+    def _safe(cls, message: str) -> str:
+        """A message may quote delivered values or column names: kept to one bounded line."""
+        return safe_message(message)
 
 
 class GateResult(BaseModel):

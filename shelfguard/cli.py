@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
+    """Bad input from the user: printed as one line (redacted and bounded), exit status 2."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except UsageError as exc:
-        print(f"shelfguard {name}: {exc}", file=sys.stderr)
+        from checks.errors import safe_message
+
+        print(f"shelfguard {name}: {safe_message(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -25,6 +25,8 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.facet_v2 import parent_run
 from openlineage.client.uuid import generate_new_uuid
 
+from checks.redaction import redact
+
 from .facets import (
     ASSET_JOB_TYPE,
     GATE_JOB_TYPE,
@@ -32,7 +34,6 @@ from .facets import (
     error_message_facet,
     job_type_facet,
     parent_run_facet,
-    redact,
 )
 
 FILE_TRANSPORT = "shelfguard_file"

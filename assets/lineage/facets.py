@@ -7,8 +7,6 @@ and freshness SLA) ship their JSON schemas in `schemas/` and are published under
 
 from __future__ import annotations
 
-import os
-import re
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
@@ -30,6 +28,7 @@ from openlineage.client.facet_v2 import (
 )
 
 from checks.contract import Contract, properties_of
+from checks.redaction import redact
 from shelfguard.settings import PROJECT_ROOT
 
 from .naming import DatasetId
@@ -64,11 +63,6 @@ _ASSERTION_KINDS = {
     "rowCount": "row_count",
 }
 _SEVERITIES = {"block": "error", "quarantine": "quarantine", "warn": "warn"}
-_SECRET_VARIABLE = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|APIKEY)$", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]+@", re.IGNORECASE)
-_QUERY_SECRET = re.compile(r"(?P<key>[?&;][\w.-]*(?:password|passwd|token|secret|api_?key)=)[^&;#\s'\"]+",
-                           re.IGNORECASE)
-"""A credential in a URL query string (`?password=…`, `&access_token=…`, `&api_key=…`)."""
 
 
 class GateResultLike(Protocol):
@@ -299,17 +293,6 @@ def parent_run_facet(namespace: str, job_name: str, run_id: str,
                              job=parent_run.RootJob(namespace=root_namespace, name=root_job)),
         producer=PRODUCER,
     )
-
-
-def redact(text: str) -> str:
-    """Text without credentials: URL passwords, secrets in URL query strings, and the values of
-    secret-looking environment variables."""
-    text = _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text)
-    text = _QUERY_SECRET.sub(r"\g<key>***", text)
-    for name, value in os.environ.items():
-        if _SECRET_VARIABLE.search(name) and len(value) >= 6:
-            text = text.replace(value, "***")
-    return text
 
 
 def error_message_facet(error: BaseException) -> error_message_run.ErrorMessageRunFacet:

@@ -47,7 +47,8 @@ def file_dataset(location: str | os.PathLike[str]) -> DatasetId:
     """A file or folder: local paths are namespace `file`, name = absolute path; URIs keep their storage."""
     text = os.fspath(location)
     if "://" not in text:
-        return DatasetId("file", str(Path(text).resolve()))
+        path = Path(text).absolute()  # a symlink is named as itself, never as its target
+        return DatasetId("file", str(path.parent.resolve() / path.name))
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme == "file":

@@ -36,6 +36,7 @@ from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
 from checks.engines.duckdb_batch import batch_database
 from checks.engines.polars_common import schema_difference
 from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind
+from checks.safe_yaml import YamlRefused, parse_bounded
 
 os.environ["SODA_CORE_TELEMETRY_ENABLED"] = "false"
 
@@ -254,9 +255,9 @@ def _plan_custom(rule: Rule) -> _Planned:
     implementation = rule.implementation
     if isinstance(implementation, str):
         try:
-            implementation = yaml.safe_load(implementation)
-        except yaml.YAMLError as exc:
-            raise SodaRuleError(f"rule {rule.id}: implementation is not YAML: {exc}") from exc
+            implementation = parse_bounded(implementation)[0]
+        except YamlRefused as exc:
+            raise SodaRuleError(f"rule {rule.id}: implementation is not YAML: {exc}") from None
     if not isinstance(implementation, dict) or len(implementation) != 1:
         raise SodaRuleError(f"rule {rule.id}: implementation must be one Soda check, e.g. "
                             "`failed_rows: {query: ...}`")

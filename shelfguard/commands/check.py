@@ -49,7 +49,14 @@ def run(args: argparse.Namespace) -> int:
     from checks.engines import ENGINES, EngineUnavailableError
     from checks.errors import one_line
     from checks.gate import GateError, run_gate
-    from checks.readers import DataReadError, detect_format, explain_scan_error, format_hints, open_batch
+    from checks.readers import (
+        DataReadError,
+        check_sizes,
+        detect_format,
+        explain_scan_error,
+        format_hints,
+        open_batch,
+    )
     from checks.result import Verdict
 
     try:
@@ -72,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         with (open_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
                          sheet=hints["sheet"], header=hints["header"], column_names=columns) as batch,
               contextlib.redirect_stdout(sys.stderr)):  # only the JSON document goes to stdout
+            check_sizes(data, batch)
             gate = run_gate(contract, object_name, batch, engine=args.engine, references=references,
                             decimal_separator=hints["decimal_separator"])
     except ContractError as exc:  # a contract the gate cannot compile (e.g. a composite relationship)

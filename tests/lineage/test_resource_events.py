@@ -86,7 +86,7 @@ def test_a_failing_asset_emits_fail_with_the_error_and_no_credentials(shelfguard
     assert fail["run"]["runId"] == start["run"]["runId"] and fail["job"]["namespace"] == "pos"
     error = fail["run"]["facets"]["errorMessage"]
     assert error["programmingLanguage"] == "PYTHON"
-    assert error["message"] == "RuntimeError: cannot read postgresql://etl:***@db.example/pos"
+    assert error["message"] == "RuntimeError: cannot read postgresql://***@db.example/pos"
     assert "pw-12345" not in text
 
 

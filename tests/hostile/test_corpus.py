@@ -1,0 +1,119 @@
+"""The hostile-input corpus (tests/fixtures/hostile/): each case through the real CLI in a child
+process, with its expected exit code and one-line message, within generous time and memory limits,
+writing nothing outside the data home.
+
+Each case is a folder with `case.json` (`args` with placeholders, `exit`, a `stderr` or `stdout`
+pattern, optional `max_seconds`/`max_rss_mb`) and its input, or the name of a generator below for
+inputs too large to commit (they are written into the test's temporary folder at run time).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.bronze.conftest import HEADER, nwg_row
+from tests.conftest import CONTRACTS_DIR
+from tests.hostile.harness import CORPUS, run_cli, tree
+
+NWG_CONTRACT = CONTRACTS_DIR / "retailers" / "nwg_us" / "nwg_us.odcs.yaml"
+MAX_SECONDS = 120
+MAX_RSS_MB = 1500
+MB = 1_000_000
+
+
+def _no_newline(path: Path) -> None:
+    with path.open("wb") as handle:
+        for _ in range(100):
+            handle.write(b"x" * MB)
+
+
+def _huge_field(path: Path) -> None:
+    rest = nwg_row().split(",", 1)[1]
+    path.write_bytes(f"{HEADER}\n".encode() + b"y" * (50 * MB) + f",{rest}\n".encode())
+
+
+def _nested_mappings(path: Path) -> None:
+    path.write_text("{a: " * 100_000 + "1" + "}" * 100_000 + "\n", "utf-8")
+
+
+def _nested_lists(path: Path) -> None:
+    path.write_text("[" * 200_000 + "]" * 200_000 + "\n", "utf-8")
+
+
+def _oversize_contract(path: Path) -> None:
+    path.write_text("description: " + "x" * (2 * MB) + "\n", "utf-8")
+
+
+def _pyyaml_dump_with_aliases(path: Path) -> None:
+    """nwg_us's contract with equal sub-objects made one shared object, dumped by PyYAML (which
+    writes a shared object once with `&id001` and then `*id001`)."""
+    seen: dict[str, object] = {}
+
+    def share(node: object) -> object:
+        if isinstance(node, dict):
+            node = {key: share(value) for key, value in node.items()}
+        elif isinstance(node, list):
+            node = [share(value) for value in node]
+        else:
+            return node
+        return seen.setdefault(json.dumps(node, sort_keys=True), node)
+
+    text = yaml.dump(share(yaml.safe_load(NWG_CONTRACT.read_text("utf-8"))), sort_keys=False)
+    assert "&id001" in text and "*id001" in text
+    path.write_text(text, "utf-8")
+
+
+GENERATORS: dict[str, Callable[[Path], None]] = {
+    "no_newline_100mb": _no_newline,
+    "huge_field_50mb": _huge_field,
+    "nested_mappings_100k": _nested_mappings,
+    "nested_lists_200k": _nested_lists,
+    "contract_2mb": _oversize_contract,
+    "pyyaml_dump_with_aliases": _pyyaml_dump_with_aliases,
+}
+CASES = sorted(p.parent.name for p in CORPUS.glob("*/case.json"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CASES)
+def test_hostile_case(name: str, tmp_path: Path) -> None:
+    folder = CORPUS / name
+    spec = json.loads((folder / "case.json").read_text("utf-8"))
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    if "generate" in spec:
+        source = inputs / spec["input"]
+        GENERATORS[spec["generate"]](source)
+    else:
+        source = folder / spec["input"]
+    good = inputs / "nwg_pos_20261102.csv"
+    good.write_text("\n".join([HEADER, *(nwg_row(item=str(5000 + i)) for i in range(5))]) + "\n", "utf-8")
+    places = {"{input}": str(source), "{folder}": str(folder), "{nwg_contract}": str(NWG_CONTRACT),
+              "{good_data}": str(good)}
+    args = [places.get(arg, arg).replace("{folder}", str(folder)) for arg in spec["args"]]
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    corpus_before, inputs_before = tree(CORPUS), tree(inputs)
+
+    run = run_cli(args, home=home, work=work, timeout=spec.get("max_seconds", MAX_SECONDS))
+
+    assert not run.timed_out, f"{name}: still running after {run.seconds:.0f} s"
+    assert run.peak_rss_mb < spec.get("max_rss_mb", MAX_RSS_MB), f"{name}: peak RSS {run.peak_rss_mb:.0f} MB"
+    assert run.code == spec["exit"], f"{name}: exit {run.code}\n{run.stderr[-3000:]}"
+    assert "Traceback" not in run.stderr
+    if "stderr" in spec:
+        lines = run.stderr.splitlines()
+        assert len(lines) == 1, f"{name}: expected one line on stderr, got:\n{run.stderr[-3000:]}"
+        assert re.search(spec["stderr"], lines[0]), lines[0]
+        assert len(lines[0]) <= 2_100, "messages are bounded"
+        assert run.stdout == "", "nothing on stdout when the input cannot be judged"
+    if "stdout" in spec:
+        assert re.search(spec["stdout"], run.stdout), run.stdout[-3000:]
+    assert tree(CORPUS) == corpus_before and tree(inputs) == inputs_before, "inputs are never modified"
+    assert tree(work / "cwd") == {} and tree(work / "tmp") == {}, "nothing written outside the data home"
