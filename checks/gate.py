@@ -191,7 +191,7 @@ def _not_evaluable(rule: Rule, missing: list[str], context: BatchContext) -> tup
         if gone:
             return f"not evaluated: column {', '.join(gone)} missing from the batch", False
     if rule.kind == RuleKind.RELATIONSHIP:
-        table = (rule.references or "").rpartition(".")[0]
+        table = rule.reference_table or ""
         if table not in context.references:
             return (f"reference table {table!r} was not supplied, so {rule.references} cannot be checked "
                     f"(`shelfguard check --reference {table}=PATH`)"), False

@@ -276,10 +276,13 @@ def _resolves(contract: Contract, reference: str) -> bool:
     if "#" in reference:
         return True  # a reference into another file is not ours to resolve
     parts = reference.strip("/").split("/")
+    objects = [obj for _, obj in _objects(contract)]
     if len(parts) == 4 and parts[0] == "schema" and parts[2] == "properties":
         object_name, property_name = parts[1], parts[3]
     elif len(parts) == 1 and reference.count(".") == 1:
         object_name, property_name = reference.split(".")
+    elif len(parts) == 1 and "." not in reference and len(objects) == 1:
+        object_name, property_name = objects[0].get("name"), reference  # the one object's property
     else:
         return False
     for _, obj in _objects(contract):
@@ -425,10 +428,10 @@ def _relationship_errors(contract: Contract) -> Iterator[ContractError]:
                 here = ("schema", i, "relationships", k)
                 for end in ("from", "to"):
                     yield from _reference_errors(contract, relationship, end, here)
-                if any(isinstance(relationship.get(end), list) and len(relationship[end]) > 1
-                       for end in ("from", "to")):
-                    yield contract.error("a relationship over several columns cannot be checked by the "
-                                         "gates; declare a single-column foreign key", *here)
+                widths = [len(v) if isinstance(v, list) else 1 for v in map(relationship.get, ("from", "to"))]
+                if widths[0] != widths[1]:
+                    yield contract.error(f"relationship from {widths[0]} column(s) to {widths[1]}: "
+                                         "a composite key has as many columns at both ends", *here)
 
 
 def _reference_errors(

@@ -105,7 +105,11 @@ class Rule(BaseModel):
     logical_type: str | None = Field(None, description="For type and typeOption rules: the logicalType.")
     type_format: str | None = Field(None, description="For type and typeOption rules: logicalTypeOptions."
                                     "format of a date, timestamp or time (JDK).")
-    references: str | None = Field(None, description="For relationships: `<object>.<column>` referenced.")
+    references: str | None = Field(None, description="For relationships: what is referenced, for people: "
+                                   "`<object>.<column>`, or `<object>.(<column>, ...)` for a composite key.")
+    reference_table: str | None = Field(None, description="For relationships: the referenced object.")
+    reference_columns: list[str] = Field(default_factory=list, description="For relationships: the "
+                                         "referenced columns, in the order of the rule's own columns.")
     query: str | None = Field(None, description="For sql rules.")
     engine: str | None = Field(None, description="For custom rules: soda or greatExpectations.")
     implementation: Any = Field(None, description="For custom rules: the engine-specific definition.")
@@ -121,7 +125,7 @@ class Rule(BaseModel):
         return self.kind in ROW_LEVEL_KINDS or library_row_metric
 
     def read_columns(self) -> list[str]:
-        """Every column the rule reads."""
+        """Every column the rule reads (for a relationship: its key, in the referenced order)."""
         return self.properties or ([self.property] if self.property else [])
 
     def threshold_holds(self, value: float) -> bool:
@@ -178,7 +182,7 @@ def compile_rules(contract: Contract, object_name: str) -> list[Rule]:
     )
     key = sorted((p for p in props if p.get("primaryKey")), key=lambda p: p.get("primaryKeyPosition", -1))
     for prop in props:
-        rules.extend(_schema_rules(object_name, prop, in_key=prop in key))
+        rules.extend(_schema_rules(contract, object_name, prop, in_key=prop in key))
     if key:
         rules.append(
             Rule(
@@ -274,7 +278,7 @@ def enum_values(prop: dict[str, Any]) -> list[Any] | None:
     return [item.get("value") if isinstance(item, dict) else item for item in enum]
 
 
-def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> list[Rule]:
+def _schema_rules(contract: Contract, object_name: str, prop: dict[str, Any], *, in_key: bool) -> list[Rule]:
     name = prop["name"]
     action = on_violation_of(prop)
     rules = []
@@ -303,7 +307,11 @@ def _schema_rules(object_name: str, prop: dict[str, Any], *, in_key: bool) -> li
                           **_schema_limit(action), description="Values are one of the enum's values."))
     for relationship in prop.get("relationships") or []:
         action_of_relationship = on_violation_of(relationship, action)
-        rule = _relationship_rule(object_name, name, relationship["to"], action_of_relationship)
+        target = _ends(relationship["to"], contract)
+        if len(target[1]) != 1:
+            raise contract.error(f"property {name!r}: a relationship of one property refers to one column; "
+                                 f"found {len(target[1])}")
+        rule = _relationship_rule(object_name, [name], target, action_of_relationship)
         rules.append(_with_relationship_id(rule, relationship))
     return rules
 
@@ -363,48 +371,78 @@ def _column_rule(object_name: str, column: str, kind: RuleKind, action: str, des
     )
 
 
-def _relationship_rule(object_name: str, column: str, to: str, action: str) -> Rule:
-    """Every non-null value of `column` exists in the column `to` refers to (as `table.column`)."""
-    references = ".".join(reference_parts(to))
-    return _column_rule(
-        object_name, column, RuleKind.RELATIONSHIP, action, f"Every value exists in {references}.",
-        references=references,
-    )
+def _relationship_rule(object_name: str, columns: list[str], target: tuple[str, list[str]],
+                       action: str) -> Rule:
+    """Every key of `columns` without a null exists in the referenced columns of `target`
+    (`(object, columns)`): a foreign key, over one column or several (a composite key)."""
+    table, referenced = target
+    shown = f"{table}.{referenced[0]}" if len(referenced) == 1 else f"{table}.({', '.join(referenced)})"
+    if len(columns) == 1:
+        rule = _column_rule(object_name, columns[0], RuleKind.RELATIONSHIP, action,
+                            f"Every value exists in {shown}.", references=shown)
+    else:
+        rule = Rule(id=f"{'_'.join(columns)}_relationship", object=object_name, kind=RuleKind.RELATIONSHIP,
+                    metric="invalidValues", properties=columns, on_violation=action, **_schema_limit(action),
+                    description=f"Every key ({', '.join(columns)}) without a null exists in {shown}.",
+                    references=shown)
+    return rule.model_copy(update={"reference_table": table, "reference_columns": referenced})
 
 
-def reference_parts(reference: str) -> tuple[str, str]:
-    """(object, column) of an ODCS reference: `object.column` or `schema/<object>/properties/<column>`."""
-    parts = reference.strip("/").split("/")
+def reference_parts(reference: str, contract: Contract | None = None) -> tuple[str, str]:
+    """(object, column) of an ODCS reference: `object.column`, `schema/<object>/properties/<column>`
+    (by name or by `id`), either after `<file>#` (another contract: the object is supplied by the
+    caller under its name)."""
+    local = reference.rpartition("#")[2]
+    parts = local.strip("/").split("/")
     if len(parts) == 4 and parts[0] == "schema" and parts[2] == "properties":
-        return parts[1], parts[3]
-    table, _, column = reference.rpartition(".")
+        table, column = parts[1], parts[3]
+        for obj in contract.objects if contract is not None and "#" not in reference else []:
+            if table in (obj.get("name"), obj.get("id")):
+                props = properties_of(obj)
+                column = next((p["name"] for p in props if column in (p.get("name"), p.get("id"))), column)
+                return obj["name"], column
+        return table, column
+    table, _, column = local.rpartition(".")
     return table, column
 
 
+def _ends(reference: str | list[str], contract: Contract) -> tuple[str, list[str]]:
+    """(object, columns) of one end of a relationship (one reference or a list, one per column)."""
+    references = reference if isinstance(reference, list) else [reference]
+    parts = [reference_parts(r, contract) for r in references]
+    tables = {table for table, _ in parts}
+    if len(tables) != 1:
+        raise ValueError(f"the columns of one end of a relationship must be in one object; "
+                         f"found {sorted(tables)}")
+    return parts[0][0], [column for _, column in parts]
+
+
 def _table_relationship_rules(contract: Contract, object_name: str) -> list[Rule]:
-    """`schema[].relationships` with `from`/`to`: the same rule as a relationship on the `from`
-    property. Only single-column foreign keys can be checked; a composite one is rejected rather
-    than left unchecked."""
-    index = contract.object_names.index(object_name)
+    """`schema[].relationships` (`from`/`to`) whose `from` is in this object, whichever object lists
+    them (a relationship between two objects may be written on either): one rule each, over one
+    column or a composite key."""
     props = {p["name"]: p for p in properties_of(contract.object(object_name))}
     rules = []
-    for k, relationship in enumerate(contract.object(object_name).get("relationships") or []):
-        here = ("schema", index, "relationships", k)
-        if relationship.get("type", "foreignKey") != "foreignKey":
-            continue
-        ends = {end: relationship.get(end) for end in ("from", "to")}
-        ends = {end: value[0] if isinstance(value, list) and len(value) == 1 else value
-                for end, value in ends.items()}
-        if not all(isinstance(value, str) for value in ends.values()):
-            raise contract.error("a relationship over several columns cannot be checked by the gates; "
-                                 "declare a single-column foreign key", *here)
-        table, column = reference_parts(ends["from"])
-        if table != object_name or column not in props:
-            raise contract.error(f"relationship from {ends['from']!r} must be a property of {object_name!r}",
-                                 *here, "from")
-        action = on_violation_of(relationship, on_violation_of(props[column]))
-        rules.append(_with_relationship_id(_relationship_rule(object_name, column, ends["to"], action),
-                                           relationship))
+    for index, obj in enumerate(contract.objects):
+        for k, relationship in enumerate(obj.get("relationships") or []):
+            here = ("schema", index, "relationships", k)
+            if relationship.get("type", "foreignKey") != "foreignKey":
+                continue
+            try:
+                table, columns = _ends(relationship["from"], contract)
+                target = _ends(relationship["to"], contract)
+            except ValueError as exc:
+                raise contract.error(str(exc), *here) from None
+            if table != object_name:
+                continue
+            unknown = [c for c in columns if c not in props]
+            if unknown or len(columns) != len(target[1]):
+                raise contract.error(f"relationship from {relationship['from']!r}: "
+                                     + (f"{unknown[0]!r} is not a property of {object_name!r}" if unknown else
+                                        "from and to have different numbers of columns"), *here, "from")
+            action = on_violation_of(relationship, on_violation_of(props[columns[0]]))
+            rules.append(_with_relationship_id(_relationship_rule(object_name, columns, target, action),
+                                               relationship))
     return rules
 
 

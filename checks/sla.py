@@ -122,9 +122,28 @@ def _parse(contract: Contract, index: int, entry: dict[str, Any]) -> Sla:
     return Sla(
         kind=entry["property"], value=value, unit=unit, window=window,
         schedule=str(schedule) if schedule is not None else None, timezone=timezone,
-        cadence=str(cadence) if cadence else None, element=entry.get("element"),
+        cadence=str(cadence) if cadence else None,
+        element=qualified_element(contract, entry.get("element") or contract.document.get("slaDefaultElement")
+                                  or None),
         description=entry.get("description"),
     )
+
+
+def qualified_element(contract: Contract, element: str | None) -> str | None:
+    """An SLA `element` as `<object>.<column>` parts: the id-based form (`schema/<object>/properties/
+    <column>`) by name, and a bare column of a one-object contract with that object's name."""
+    if not element:
+        return None
+    from checks.rules import reference_parts
+
+    names = contract.object_names
+    parts = []
+    for part in (p.strip() for p in element.split(",") if p.strip()):
+        if "." not in part and "/" not in part and len(names) == 1:
+            parts.append(f"{names[0]}.{part}")
+        else:
+            parts.append(".".join(reference_parts(part, contract)))
+    return ",".join(parts)
 
 
 def evaluate(sla: Sla, last_delivery: datetime | None, now: datetime) -> SlaEvaluation:

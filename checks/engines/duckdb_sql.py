@@ -75,10 +75,19 @@ def is_invalid(expression: str, dtype: pl.DataType, valid_values: list[Any] | No
     return f"({expression} IS NOT NULL AND ({' OR '.join(clauses)}))"
 
 
-def not_in_reference(expression: str, dtype: pl.DataType, reference_table: str) -> str:
-    """Not null and absent from the referenced values (text forms in `value` of `reference_table`)."""
-    return (f"({expression} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {quote(reference_table)} AS r "
-            f"WHERE r.value = {text(expression, dtype)}))")
+def reference_value_columns(width: int) -> list[str]:
+    """Columns of a reference table holding the referenced key's text forms (`value` for one column)."""
+    return ["value"] if width == 1 else [f"value_{i}" for i in range(width)]
+
+
+def not_in_reference(expressions: Sequence[str], dtypes: Sequence[pl.DataType], reference_table: str) -> str:
+    """A key without a null that is absent from the referenced keys (text forms in
+    `reference_value_columns` of `reference_table`)."""
+    names = reference_value_columns(len(expressions))
+    not_null = " AND ".join(f"{e} IS NOT NULL" for e in expressions)
+    matches = " AND ".join(f"r.{quote(n)} = {text(e, d)}" for n, e, d in zip(names, expressions, dtypes,
+                                                                            strict=True))
+    return f"({not_null} AND NOT EXISTS (SELECT 1 FROM {quote(reference_table)} AS r WHERE {matches}))"
 
 
 def not_castable(expression: str, dtype: pl.DataType, castability: semantics.Castability) -> str:

@@ -114,6 +114,8 @@ class GxEngine:
             # equal, all but the kept row) are found over the whole batch first; GX counts them.
             violating = duplicate_rows(frame, rule, streaming=True)
             return _Planned(rule, [_expect_false(derived, pl.col(ROW_NUMBER).is_in(violating.implode()))])
+        if rule.kind == RuleKind.RELATIONSHIP:
+            return _plan_relationship(rule, schema, context, derived)
         column = rule.property
         if column is None:
             raise ValueError(f"rule {rule.id}: {rule.metric} needs a property")
@@ -129,13 +131,6 @@ class GxEngine:
                 expectations.append(ExpectationSpec("expect_column_values_to_not_be_in_set",
                                                     {"column": text, "value_set": texts}))
             return _Planned(rule, expectations)
-        if rule.kind == RuleKind.RELATIONSHIP:
-            table, _, referenced = (rule.references or "").rpartition(".")
-            reference = context.references.get(table)
-            if reference is None or referenced not in reference.columns:
-                raise KeyError(f"referenced table {rule.references!r} is not available")
-            known = reference.get_column(referenced).cast(pl.String).drop_nulls().unique().to_list()
-            return _Planned(rule, [_in_set(text, known)])
         if rule.metric == "invalidValues":
             return _plan_invalid(rule, text, schema, context, derived)
         raise ValueError(f"rule kind {rule.kind.value} / metric {rule.metric}: not measured by the gx engine")
@@ -164,6 +159,21 @@ class GxEngine:
         violating = (pl.concat(unexpected).unique().sort() if unexpected
                      else pl.Series(ROW_NUMBER, [], dtype=pl.Int64))
         return Measurement(rule.id, violating.len(), violating_rows=violating, engine=self.name)
+
+
+def _plan_relationship(rule: Rule, schema: pl.Schema, context: BatchContext,
+                       derived: dict[str, pl.Expr]) -> _Planned:
+    """One column: GX's value-set expectation over the referenced values. A composite key: our
+    predicate (pandera_engine.violation_expression) as a derived flag GX counts."""
+    reference = context.references.get(rule.reference_table or "")
+    if reference is None or not all(c in reference.columns for c in rule.reference_columns):
+        raise KeyError(f"referenced table {rule.references!r} is not available")
+    if rule.property is None:
+        return _Planned(rule, [_expect_false(derived, violation_expression(rule, schema, context))])
+    (referenced,) = rule.reference_columns
+    known = reference.get_column(referenced).cast(pl.String).drop_nulls().unique().to_list()
+    text = _text_column(rule.property, schema[rule.property], derived)
+    return _Planned(rule, [_in_set(text, known)])
 
 
 def _validate(frame: pl.DataFrame, planned: Sequence[_Planned]) -> dict[str, list[ExpectationOutcome]]:

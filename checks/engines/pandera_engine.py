@@ -280,6 +280,8 @@ def violation_expression(rule: Rule, schema: pl.Schema, context: BatchContext) -
     depend on other rows: `duplicate_rows`)."""
     if rule.metric == "duplicateValues":
         raise RuleNotMeasurable("duplicates are not a row-local expression; see duplicate_rows")
+    if rule.kind == RuleKind.RELATIONSHIP:
+        return _not_referenced(rule, schema, context)
     if rule.property is None:
         raise RuleNotMeasurable(f"{rule.metric} needs a property")
     column = rule.property
@@ -292,8 +294,6 @@ def violation_expression(rule: Rule, schema: pl.Schema, context: BatchContext) -
     if rule.kind == RuleKind.TYPE_OPTION:
         option = rule_type_option(rule, context.decimal_separator)
         return type_option_violated(column, schema[column], option, context.decimal_separator)
-    if rule.kind == RuleKind.RELATIONSHIP:
-        return _not_referenced(column, schema[column], rule.references or "", context)
     if rule.metric == "nullValues":
         return pl.col(column).is_null()
     if rule.metric == "missingValues":
@@ -494,15 +494,30 @@ def _struct_fields(column: str, dtype: pl.DataType, option: TypeOption) -> list[
     return [field.name for field in dtype.fields]
 
 
-def _not_referenced(column: str, dtype: pl.DataType, references: str, context: BatchContext) -> pl.Expr:
-    table, _, referenced = references.rpartition(".")
+def _not_referenced(rule: Rule, schema: pl.Schema, context: BatchContext) -> pl.Expr:
+    """A key without a null (semantics.REFERENCED) whose text form is not among the referenced keys."""
+    table, referenced = rule.reference_table or "", rule.reference_columns
     other = context.references.get(table)
     if other is None:
-        raise RuleNotMeasurable(f"reference table {table!r} was not provided; {references} cannot be checked")
-    if referenced not in other.columns:
-        raise RuleNotMeasurable(f"reference table {table!r} has no column {referenced!r}")
-    known = other.get_column(referenced).cast(pl.String).drop_nulls().unique()
-    return pl.col(column).is_not_null() & ~_text(column, dtype).is_in(known.implode())
+        raise RuleNotMeasurable(f"reference table {table!r} was not provided; {rule.references} "
+                                "cannot be checked")
+    absent = [c for c in referenced if c not in other.columns]
+    if absent:
+        raise RuleNotMeasurable(f"reference table {table!r} has no column {absent[0]!r}")
+    columns = rule.read_columns()
+    known = (other.select(_key_text([pl.col(c).cast(pl.String) for c in referenced]).alias("key"))
+             .drop_nulls().unique().get_column("key"))
+    key = _key_text([_text(c, schema[c]) for c in columns])
+    return pl.all_horizontal(pl.col(c).is_not_null() for c in columns) & ~key.is_in(known.implode())
+
+
+def _key_text(texts: list[pl.Expr]) -> pl.Expr:
+    """The text of a key: the value's text for one column; for several, each text prefixed by its
+    length (`3:abc|1:x`), so that no two different tuples have the same text. Null if any is null."""
+    if len(texts) == 1:
+        return texts[0]
+    return pl.concat_str([pl.concat_str([t.str.len_chars().cast(pl.String), pl.lit(":"), t]) for t in texts],
+                         separator="|")
 
 
 def _order_value(order: OrderColumn, dtype: pl.DataType, value: pl.Expr) -> pl.Expr:

@@ -125,10 +125,12 @@ def _reference_tables(rules: Sequence[Rule], context: BatchContext) -> dict[str,
     tables = {}
     for rule in rules:
         table = _reference_table(rule)
-        ref_object, _, ref_column = (rule.references or "").rpartition(".")
-        frame = context.references.get(ref_object)
-        if table is not None and frame is not None and ref_column in frame.columns:
-            tables[table] = frame.select(pl.col(ref_column).cast(pl.String).alias("value"))
+        frame = context.references.get(rule.reference_table or "")
+        columns = rule.reference_columns
+        if table is not None and frame is not None and all(c in frame.columns for c in columns):
+            names = sql.reference_value_columns(len(columns))
+            tables[table] = frame.select(pl.col(c).cast(pl.String).alias(n) for c, n in zip(columns, names,
+                                                                                            strict=True))
     return tables
 
 
@@ -178,6 +180,11 @@ def _plan_library(rule: Rule, table: str, schema: pl.Schema, context: BatchConte
         order_dtype = schema.get(order.name) if order else None
         query = sql.duplicate_rows_query(table, rule.read_columns(), order, order_dtype, ROW_NUMBER)
         return _Planned(rule, None, {"failed_rows": {**label, "query": query}}, rows_query=query)
+    if rule.kind == RuleKind.RELATIONSHIP:
+        frame = context.references.get(rule.reference_table or "")
+        if frame is None or not all(c in frame.columns for c in rule.reference_columns):
+            raise KeyError(f"referenced table {rule.references!r} is not available")
+        return _plan_relationship(rule, schema)
     column = rule.property
     if column is None:
         raise ValueError(f"rule {rule.id}: {rule.metric} needs a property")
@@ -204,11 +211,6 @@ def _plan_library(rule: Rule, table: str, schema: pl.Schema, context: BatchConte
         texts, _ = semantics.text_values(listed)
         check = {**native, "missing_values": texts} if texts else native
         return _Planned(rule, column, {"missing": check}, sql.is_missing(expression, dtype, listed))
-    if rule.kind == RuleKind.RELATIONSHIP:
-        ref_object, _, ref_column = (rule.references or "").rpartition(".")
-        if ref_column not in getattr(context.references.get(ref_object), "columns", []):
-            raise KeyError(f"referenced table {rule.references!r} is not available")
-        return _plan_relationship(rule, column, expression, dtype, native)
     if rule.metric == "invalidValues":
         valid_values = rule.arguments.get("validValues")
         pattern = rule.arguments.get("pattern")
@@ -224,15 +226,18 @@ def _plan_library(rule: Rule, table: str, schema: pl.Schema, context: BatchConte
     raise ValueError(f"rule kind {rule.kind.value} / metric {rule.metric} is not measured by the soda engine")
 
 
-def _plan_relationship(rule: Rule, column: str, expression: str, dtype: pl.DataType,
-                       native: dict[str, Any]) -> _Planned:
+def _plan_relationship(rule: Rule, schema: pl.Schema) -> _Planned:
+    """Soda's own reference check for a text column of a plain name; a `failed_rows` check with our
+    predicate otherwise (Soda's reference join rewrites a column expression by the column's name,
+    and compares one column only)."""
     reference = _reference_table(rule)
     assert reference is not None
-    predicate = sql.not_in_reference(expression, dtype, reference)
-    if "column_expression" in native:
-        # Soda's reference join rewrites a column expression by the column's name.
+    columns = rule.read_columns()
+    predicate = sql.not_in_reference([sql.quote(c) for c in columns], [schema[c] for c in columns], reference)
+    column = columns[0]
+    if len(columns) > 1 or sql.text(sql.quote(column), schema[column]) != sql.quote(column) or '"' in column:
         return _Planned(rule, None, {"failed_rows": {**_label(rule), "expression": predicate}}, predicate)
-    check = {**native, "valid_reference_data": {"dataset": _dataset(reference), "column": "value"}}
+    check = {**_label(rule), "valid_reference_data": {"dataset": _dataset(reference), "column": "value"}}
     return _Planned(rule, column, {"invalid": check}, predicate)
 
 

@@ -367,14 +367,17 @@ def test_patterns_the_engines_accept_are_clean(tree: Path) -> None:
     assert messages(tree) == []
 
 
-def test_only_single_column_relationships(tree: Path) -> None:
+def test_composite_relationships_lint_clean_and_widths_must_match(tree: Path) -> None:
     path = tree / "canonical" / "pos_canonical.odcs.yaml"
     edit(path, "  - name: weekly_store_fact\n",
          "    relationships:\n      - from: [daily_store_fact.site_sk, daily_store_fact.product_sk]\n"
-         "        to: [site_dim.site_sk, prod_dim.product_sk]\n  - name: weekly_store_fact\n")
+         "        to: [site_dim.site_sk, site_dim.site_sk]\n"
+         "      - from: [daily_store_fact.site_sk, daily_store_fact.product_sk]\n"
+         "        to: [site_dim.site_sk]\n  - name: weekly_store_fact\n")
     found = messages(tree)
-    at = f"{path}:{line_of(path, '- from: [daily_store_fact.site_sk')}:"
-    assert any(m.startswith(at) and "several columns cannot be checked" in m for m in found), found
+    second = line_of(path, "        to: [site_dim.site_sk]") - 1
+    assert found == [f"{path}:{second}:9: relationship from 2 column(s) to 1: a composite key has as many "
+                     "columns at both ends"], found
 
 
 def test_several_servers_with_datacontract_hints_lint_clean(tree: Path) -> None:

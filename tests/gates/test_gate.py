@@ -16,7 +16,7 @@ from checks.engines.base import ROW_NUMBER
 from checks.engines.semantics import UnsupportedDefinition, castability, number_pattern, temporal_format
 from checks.gate import QUARANTINE_REASONS, run_gate
 from checks.readers import open_batch, read_batch
-from checks.rules import compile_rules
+from checks.rules import RuleKind, compile_rules
 from checks.sql_rules import quote_identifier, render_query
 from tests.gates.helpers import OBJECT, contract, engine_params, on_violation, prop, rule
 
@@ -184,9 +184,10 @@ def test_unsupported_definitions_say_why() -> None:
     assert temporal_format("timestamp", None).parse_text("2024-01-31T10:00:00.5") == "2024-01-31 10:00:00"
 
 
-def test_a_composite_table_relationship_is_rejected_not_skipped(tmp_path: Path) -> None:
+def test_a_composite_table_relationship_is_one_rule_over_its_key(tmp_path: Path) -> None:
     gate_contract = contract(tmp_path, [prop("a"), prop("b")], relationships=[
-        {"from": [f"{OBJECT}.a", f"{OBJECT}.b"], "to": ["dim.a", "dim.b"]}])
-    with pytest.raises(ContractError, match="several columns cannot be checked") as error:
-        compile_rules(gate_contract, OBJECT)
-    assert error.value.line == gate_contract.position("schema", 0, "relationships", 0)[0]
+        {"from": [f"{OBJECT}.a", f"{OBJECT}.b"], "to": ["dim.x", "dim.y"]}])
+    (composite,) = [r for r in compile_rules(gate_contract, OBJECT) if r.kind == RuleKind.RELATIONSHIP]
+    assert (composite.id, composite.properties, composite.property) == ("a_b_relationship", ["a", "b"], None)
+    assert (composite.reference_table, composite.reference_columns) == ("dim", ["x", "y"])
+    assert composite.references == "dim.(x, y)"
