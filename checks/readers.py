@@ -374,9 +374,9 @@ def _decode_error(path: Path, exc: UnicodeDecodeError, encoding: str, chunk_star
 
 def _csv_problem(path: Path, delimiter: str, encoding: str) -> DataReadError | None:
     """The first structural problem of delimited text, with its line (polars does not say which):
-    an unbalanced quote (the line its field opened on), a misplaced quote, a ragged line, or a field
-    over `MAX_FIELD_BYTES`. None when Python's RFC 4180 reader finds none. Call only on text that
-    decodes in `encoding`."""
+    an unbalanced quote (the line its field opened on), a misplaced quote, a ragged line, a field
+    over `MAX_FIELD_BYTES`, or a stray quote inside an unquoted field. None when there is none.
+    Call only on text that decodes in `encoding`."""
     limit = csv.field_size_limit()
     csv.field_size_limit(MAX_FIELD_BYTES)
     start = 1
@@ -402,6 +402,33 @@ def _csv_problem(path: Path, delimiter: str, encoding: str) -> DataReadError | N
         return DataReadError(path, f"cannot read as delimited text: {one_line(exc)}")
     finally:
         csv.field_size_limit(limit)
+    return _stray_quote(path, delimiter, encoding)
+
+
+def _stray_quote(path: Path, delimiter: str, encoding: str) -> DataReadError | None:
+    """A quote inside a field that does not start with one (`4"x`): Python's reader keeps it as
+    text, polars refuses the file without saying where. Only lines holding a quote are walked."""
+    quoted = False  # inside a quoted field that continues on the next line
+    with path.open(encoding=_codec_name(encoding), newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not quoted and '"' not in line:
+                continue
+            at, start, index = None, True, 0
+            while index < len(line):
+                char = line[index]
+                if quoted:
+                    doubled = char == '"' and line[index + 1: index + 2] == '"'
+                    quoted = char != '"' or doubled
+                    index += 2 if doubled else 1
+                    continue
+                if char == '"' and not start:
+                    at = index
+                    break
+                quoted, start = char == '"', char == delimiter
+                index += 1
+            if at is not None:
+                return DataReadError(path, f"a quote inside an unquoted field (character {at + 1}); quote "
+                                           "the whole field and double the quote", line=number)
     return None
 
 

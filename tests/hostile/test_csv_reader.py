@@ -122,3 +122,8 @@ def test_a_header_of_too_many_columns_is_refused(tmp_path):
 
 def test_a_file_name_with_a_line_break_is_still_one_line(tmp_path):
     assert "bad\\nname.csv: empty file" in refused(write(tmp_path / "bad\nname.csv", b""))
+
+
+def test_a_quote_inside_an_unquoted_field_names_its_line(tmp_path):
+    message = refused(write(tmp_path / "s.csv", b'a,b\n1,"x, ""y"""\n3,4"x\n5,6\n'))
+    assert "s.csv:3: a quote inside an unquoted field (character 4)" in message
