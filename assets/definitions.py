@@ -18,6 +18,7 @@ from assets.freshness import (
     build_freshness_sensor,
     freshness_policy_for,
 )
+from assets.gold_views_assets import build_gold_views_asset
 from assets.lineage.sources import source_spec
 from assets.notifiers import NotifierResource
 from assets.plan import PipelinePlan, build_plan, contracts_fingerprint, retailer_code
@@ -58,7 +59,7 @@ def _build(contracts_dir: Path) -> dg.Definitions:
     assets, jobs, sensors = bronze_definitions(plan)
     sources = [source_spec(node.contract, node.object) for node in plan.nodes if node.layer == "bronze"]
     return dg.Definitions(
-        assets=[*sources, *assets, *silver_gold_assets(plan)],
+        assets=[*sources, *assets, *silver_gold_assets(plan), build_gold_views_asset(plan)],
         asset_checks=[
             *build_delivery_on_time_checks(plan.retailers),
             *build_delivery_processed_checks(

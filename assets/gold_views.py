@@ -1,23 +1,30 @@
 """Gold views: row-level security by secure group key and antitrust masking, from the contracts.
 
-Grants come from the contracts' `roles`: a group *owns* the retailers whose contract lists it
-(`{role: <group>, access: read}`), and *may see* the secure group keys its role in the canonical
-contract grants (`secureGroupKeys`). Rows a reader's groups neither own nor may see are filtered
-out (unknown users see nothing). Rows they may see but do not own are competition data when the
-granting role has `maskCompetition: true`: every measure marked `antitrustMasked` is returned as
-NULL for records younger than the canonical contract's `maskingHorizonDays`, as is otherwise.
+The policy is `checks.access` (docs/access.md): a reader sees the rows whose secure group key one
+of their groups is granted; rows no group of theirs owns are competition data, whose measures marked
+`antitrustMasked` are NULL while younger than the canonical `maskingHorizonDays`.
 
-One view definition, two dialects: DuckDB locally (gold Delta tables read with deltalake and
-registered as Arrow datasets, nothing downloaded; `is_account_group_member` is a macro over the
-reader's groups set on the connection) and Databricks Unity Catalog dynamic views (the built-in
-`is_account_group_member`).
+One view definition (`select_sql`), two places it runs:
+- **Databricks Unity Catalog** (`databricks_policy_sql`): dynamic views evaluated by the warehouse,
+  `is_account_group_member` and `current_date()` are the server's; readers are granted the views,
+  never the tables.
+- **Locally** (`GoldViews.connect`, `connect`): DuckDB has no privileges, so the server side (this
+  process) evaluates the view for the reader's groups and today's date into a database that holds
+  only the reader's rows, already masked, and hands the reader a read-only connection to it with
+  file, network and extension access off and the configuration locked. There is nothing else on the
+  connection to read and no identity or clock the reader could change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import polars as pl
@@ -27,106 +34,187 @@ from assets import tables
 from assets.mapping import canonical_schema
 from assets.plan import CANONICAL_OBJECTS
 from assets.silver import FACT_DATES
-from checks.access import Grant, access_grants, masking_horizon_days
-from checks.contract import Contract, custom_properties, properties_of
+from checks.access import Grant, access_grants, groups, masked_measures, masking_horizon_days
+from checks.contract import Contract, properties_of
 from shelfguard.settings import DataHome
 
 RAW_PREFIX = "gold_raw_"
+DATABASE_NAME = "gold"
+"""The catalog name readers see (`gold.daily_store_fact`, or just `daily_store_fact`)."""
+READER_CONFIG = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "python_enable_replacements": False,
+    "lock_configuration": True,
+}
+"""A reader's connection: no files, URLs, Python objects or extensions; nothing of this can be SET."""
 
 
-def masked_measures(canonical: Contract, canonical_object: str) -> list[str]:
-    return [
-        p["name"]
-        for p in properties_of(canonical.object(canonical_object))
-        if custom_properties(p.get("customProperties")).get("antitrustMasked") is True
-    ]
+def _duckdb_text(value: str) -> str:
+    """DuckDB string literal: a quote is doubled; backslash is an ordinary character."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _databricks_text(value: str) -> str:
+    """Databricks SQL string literal: backslash is the escape character, and `''` inside a literal is
+    not a quote but two adjacent literals, so both backslash and quote are backslash-escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass(frozen=True)
 class Dialect:
     name: str
     quote: str
+    text: Callable[[str], str]
     today: str
 
     def identifier(self, name: str) -> str:
         return f"{self.quote}{name.replace(self.quote, self.quote * 2)}{self.quote}"
 
 
-DUCKDB = Dialect("duckdb", '"', "sg_today()")
-DATABRICKS = Dialect("databricks", "`", "current_date()")
+DUCKDB = Dialect("duckdb", '"', _duckdb_text, "current_date")
+DATABRICKS = Dialect("databricks", "`", _databricks_text, "current_date()")
 
 
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _membership(grants: Sequence[Grant], column: str) -> str:
-    """`(is_account_group_member(g) AND key IN (...)) OR ...`; FALSE when there is no grant."""
-    by_group: dict[str, list[str]] = {}
+def _membership(
+    grants: Sequence[Grant], column: str, dialect: Dialect, reader: Collection[str] | None
+) -> str:
+    """Whether the row's key is granted to a group of the reader: asked of the engine
+    (`is_account_group_member`) when `reader` is None, else decided here for the reader's groups."""
+    by_group: dict[str, set[str]] = {}
     for grant in grants:
-        by_group.setdefault(grant.group, []).append(grant.secure_group_key)
+        by_group.setdefault(grant.group, set()).add(grant.secure_group_key)
+    if reader is not None:
+        keys = sorted({key for group in reader for key in by_group.get(group, ())})
+        return f"{column} IN ({', '.join(map(dialect.text, keys))})" if keys else "FALSE"
     terms = [
-        f"(is_account_group_member({_text(group)}) AND {column} IN ({', '.join(map(_text, sorted(keys)))}))"
+        f"(is_account_group_member({dialect.text(group)}) AND "
+        f"{column} IN ({', '.join(map(dialect.text, sorted(keys)))}))"
         for group, keys in sorted(by_group.items())
     ]
     return "\n     OR ".join(terms) if terms else "FALSE"
 
 
-def view_sql(
+def select_sql(
     canonical: Contract,
     canonical_object: str,
     grants: Sequence[Grant],
     *,
     dialect: Dialect,
     source: str,
-    view: str,
+    reader: Collection[str] | None = None,
+    today: date | None = None,
 ) -> str:
-    """The secured view of one gold table in one dialect."""
+    """The secured rows of one gold table: the view's query. `reader` (groups) and `today` fixed
+    by the caller are evaluated here; left None they are the engine's (Unity Catalog)."""
     q = dialect.identifier
     key_column = f"r.{q('secure_group_key')}"
     measures = set(masked_measures(canonical, canonical_object))
     date_column = FACT_DATES.get(canonical_object)
-    unmasked = _membership([g for g in grants if not g.masked], key_column)
+    unmasked = _membership([g for g in grants if not g.masked], key_column, dialect, reader)
     horizon = masking_horizon_days(canonical)
+    now = f"DATE {dialect.text(today.isoformat())}" if today else dialect.today
     columns = []
     for name in canonical_schema(canonical, canonical_object).names():
         if name in measures and date_column:
-            young = f"r.{q(date_column)} > {dialect.today} - INTERVAL {horizon} DAYS"
+            young = f"r.{q(date_column)} > {now} - INTERVAL {horizon} DAYS"
             columns.append(
                 f"CASE WHEN NOT ({unmasked}) AND {young} THEN NULL ELSE r.{q(name)} END AS {q(name)}"
             )
         else:
             columns.append(f"r.{q(name)}")
     select = ",\n  ".join(columns)
-    return (
-        f"CREATE OR REPLACE VIEW {view} AS\nSELECT\n  {select}\nFROM {source} AS r\n"
-        f"WHERE {_membership(grants, key_column)}"
-    )
+    return f"SELECT\n  {select}\nFROM {source} AS r\nWHERE {_membership(grants, key_column, dialect, reader)}"
 
 
-def databricks_views_sql(
+def databricks_policy_sql(
     canonical: Contract, retailers: Sequence[Contract], *, catalog: str, schema: str, suffix: str = "_v"
 ) -> str:
-    """Unity Catalog dynamic views over the gold tables, one statement each."""
+    """Unity Catalog SQL of the policy: a dynamic view per gold table, SELECT on the views granted to
+    every group the contracts name (never on the tables), governed `classification` tags from the
+    canonical properties. Idempotent: a platform team applies it in CI after every contract change."""
     grants = access_grants(canonical, retailers)
+    name = DATABRICKS.identifier
     statements = []
     for canonical_object in CANONICAL_OBJECTS:
-        name = DATABRICKS.identifier
         source = f"{name(catalog)}.{name(schema)}.{name(canonical_object)}"
         view = f"{name(catalog)}.{name(schema)}.{name(canonical_object + suffix)}"
-        statements.append(
-            view_sql(canonical, canonical_object, grants, dialect=DATABRICKS, source=source, view=view) + ";"
-        )
-    return "\n\n".join(statements) + "\n"
+        query = select_sql(canonical, canonical_object, grants, dialect=DATABRICKS, source=source)
+        statements.append(f"CREATE OR REPLACE VIEW {view} AS\n{query}")
+        statements += [f"GRANT SELECT ON TABLE {view} TO {name(g)}" for g in groups(canonical, retailers)]
+        for prop in properties_of(canonical.object(canonical_object)):
+            if isinstance(prop.get("classification"), str):
+                tag = f"{DATABRICKS.text('classification')} = {DATABRICKS.text(prop['classification'])}"
+                statements.append(f"ALTER TABLE {source} ALTER COLUMN {name(prop['name'])} SET TAGS ({tag})")
+    return "".join(statement + ";\n\n" for statement in statements)
+
+
+def duckdb_views_sql(canonical: Contract, retailers: Sequence[Contract]) -> str:
+    """The same views for DuckDB, with the engine-side membership left as `is_account_group_member`
+    (for review; the local reader connections evaluate it for the reader instead)."""
+    grants = access_grants(canonical, retailers)
+    statements = []
+    for obj in CANONICAL_OBJECTS:
+        query = select_sql(canonical, obj, grants, dialect=DUCKDB, source=DUCKDB.identifier(RAW_PREFIX + obj))
+        statements.append(f"CREATE OR REPLACE VIEW {DUCKDB.identifier(obj)} AS\n{query};\n\n")
+    return "".join(statements)
+
+
+# --- local readers -----------------------------------------------------------------------------------
+
+
+def build_reader_database(
+    target: Path,
+    home: DataHome,
+    canonical: Contract,
+    grants: Sequence[Grant],
+    reader: Collection[str],
+    today: date,
+) -> dict[str, int]:
+    """Write the rows `reader` (a set of groups) may see on `today`, masked, into a new DuckDB file:
+    one table per gold table. Returns the row count of each."""
+    con = duckdb.connect(str(target))
+    counts = {}
+    try:
+        for canonical_object in CANONICAL_OBJECTS:
+            raw = RAW_PREFIX + canonical_object
+            path = home.table("gold", canonical_object)
+            data = (
+                DeltaTable(str(path)).to_pyarrow_dataset()
+                if tables.exists(path)
+                else pl.DataFrame(schema=canonical_schema(canonical, canonical_object)).to_arrow()
+            )
+            con.register(raw, data)
+            query = select_sql(
+                canonical, canonical_object, grants, dialect=DUCKDB, source=DUCKDB.identifier(raw),
+                reader=reader, today=today,
+            )
+            con.execute(f"CREATE TABLE {DUCKDB.identifier(canonical_object)} AS {query}").fetchall()
+            con.unregister(raw)
+            (counts[canonical_object],) = con.execute(
+                f"SELECT count(*) FROM {DUCKDB.identifier(canonical_object)}"
+            ).fetchall()[0]
+        con.execute("CHECKPOINT").fetchall()
+    finally:
+        con.close()
+    return counts
+
+
+def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only, locked connection to a reader database (see the module docstring)."""
+    return duckdb.connect(str(path), read_only=True, config=dict(READER_CONFIG))
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
 
 
 class GoldViews:
-    """Local DuckDB views over the gold tables; `connect(user)` opens a connection as that reader.
-
-    `directory` maps users (or service principals) to their groups, as an identity provider would.
-    Locally the raw tables are registered on the same connection (DuckDB has no privileges); the
-    enforcement point in production is Unity Catalog, with the same view definitions.
-    """
+    """The gold views for readers known to a directory (user or service principal -> groups, as an
+    identity provider would say); unknown users have no groups and see nothing."""
 
     def __init__(
         self,
@@ -138,35 +226,85 @@ class GoldViews:
         self.home = home
         self.canonical = canonical
         self.grants = access_grants(canonical, retailers)
-        self.directory = {user: list(groups) for user, groups in directory.items()}
+        self.groups = groups(canonical, retailers)
+        self.directory = {user: list(g) for user, g in directory.items()}
 
     def connect(self, user: str, *, today: date | None = None) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
-        con.execute("SET VARIABLE sg_groups = $groups::VARCHAR[]", {"groups": self.directory.get(user, [])})
-        con.execute("SET VARIABLE sg_user = $user", {"user": user})
-        con.execute("SET VARIABLE sg_today = $today::DATE", {"today": today})
-        con.execute(
-            "CREATE MACRO is_account_group_member(g) AS "
-            "list_contains(coalesce(getvariable('sg_groups'), []::VARCHAR[]), g)"
-        )
-        con.execute("CREATE MACRO sg_today() AS coalesce(getvariable('sg_today'), current_date)")
-        for canonical_object in CANONICAL_OBJECTS:
-            raw = RAW_PREFIX + canonical_object
-            path = self.home.table("gold", canonical_object)
-            if tables.exists(path):
-                con.register(raw, DeltaTable(str(path)).to_pyarrow_dataset())
-            else:
-                con.register(
-                    raw, pl.DataFrame(schema=canonical_schema(self.canonical, canonical_object)).to_arrow()
-                )
-            con.execute(
-                view_sql(
-                    self.canonical,
-                    canonical_object,
-                    self.grants,
-                    dialect=DUCKDB,
-                    source=DUCKDB.identifier(raw),
-                    view=DUCKDB.identifier(canonical_object),
-                )
+        """`user`'s connection: only the views, evaluated for the user's groups and `today` (default
+        the UTC date) by this process before the user's first statement."""
+        folder = Path(tempfile.mkdtemp(prefix="shelfguard-reader-"))
+        try:
+            path = folder / f"{DATABASE_NAME}.duckdb"
+            build_reader_database(
+                path, self.home, self.canonical, self.grants, self.directory.get(user, []),
+                today or today_utc(),
             )
-        return con
+            return open_reader(path)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)  # the open connection keeps its file handle
+
+    def publish_group_databases(self, *, today: date | None = None) -> dict[str, tuple[Path, dict[str, int]]]:
+        """One database per group under the data home's `views/` for BI tools (file permissions are
+        the access control there): each replaced atomically. Returns each group's file and counts."""
+        folder = self.home.views
+        folder.mkdir(parents=True, exist_ok=True)
+        day = today or today_utc()
+        published = {}
+        for group in self.groups:
+            final = group_database_path(self.home, group)
+            partial = final.with_name(f".{final.name}.{os.getpid()}.partial")
+            partial.unlink(missing_ok=True)
+            counts = build_reader_database(partial, self.home, self.canonical, self.grants, [group], day)
+            os.chmod(partial, 0o640)
+            os.replace(partial, final)
+            published[group] = (final, counts)
+        return published
+
+
+def group_database_path(home: DataHome, group: str) -> Path:
+    """`views/<group>.duckdb`, the group name percent-encoded so that no name leaves the folder."""
+    return home.views / f"{quote(group, safe='@_-.')}.duckdb"
+
+
+def load_directory(path: Path) -> dict[str, list[str]]:
+    """The local stand-in for an identity provider: `users: {<user>: [<group>, …]}` in YAML."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if not path.is_file():
+        return {}
+    try:
+        document = YAML(typ="safe", pure=True).load(path.read_text("utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise DirectoryError(f"{path}: not readable YAML: {str(exc).splitlines()[0]}") from None
+    users = document.get("users") if isinstance(document, dict) else None
+    if not isinstance(users, dict) or not all(
+        isinstance(u, str) and isinstance(g, list) and all(isinstance(x, str) for x in g)
+        for u, g in users.items()
+    ):
+        raise DirectoryError(f"{path}: expected users: {{<user>: [<group>, ...]}}")
+    return {user: list(g) for user, g in users.items()}
+
+
+class DirectoryError(ValueError):
+    """The reader directory file cannot be read."""
+
+
+def connect(
+    user: str,
+    *,
+    home: DataHome | None = None,
+    contracts_dir: Path | None = None,
+    directory: Mapping[str, Sequence[str]] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A reader's DuckDB connection to gold, as `user`: only the views exist on it (docs/access.md).
+
+    The user's groups come from `directory`, else the data home's `access/directory.yaml`.
+    """
+    from assets.plan import build_plan
+    from shelfguard.settings import CONTRACTS_DIR
+
+    home = home or DataHome.from_env()
+    plan = build_plan(contracts_dir or CONTRACTS_DIR)
+    known = directory if directory is not None else load_directory(home.directory_file)
+    return GoldViews(home, plan.canonical, plan.retailers, known).connect(user)

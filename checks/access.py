@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checks.contract import Contract, custom_properties
+from checks.contract import Contract, custom_properties, properties_of
 
 OWNER = "owner"
 COMPETITION = "competition"
@@ -125,6 +125,15 @@ def groups(canonical: Contract, retailers: Sequence[Contract]) -> list[str]:
     """Every group a read role names, granted anything or not (a group may see nothing)."""
     named = {role["role"] for c in (canonical, *retailers) for _, role in read_roles(c.document)}
     return sorted(named)
+
+
+def masked_measures(canonical: Contract, canonical_object: str) -> list[str]:
+    """The canonical object's measures marked `antitrustMasked: true`."""
+    return [
+        p["name"]
+        for p in properties_of(canonical.object(canonical_object))
+        if _custom(p).get("antitrustMasked") is True
+    ]
 
 
 def masking_horizon_days(canonical: Contract) -> int:

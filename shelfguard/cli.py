@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "freshness": ("freshness", "show each retailer's delivery SLA status"),
     "lineage": ("lineage", "browse OpenLineage lineage from the local event file"),
     "ui": ("ui", "start the Dagster UI and daemon on the data home's instance"),
+    "sql": ("sql", "query the gold views as a reader (row-level security and antitrust masking)"),
+    "views": ("views", "print the gold views' access policy as SQL (Databricks Unity Catalog, DuckDB)"),
 }
 
 

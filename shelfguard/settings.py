@@ -55,6 +55,16 @@ class DataHome:
         return self.root / "lineage" / "openlineage.ndjson"
 
     @property
+    def views(self) -> Path:
+        """The gold views as one DuckDB database per reader group, for BI tools (docs/access.md)."""
+        return self.root / "views"
+
+    @property
+    def directory_file(self) -> Path:
+        """Locally, the identity provider: which groups each reader belongs to (docs/access.md)."""
+        return self.root / "access" / "directory.yaml"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 

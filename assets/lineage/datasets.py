@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from openlineage.client.event_v2 import InputDataset, OutputDataset
@@ -19,6 +20,7 @@ from openlineage.client.facet_v2 import InputDatasetFacet, column_lineage_datase
 from assets.mapping import ID_COLUMNS, STAMP_COLUMNS
 from assets.plan import (
     CANONICAL_FACTS,
+    CANONICAL_OBJECTS,
     ColumnMapping,
     PipelinePlan,
     bronze_table,
@@ -26,6 +28,7 @@ from assets.plan import (
     retailer_code,
 )
 from assets.silver import DIMS, enrichments
+from checks.access import masked_measures
 from checks.contract import Contract, custom_properties, properties_of
 from shelfguard.settings import DataHome
 
@@ -239,3 +242,30 @@ def gold_lineage(plan: PipelinePlan, key: Sequence[str], home: DataHome, *,
     output = _output(table_dataset(home, "gold", node.table), node.contract, node.object, extra_fields,
                      lineage)
     return [InputDataset(s.namespace, s.name) for s in silver], [output]
+
+
+def gold_views_lineage(plan: PipelinePlan, home: DataHome, databases: Mapping[str, Any]
+                       ) -> tuple[list[InputDataset], list[OutputDataset]]:
+    """Inputs (the gold tables) and outputs (each group's database of views, one dataset per view
+    named `duckdb://<file>` + table, like a SQLite file): every column from the same gold column,
+    the antitrust-masked measures as a masking transformation, rows filtered by secure group key."""
+    canonical = plan.canonical
+    gold = {obj: table_dataset(home, "gold", obj) for obj in CANONICAL_OBJECTS}
+    outputs = []
+    for path in databases.values():
+        for obj, source in gold.items():
+            masked = set(masked_measures(canonical, obj))
+            row_filter = input_field(source, "secure_group_key", "FILTER", "rows of the group's granted keys",
+                                     type_="INDIRECT")
+            lineage = {
+                prop["name"]: [
+                    input_field(source, prop["name"], "TRANSFORMATION",
+                                "NULL for competition rows younger than the masking horizon", masking=True)
+                    if prop["name"] in masked else input_field(source, prop["name"]),
+                    *([row_filter] if prop["name"] != "secure_group_key" else []),
+                ]
+                for prop in properties_of(canonical.object(obj))
+            }
+            outputs.append(_output(DatasetId(f"duckdb://{Path(path).resolve()}", obj), canonical, obj, (),
+                                   lineage))
+    return [InputDataset(s.namespace, s.name) for s in gold.values()], outputs

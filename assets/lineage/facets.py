@@ -166,10 +166,10 @@ def contract_facets(contract: Contract, object_name: str,
 
 
 def input_field(source: DatasetId, field: str, subtype: str = "IDENTITY", description: str | None = None,
-                type_: str = "DIRECT") -> column_lineage_dataset.InputField:
+                type_: str = "DIRECT", masking: bool = False) -> column_lineage_dataset.InputField:
     """One source column of an output column, with how it was transformed (spec: type + subtype)."""
     transformation = column_lineage_dataset.Transformation(type=type_, subtype=subtype,
-                                                           description=description)
+                                                           description=description, masking=masking)
     return column_lineage_dataset.InputField(namespace=source.namespace, name=source.name, field=field,
                                              transformations=[transformation])
 

@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 
 from assets import tables
-from assets.gold_views import GoldViews, access_grants, databricks_views_sql
+from assets.gold_views import GoldViews, databricks_policy_sql
 from assets.mapping import canonical_schema
+from checks.access import access_grants
 from shelfguard.settings import DataHome
 from tests.silver_gold.conftest import retailer
 
@@ -137,10 +138,12 @@ def test_a_group_that_owns_the_retailer_unmasks_it(views):
 
 
 def test_databricks_dynamic_views_use_the_same_rules(with_watchers):
-    sql = databricks_views_sql(
+    sql = databricks_policy_sql(
         with_watchers, [retailer("nwg_us"), retailer("alp_de")], catalog="pos", schema="gold"
     )
     assert sql.count("CREATE OR REPLACE VIEW") == 4
+    assert "GRANT SELECT ON TABLE `pos`.`gold`.`daily_store_fact_v` TO `market_watchers`;" in sql
+    assert "GRANT SELECT ON TABLE `pos`.`gold`.`daily_store_fact` " not in sql, "never the table"
     assert "CREATE OR REPLACE VIEW `pos`.`gold`.`daily_store_fact_v` AS" in sql
     assert "FROM `pos`.`gold`.`daily_store_fact` AS r" in sql
     assert (
