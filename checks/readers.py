@@ -18,7 +18,8 @@ with its line number.
 Sizes are bounded so a hostile file cannot take the machine: a header line over `MAX_LINE_BYTES`
 (a 100 MB file without a line break) is refused after reading that much, and a batch is refused
 when a field is over `MAX_FIELD_BYTES` or a row over `MAX_ROW_BYTES` (`check_sizes`: `read_batch`
-applies it; the `check` command applies it to its scan).
+applies it; the `check` command applies it to its scan); a workbook that unpacks to more than
+`MAX_WORKBOOK_BYTES` (a zip bomb) is refused before it is read.
 
 `open_batch` gives the batch as a lazy scan for inputs of any size, so every engine streams it;
 `read_batch` is the same scan collected.
@@ -58,6 +59,8 @@ MAX_ROW_BYTES = 8 << 20
 """The longest row, all its fields together."""
 MAX_COLUMNS = 10_000
 """The most columns of delimited text (POS files have tens)."""
+MAX_WORKBOOK_BYTES = 256 << 20
+"""The most an .xlsx workbook may unpack to (it is read in memory)."""
 
 
 class DataReadError(Exception):
@@ -448,9 +451,25 @@ def _read_excel(path: Path, sheet: str | None, header: bool) -> pl.DataFrame:
     with path.open("rb") as handle:
         if handle.read(4) != b"PK\x03\x04":
             raise DataReadError(path, "not an .xlsx workbook (not a zip container)")
+    _check_unpacked_size(path)
     options: dict[str, Any] = {"sheet_name": sheet} if sheet else {"sheet_id": 1}
     return pl.read_excel(path, engine="calamine", has_header=header, infer_schema_length=0,
                          drop_empty_rows=False, drop_empty_cols=False, raise_if_empty=False, **options)
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a workbook that unpacks to more than `MAX_WORKBOOK_BYTES` (a zip bomb: a few MB that
+    the Excel reader would expand into GBs of rows in memory)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as workbook:
+            unpacked = sum(entry.file_size for entry in workbook.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataReadError(path, f"not an .xlsx workbook ({one_line(exc)})") from None
+    if unpacked > MAX_WORKBOOK_BYTES:
+        raise DataReadError(path, f"the workbook unpacks to {unpacked:,} bytes; the limit is "
+                                  f"{MAX_WORKBOOK_BYTES:,} (deliver large extracts as CSV or Parquet)")
 
 
 def _read_error(path: Path, exc: Exception, kind: str, encoding: str, delimiter: str) -> DataReadError:

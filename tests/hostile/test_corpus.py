@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,6 +47,41 @@ def _nested_lists(path: Path) -> None:
     path.write_text("[" * 200_000 + "]" * 200_000 + "\n", "utf-8")
 
 
+def _nested_json(path: Path) -> None:
+    path.write_text("[" * 200_000 + "]" * 200_000 + "\n", "utf-8")
+
+
+def _huge_json_field(path: Path) -> None:
+    path.write_bytes(b'{"a": "' + b"x" * (50 * MB) + b'"}\n')
+
+
+def _xlsx_zip_bomb(path: Path) -> None:
+    """A valid workbook whose one sheet is 20 million rows of XML, compressed to about 3 MB."""
+    ns = "http://schemas.openxmlformats.org/"
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{ns}package/2006/content-types"><Default Extension="xml" '
+                               'ContentType="application/xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{ns}package/2006/relationships"><Relationship Id="r1" '
+                       f'Type="{ns}officeDocument/2006/relationships/officeDocument" '
+                       'Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{ns}spreadsheetml/2006/main" '
+                           f'xmlns:r="{ns}officeDocument/2006/relationships"><sheets>'
+                           '<sheet name="S" sheetId="1" r:id="r1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{ns}package/2006/relationships"><Relationship '
+                                      f'Id="r1" Type="{ns}officeDocument/2006/relationships/worksheet" '
+                                      'Target="worksheets/sheet1.xml"/></Relationships>',
+    }
+    rows = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 20_000
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as workbook:
+        for name, text in parts.items():
+            workbook.writestr(name, text)
+        with workbook.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(f'<worksheet xmlns="{ns}spreadsheetml/2006/main"><sheetData>'.encode())
+            for _ in range(1000):
+                sheet.write(rows)
+            sheet.write(b"</sheetData></worksheet>")
+
+
 def _oversize_contract(path: Path) -> None:
     path.write_text("description: " + "x" * (2 * MB) + "\n", "utf-8")
 
@@ -75,6 +111,9 @@ GENERATORS: dict[str, Callable[[Path], None]] = {
     "nested_mappings_100k": _nested_mappings,
     "nested_lists_200k": _nested_lists,
     "contract_2mb": _oversize_contract,
+    "nested_json_200k": _nested_json,
+    "huge_json_field_50mb": _huge_json_field,
+    "xlsx_zip_bomb_1gb": _xlsx_zip_bomb,
     "pyyaml_dump_with_aliases": _pyyaml_dump_with_aliases,
 }
 CASES = sorted(p.parent.name for p in CORPUS.glob("*/case.json"))
