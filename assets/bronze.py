@@ -12,17 +12,20 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+from deltalake import DeltaTable
 
+from assets.durability import copy_atomically, guarded, kill_point, retry_commit, write_atomically
 from assets.gating import violating_sample
 from assets.ledger import (
+    LEDGER_SCHEMA,
     LedgerEntry,
     append_entries,
     current_deliveries,
@@ -30,6 +33,7 @@ from assets.ledger import (
     read_ledger,
 )
 from assets.plan import bronze_table, retailer_code
+from assets.tables import scope_predicate, sql_literal
 from checks.contract import Contract, custom_properties, properties_of
 from checks.engines.base import ROW_NUMBER
 from checks.errors import one_line, safe_message
@@ -266,28 +270,52 @@ FLUSH_ROWS = 250_000
 
 
 class BronzeWriter:
-    """A run's bronze, quarantine and ledger appends, committed together every `FLUSH_ROWS` rows.
+    """A run's bronze, quarantine and ledger appends of one retailer object, committed together
+    every `FLUSH_ROWS` rows (a backfill of hundreds of files would otherwise spend its time
+    re-reading the growing ledger and opening Delta tables for one commit per delivery).
 
-    A backfill of hundreds of files spent most of its time re-reading the growing ledger and
-    opening Delta tables for one commit per delivery. A writer reads the ledger once and commits
-    data before the ledger entries that make it promotable, so a crash in between leaves rows that
-    no entry names, which are never promoted; the delivery is taken in again on the next run.
+    Exactly once (ADR 0014): the writer holds the object's lock, so no other run takes the same
+    delivery in meanwhile; it reads the ledger after taking the lock; each flush records which
+    deliveries it is about to commit, commits the data, then the ledger entries in one commit (the
+    commit point). A writer that finds what a dead predecessor left pending deletes the rows whose
+    ledger entries never landed before it takes anything in, so the delivery is taken in again,
+    once. Until then those rows are invisible: only deliveries the ledger names are promoted.
     """
 
-    def __init__(self, home: DataHome, ledger: pl.DataFrame | None = None):
+    def __init__(self, home: DataHome, code: str, object_name: str):
         self.home = home
-        ledger = read_ledger(home.warehouse) if ledger is None else ledger
-        self._ingested = set(ledger.select("retailer_code", "object", "content_sha256").iter_rows())
+        table = bronze_table(code, object_name)
+        self.table = home.table("bronze", table)
+        self.quarantine_table = home.quarantine / "bronze" / table
+        self._scope = f"bronze__{table}"
+        self.ledger = pl.DataFrame(schema=LEDGER_SCHEMA)
+        self._ingested: set[tuple] = set()
         self._tables: dict[Path, list[pl.DataFrame]] = {}
+        self._pending: dict[Path, set[tuple[str, int]]] = {}
         self._entries: list[LedgerEntry] = []
         self._rows = 0
+        self._stack = ExitStack()
 
     def __enter__(self) -> BronzeWriter:
+        guard = self._stack.enter_context(
+            guarded(self.home, self._scope, [self.table, self.quarantine_table])
+        )
+        self._guard = guard
+        self.ledger = read_ledger(self.home.warehouse)
+        if guard.recovered:
+            self._roll_back(guard.recovered)
+        self._ingested = set(self.ledger.select("retailer_code", "object", "content_sha256").iter_rows())
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         """Commit what was taken in, also when a later delivery raised (its own rows were not added)."""
-        self.flush()
+        try:
+            self.flush()
+        except BaseException as failure:
+            # the guard must see the failure: it keeps the pending record for the next writer
+            self._stack.__exit__(type(failure), failure, failure.__traceback__)
+            raise
+        self._stack.__exit__(*exc_info)
 
     def ingest(
         self, contract: Contract, delivery: Delivery, *, engine: str = "pandera", now: datetime | None = None
@@ -305,6 +333,10 @@ class BronzeWriter:
 
     def append(self, table: Path, rows: pl.DataFrame) -> None:
         self._tables.setdefault(table, []).append(rows)
+        attempt = pl.col("_attempt") if "_attempt" in rows.columns else pl.lit(1, dtype=pl.Int64)
+        self._pending.setdefault(table, set()).update(
+            rows.select("_delivery_id", attempt.alias("_attempt")).unique().iter_rows()
+        )
         self._rows += rows.height
 
     def record(self, entry: LedgerEntry) -> None:
@@ -313,10 +345,36 @@ class BronzeWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Data first, then the ledger entries that make it promotable, in one commit."""
+        if not self._entries and not self._tables:
+            return
+        self._guard.pending({str(t): sorted(pairs) for t, pairs in self._pending.items()})
         for table, parts in self._tables.items():
             _append_delta(table, pl.concat(parts, how="diagonal_relaxed"))
-        append_entries(self.home.warehouse, self._entries)
-        self._tables, self._entries, self._rows = {}, [], 0
+            kill_point("bronze.table")
+        kill_point("bronze.data")
+        append_entries(self.home, self._entries)
+        kill_point("bronze.ledger")
+        self._guard.settled()
+        self.ledger = pl.concat(
+            [self.ledger, pl.DataFrame([asdict(e) for e in self._entries], schema=LEDGER_SCHEMA)]
+        )
+        self._tables, self._pending, self._entries, self._rows = {}, {}, [], 0
+
+    def _roll_back(self, pending: dict[str, list[list]]) -> None:
+        """Delete the rows a dead writer committed whose ledger entries never landed."""
+        recorded = set(self.ledger.select("delivery_id", "attempt").iter_rows())
+        for table, pairs in pending.items():
+            lost = sorted({(d, int(a)) for d, a in pairs} - recorded)
+            if not lost or not (Path(table) / "_delta_log").is_dir():
+                continue
+            if Path(table) == self.table:
+                predicate = scope_predicate("_delivery_id", [d for d, _ in lost], alias="")
+            else:
+                predicate = " OR ".join(
+                    f"(_delivery_id = {sql_literal(d)} AND _attempt = {a})" for d, a in lost
+                )
+            retry_commit(lambda t=table, p=predicate: DeltaTable(t).delete(p))
 
 
 def ingest(
@@ -328,7 +386,7 @@ def ingest(
     now: datetime | None = None,
 ) -> IngestOutcome | None:
     """Take one delivery in and commit it; None when the same content was already ingested."""
-    with BronzeWriter(home) as writer:
+    with BronzeWriter(home, delivery.retailer_code, delivery.object_name) as writer:
         return writer.ingest(contract, delivery, engine=engine, now=now)
 
 
@@ -341,31 +399,31 @@ def replay(
     now: datetime | None = None,
 ) -> IngestOutcome:
     """Run the current contract's gate again on a delivery (after the contract or data was fixed)."""
-    ledger = read_ledger(home.warehouse)
-    attempts = ledger.filter(pl.col("delivery_id") == delivery_id)
-    if attempts.is_empty():
+    known = read_ledger(home.warehouse).filter(pl.col("delivery_id") == delivery_id)
+    if known.is_empty():
         raise KeyError(f"unknown delivery {delivery_id!r}")
-    last = LedgerEntry(**latest_attempts(attempts).row(0, named=True))
-    delivery = Delivery(
-        last.retailer_code,
-        last.object,
-        last.channel,
-        last.source,
-        last.content_sha256,
-        last.period,
-        last.delivered_at,
-        source_size=last.source_size,
-        source_mtime_ns=last.source_mtime_ns,
-        watermark=last.watermark,
-        refused=last.reason if last.quarantine_path.endswith(REASON_SUFFIX) else None,
-    )
-    if last.in_bronze:
-        source = bronze_rows(home, last.retailer_code, last.object, [delivery_id]).select(
-            json.loads(last.columns)
+    with BronzeWriter(home, known["retailer_code"][0], known["object"][0]) as writer:
+        attempts = writer.ledger.filter(pl.col("delivery_id") == delivery_id)
+        last = LedgerEntry(**latest_attempts(attempts).row(0, named=True))
+        delivery = Delivery(
+            last.retailer_code,
+            last.object,
+            last.channel,
+            last.source,
+            last.content_sha256,
+            last.period,
+            last.delivered_at,
+            source_size=last.source_size,
+            source_mtime_ns=last.source_mtime_ns,
+            watermark=last.watermark,
+            refused=last.reason if last.quarantine_path.endswith(REASON_SUFFIX) else None,
         )
-    else:
-        source = Path(last.quarantine_path)
-    with BronzeWriter(home, ledger) as writer:
+        if last.in_bronze:
+            source = bronze_rows(home, last.retailer_code, last.object, [delivery_id]).select(
+                json.loads(last.columns)
+            )
+        else:
+            source = Path(last.quarantine_path)
         return _take_in(
             writer,
             contract,
@@ -426,7 +484,9 @@ def _stamp(
 
 def _append_delta(path: Path, frame: pl.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_delta(str(path), mode="append", delta_write_options={"schema_mode": "merge"})
+    retry_commit(
+        lambda: frame.write_delta(str(path), mode="append", delta_write_options={"schema_mode": "merge"})
+    )
 
 
 def _gate_and_record(
@@ -545,13 +605,14 @@ def _reject_unreadable(
     elif delivery.path is not None:
         kept = folder / f"{stem}__{delivery.path.name}"
         if not kept.exists():
-            shutil.copy2(delivery.path, kept, follow_symlinks=False)
+            copy_atomically(delivery.path, kept)
     else:
         kept = folder / f"{stem}.parquet"
         if frame is not None or delivery.frame is not None:
             (frame if frame is not None else delivery.frame).write_parquet(kept)
     reason_file = kept.with_name(kept.name + REASON_SUFFIX)
-    reason_file.write_text(
+    write_atomically(
+        reason_file,
         json.dumps(
             {
                 "delivery_id": delivery.delivery_id,

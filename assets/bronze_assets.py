@@ -23,7 +23,7 @@ from assets.bronze import (
 )
 from assets.channels import ChannelError, api_delivery, database_delivery
 from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
-from assets.ledger import read_ledger
+from assets.ledger import last_watermark, read_ledger
 from assets.lineage.column_lineage import bronze_column_lineage
 from assets.lineage.datasets import bronze_output, source_dataset
 from assets.lineage.facets import metrics_facet
@@ -66,22 +66,14 @@ def bronze_run_config(key: dg.AssetKey, **config: object) -> dict:
     return {"ops": {op_name(key): {"config": config}}}
 
 
-def _last_watermark(context: dg.AssetExecutionContext) -> str | None:
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    if event is None or event.asset_materialization is None:
-        return None
-    value = event.asset_materialization.metadata.get("watermark")
-    return None if value is None or not value.value else str(value.value)
-
-
 def pending_deliveries(
-    context: dg.AssetExecutionContext,
     home: DataHome,
     contract: Contract,
     object_name: str,
     config: BronzeConfig,
     ledger: pl.DataFrame,
 ) -> list[Delivery]:
+    """New landing files (or the given ones), or one pull from where the ledger's watermark says."""
     channel = channel_of(contract)
     if channel == "landing":
         paths = (
@@ -92,7 +84,8 @@ def pending_deliveries(
         landing = home.landing_for(retailer_code(contract))
         return [landing_delivery(contract, object_name, p, landing) for p in paths]
     pull = database_delivery if channel == "database" else api_delivery
-    delivery = pull(contract, object_name, _last_watermark(context), datetime.now(UTC))
+    watermark = last_watermark(ledger, retailer_code(contract), object_name)
+    delivery = pull(contract, object_name, watermark, datetime.now(UTC))
     return [delivery] if delivery else []
 
 
@@ -185,13 +178,13 @@ def take_in(
     """Gate the run's deliveries (new ones, the given files, or replays) and record them."""
     if config.replay:
         return [replay(home, contract, delivery_id, engine=config.engine) for delivery_id in config.replay]
-    ledger = read_ledger(home.warehouse)
-    try:
-        deliveries = pending_deliveries(context, home, contract, object_name, config, ledger)
-    except ChannelError as exc:
-        raise dg.Failure(description=str(exc)) from None
     outcomes = []
-    with BronzeWriter(home, ledger) as writer:
+    # Under the object's lock: a concurrent run waits, then finds these deliveries in the ledger.
+    with BronzeWriter(home, retailer_code(contract), object_name) as writer:
+        try:
+            deliveries = pending_deliveries(home, contract, object_name, config, writer.ledger)
+        except ChannelError as exc:
+            raise dg.Failure(description=str(exc)) from None
         for delivery in deliveries:
             outcome = writer.ingest(contract, delivery, engine=config.engine)
             if outcome is None:
@@ -221,9 +214,7 @@ def _materialize_result(
             context.log.warning(
                 f"delivery {entry.delivery_id} ({entry.source}) {entry.verdict}: {entry.reason}"
             )
-    # A replay (attempt > 1) gates an old pull again; its old watermark must not move the pull back.
-    pulled = [e.watermark for e in entries if e.watermark and e.attempt == 1]
-    watermark = pulled[-1] if pulled else _last_watermark(context)
+    watermark = last_watermark(read_ledger(home.warehouse), retailer_code(contract), node.object)
     table_path = home.table("bronze", node.table)
     metadata: dict[str, RawMetadataValue] = {
         "dagster/row_count": sum(e.rows for e in entries if e.in_bronze),

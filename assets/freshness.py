@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import BaseModel, Field, ValidationError
 
+from assets.ledger import last_delivered_at as ledger_delivered_at
+from assets.ledger import read_ledger
 from assets.notifiers import Alert, AlertKind, NotifierResource
 from assets.plan import retailer_code
 from checks.contract import Contract
@@ -30,6 +32,7 @@ from checks.sla import (
     sla_of,
     timestamp_to_datetime,
 )
+from shelfguard.settings import DataHome
 
 CHECK_NAME = "delivery_on_time"
 NOTIFIER_RESOURCE_KEY = "shelfguard_notifier"
@@ -211,15 +214,22 @@ def last_delivered_at(instance: dg.DagsterInstance, key: dg.AssetKey) -> float |
 
 
 def delivery_statuses(contracts: Iterable[Contract], instance: dg.DagsterInstance,
-                      now: datetime) -> list[AssetDeliveryStatus]:
-    """Every bronze asset of every contract with an SLA, judged at `now` from the instance's event log."""
+                      now: datetime, home: DataHome | None = None) -> list[AssetDeliveryStatus]:
+    """Every bronze asset of every contract with an SLA, judged at `now`: the latest delivery the
+    delivery ledger of `home` (default: `SHELFGUARD_HOME`) recorded, or the instance's event log
+    reported, whichever is later. The ledger is committed with the delivery itself, so a run that
+    died before Dagster recorded its materialisation still counts (ADR 0014)."""
+    ledger = read_ledger((home or DataHome.from_env()).warehouse)
     statuses = []
     for contract in contracts:
         sla = sla_of(contract)
         if sla is None:
             continue
         for key in bronze_asset_keys(contract):
-            last = timestamp_to_datetime(last_delivered_at(instance, key))
+            recorded = ledger_delivered_at(ledger, retailer_code(contract), key.path[-1])
+            reported = last_delivered_at(instance, key)
+            times = [t for t in (recorded.timestamp() if recorded else None, reported) if t is not None]
+            last = timestamp_to_datetime(max(times, default=None))
             statuses.append(AssetDeliveryStatus(
                 retailer=retailer_code(contract), contract_id=contract.id, asset=key.to_user_string(),
                 sla=sla.describe(), evaluation=evaluate(sla, last, now),

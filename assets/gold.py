@@ -19,6 +19,7 @@ from deltalake import DeltaTable
 from pydantic import BaseModel, ConfigDict, Field
 
 from assets import tables
+from assets.durability import guarded, kill_point
 from assets.mapping import canonical_schema
 from assets.plan import CANONICAL_FACTS
 from assets.silver import FACT_DATES, date_partitions, natural_key
@@ -302,6 +303,7 @@ def publish_batch(
             else {}
         ),
     )
+    kill_point("gold.publish")
     outcome.action = "published" if version is not None else "unchanged"
     outcome.rows_upserted, outcome.rows_deleted = published.height, batch.deletes.height
     outcome.table_version = tables.version(path)
@@ -321,6 +323,15 @@ def publish_gold(
 
     One outcome per retailer and part; a blocked part stops that retailer's later parts.
     """
+    path = gold_path(home, canonical_object)
+    # One publisher per gold table at a time; a dead one's orphan files removed first (ADR 0014).
+    with guarded(home, f"gold__{canonical_object}", [path, gold_quarantine_path(home, canonical_object)]):
+        return _publish_retailers(home, canonical, canonical_object, retailer_codes, engine=engine)
+
+
+def _publish_retailers(
+    home: DataHome, canonical: Contract, canonical_object: str, retailer_codes: list[str], *, engine: str
+) -> list[GoldOutcome]:
     path = gold_path(home, canonical_object)
     taken = taken_versions(path)
     table_version = tables.version(path)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
+from assets.durability import guarded, retry_commit
+from shelfguard.settings import DataHome
+
 ACCEPTED_VERDICTS = ("pass", "warn", "quarantine")
 """Verdicts whose accepted rows may be promoted; `block` and `unreadable` deliveries never are."""
 
@@ -92,13 +95,41 @@ def read_ledger(warehouse: Path) -> pl.DataFrame:
     return pl.read_delta(str(path))
 
 
-def append_entries(warehouse: Path, entries: list[LedgerEntry]) -> None:
+def append_entries(home: DataHome, entries: list[LedgerEntry]) -> None:
+    """One commit: the entries are in the ledger together or not at all (the bronze commit point)."""
     if not entries:
         return
     frame = pl.DataFrame([asdict(e) for e in entries], schema=LEDGER_SCHEMA)
-    path = ledger_path(warehouse)
+    path = ledger_path(home.warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_delta(str(path), mode="append")
+    with guarded(home, "bronze__delivery_ledger", [path]):
+        retry_commit(lambda: frame.write_delta(str(path), mode="append"))
+
+
+def last_watermark(ledger: pl.DataFrame, retailer_code: str, object_name: str) -> str | None:
+    """Where a pull retailer's next pull starts: the watermark of its latest first-attempt pull.
+
+    Kept in the ledger row of the pull itself, so it is recorded exactly when the delivery is (a
+    replay re-gates an old pull and must not move the watermark back).
+    """
+    pulls = ledger.filter(
+        (pl.col("retailer_code") == retailer_code)
+        & (pl.col("object") == object_name)
+        & (pl.col("attempt") == 1)
+        & pl.col("watermark").is_not_null()
+        & (pl.col("watermark") != "")
+    )
+    if pulls.is_empty():
+        return None
+    return str(pulls.sort("ingested_at")["watermark"][-1])
+
+
+def last_delivered_at(ledger: pl.DataFrame, retailer_code: str, object_name: str) -> datetime | None:
+    """When the retailer last delivered the object, as the ledger recorded it (any verdict)."""
+    delivered = ledger.filter(
+        (pl.col("retailer_code") == retailer_code) & (pl.col("object") == object_name)
+    )["delivered_at"]
+    return None if delivered.is_empty() else delivered.max()
 
 
 def latest_attempts(ledger: pl.DataFrame) -> pl.DataFrame:

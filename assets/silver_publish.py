@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assets import tables
 from assets.bronze import bronze_columns, promotable_rows, promotable_scan
+from assets.durability import guarded, kill_point, retry_commit
 from assets.ledger import current_deliveries, read_ledger
 from assets.mapping import (
     ORDER_COLUMNS,
@@ -35,7 +36,14 @@ from assets.mapping import (
     observation_columns,
     parse_failures,
 )
-from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, column_mappings, fed_objects, silver_table
+from assets.plan import (
+    CANONICAL_DIMS,
+    CANONICAL_FACTS,
+    column_mappings,
+    fed_objects,
+    retailer_code,
+    silver_table,
+)
 from assets.silver import (
     FACT_DATES,
     build_dimension,
@@ -192,7 +200,7 @@ def ledger_states(home: DataHome, code: str, canonical_object: str) -> dict[str,
     return dict(zip(latest["delivery_id"], latest["state"], strict=True))
 
 
-def _record(
+def record_states(
     home: DataHome,
     code: str,
     canonical_object: str,
@@ -200,6 +208,20 @@ def _record(
     verdict: str,
     rows_by_delivery: dict[str, int],
 ) -> None:
+    """Append the deliveries' new states; a state already current (same state, verdict and rows,
+    e.g. a delivery blocked again by a re-run) is not recorded twice."""
+    current = silver_ledger(
+        home, (pl.col("retailer_code") == code) & (pl.col("canonical_object") == canonical_object)
+    )
+    recorded = {
+        delivery: (state, was, rows)
+        for delivery, state, was, rows in current.select("delivery_id", "state", "verdict", "rows").rows()
+    }
+    states = {
+        delivery: state
+        for delivery, state in states.items()
+        if recorded.get(delivery) != (state, verdict, rows_by_delivery.get(delivery, 0))
+    }
     if not states:
         return
     now = datetime.now(UTC)
@@ -220,7 +242,8 @@ def _record(
     )
     path = _ledger_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_delta(str(path), mode="append")
+    with guarded(home, f"silver_{SILVER_LEDGER}", [path]):
+        retry_commit(lambda: frame.write_delta(str(path), mode="append"))
 
 
 # --- shared steps ------------------------------------------------------------------------------
@@ -323,6 +346,7 @@ def publish_dimension(
     new_version = tables.publish_changes(
         path, upserts, deletes, key, metadata={"shelfguard.layer": "silver", "shelfguard.object": dim}
     )
+    kill_point("silver.dimension")
     outcome.rows_written, outcome.rows_deleted = upserts.height, deletes.height
     outcome.action = "unchanged" if new_version is None else "published"
     outcome.table_version = tables.version(path)
@@ -425,7 +449,7 @@ def publish_fact(
         outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
         if gate.result.verdict == Verdict.BLOCK:
             outcome.action = "blocked"
-            _record(
+            record_states(
                 home,
                 profile.code,
                 fact,
@@ -454,8 +478,9 @@ def publish_fact(
             "shelfguard.deliveries": ",".join(new),
         },
     )
+    kill_point("silver.fact")
     verdict = str(outcome.gate.verdict) if outcome.gate else "pass"
-    _record(
+    record_states(
         home,
         profile.code,
         fact,
@@ -463,6 +488,7 @@ def publish_fact(
         verdict,
         rows_by_delivery,
     )
+    kill_point("silver.ledger")
     outcome.rows_written, outcome.rows_deleted = upserts.height, deletes.height
     outcome.action = "unchanged" if version is None else "published"
     outcome.table_version = tables.version(path)
@@ -598,10 +624,16 @@ def publish_silver(
     """One silver asset's run: the entry point for the Dagster asset, the demo and the benchmark."""
     if canonical_object not in fed_objects(contract):
         raise ValueError(f"{contract.name} does not feed {canonical_object}")
-    if canonical_object in CANONICAL_DIMS:
-        return publish_dimension(
-            home, contract, canonical, master, canonical_object, engine=engine, master_data=master_data
-        )
-    if is_rollup(contract, canonical_object):
-        return publish_rollup(home, contract, canonical, engine=engine)
-    return publish_fact(home, contract, canonical, canonical_object, engine=engine)
+    code = retailer_code(contract)
+    path, quarantine_path = silver_path(home, code, canonical_object), silver_quarantine_path(
+        home, code, canonical_object
+    )
+    # One publisher per silver table at a time; a dead one's orphan files removed first (ADR 0014).
+    with guarded(home, f"silver__{path.name}", [path, quarantine_path]):
+        if canonical_object in CANONICAL_DIMS:
+            return publish_dimension(
+                home, contract, canonical, master, canonical_object, engine=engine, master_data=master_data
+            )
+        if is_rollup(contract, canonical_object):
+            return publish_rollup(home, contract, canonical, engine=engine)
+        return publish_fact(home, contract, canonical, canonical_object, engine=engine)

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+from assets.durability import retry_commit
 from assets.keys import surrogate_keys
 
 TABLE_CONFIGURATION = {"delta.enableChangeDataFeed": "true"}
@@ -67,16 +68,16 @@ def read(
     return scan.collect()
 
 
-def _sql_literal(value: object) -> str:
+def sql_literal(value: object) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     return str(value)
 
 
 def scope_predicate(column: str, values: Sequence[object], alias: str = "t") -> str:
-    """`t.column IN (...)`: the MERGE touches (and reads) only these partitions."""
-    listed = ", ".join(_sql_literal(v) for v in sorted(set(values)))
-    return f"{alias}.{column} IN ({listed})"
+    """`t.column IN (...)`: the MERGE touches (and reads) only these partitions (no alias: "")."""
+    listed = ", ".join(sql_literal(v) for v in sorted(set(values)))
+    return f"{alias + '.' if alias else ''}{column} IN ({listed})"
 
 
 def date_range_predicate(column: str, dates: pl.Series, alias: str = "t") -> str:
@@ -105,6 +106,19 @@ def publish_changes(
     if upserts.is_empty() and deletes.is_empty():
         return None
     commit = CommitProperties(custom_metadata={k: str(v) for k, v in (metadata or {}).items()})
+    return retry_commit(lambda: _commit_changes(path, upserts, deletes, key, scope, partition_by, commit))
+
+
+def _commit_changes(
+    path: Path,
+    upserts: pl.DataFrame,
+    deletes: pl.DataFrame,
+    key: Sequence[str],
+    scope: str | None,
+    partition_by: Sequence[str] | None,
+    commit: CommitProperties,
+) -> int | None:
+    """`publish_changes`' one commit, against the table's latest version (so a retry re-reads it)."""
     if not exists(path):
         path.mkdir(parents=True, exist_ok=True)
         write_deltalake(
@@ -185,5 +199,7 @@ def quarantine(path: Path, rows: pl.DataFrame) -> int:
         pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("_quarantined_at")
     )
     path.mkdir(parents=True, exist_ok=True)
-    stamped.write_delta(str(path), mode="append", delta_write_options={"schema_mode": "merge"})
+    retry_commit(
+        lambda: stamped.write_delta(str(path), mode="append", delta_write_options={"schema_mode": "merge"})
+    )
     return stamped.height

@@ -1,8 +1,9 @@
 """`shelfguard freshness`: each retailer's delivery SLA status, per bronze asset.
 
-Reads the last deliveries from the Dagster instance under `SHELFGUARD_HOME/dagster` and judges
-them with the same rule as the freshness sensor, so the command and the UI agree. Without an
-instance yet (nothing ingested), every asset is "never delivered"; no instance is created.
+Reads the last deliveries from the delivery ledger and the Dagster instance under
+`SHELFGUARD_HOME/dagster` and judges them with the same rule as the freshness sensor, so the
+command and the UI agree. Without an instance yet, no instance is created; without a ledger entry
+either, an asset is "never delivered".
 """
 
 from __future__ import annotations
