@@ -2,7 +2,8 @@
 
 Each command module is imported only when that command runs, so `shelfguard --help` and light
 commands never pay for Dagster, Great Expectations or Soda. A command module provides
-`add_arguments(parser)` and `run(args) -> int`.
+`add_arguments(parser)` and `run(args) -> int`. An unexpected error is one line on stderr and exit
+status 2 like bad input (`SHELFGUARD_DEBUG=1` shows its traceback).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sql": ("sql", "query the gold views as a reader (row-level security and antitrust masking)"),
     "views": ("views", "print the gold views' access policy as SQL (Databricks Unity Catalog, DuckDB)"),
 }
+
+
+DEBUG_VARIABLE = "SHELFGUARD_DEBUG"
+"""Set to show the traceback of an unexpected error instead of its one line."""
 
 
 class UsageError(Exception):
@@ -73,6 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the interpreter's final flush does not raise again (the Python docs' recipe).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # never a traceback: one line, redacted and bounded, exit 2
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        from checks.errors import one_line
+
+        print(f"shelfguard {name}: {type(exc).__name__}: {one_line(exc)} (set {DEBUG_VARIABLE}=1 for the "
+              "traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
