@@ -32,8 +32,7 @@ def bronze_definitions(plan: PipelinePlan) -> tuple[list, list, list]:
     assets, jobs, sensors = [], [], []
     for contract in plan.retailers:
         nodes = plan.retailer_nodes(retailer_code(contract), "bronze")
-        policy = freshness_policy_for(contract)
-        assets.extend(build_bronze_asset(node, policy) for node in nodes)
+        assets.extend(build_bronze_asset(node, freshness_policy_for(contract, node.object)) for node in nodes)
         job = build_ingest_job(contract, nodes)
         jobs.append(job)
         sensors.append(build_retailer_sensor(contract, nodes, job))

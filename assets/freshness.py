@@ -29,6 +29,7 @@ from checks.sla import (
     SlaEvaluation,
     evaluate,
     shortest_deadline_gap,
+    sla_for,
     sla_of,
     timestamp_to_datetime,
 )
@@ -66,14 +67,15 @@ def _policy(sla: Sla, widen_by: timedelta = timedelta(0)) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=sla.window + widen_by)
 
 
-def freshness_policy_for(contract: Contract) -> dg.FreshnessPolicy | None:
-    """The Dagster freshness policy of a retailer's bronze assets, from its contract's SLA.
+def freshness_policy_for(contract: Contract, object_name: str) -> dg.FreshnessPolicy | None:
+    """The Dagster freshness policy of a retailer's bronze asset, from the SLA that judges its object
+    (`checks.sla.sla_for`: its own, else the contract's; none for a one-off delivery).
 
     A cron `schedule` gives `FreshnessPolicy.cron` (deadline in the retailer's time zone, lower bound =
     the SLA window, capped at the shortest gap between deadlines as Dagster requires); otherwise a
     rolling `FreshnessPolicy.time_window` of the SLA window.
     """
-    sla = sla_of(contract)
+    sla = sla_for(contract, object_name)
     return _policy(sla) if sla else None
 
 
@@ -98,20 +100,21 @@ def canonical_freshness_policy(canonical: Contract, canonical_object: str,
 
 
 def delivery_on_time_check_specs(contract: Contract) -> list[dg.AssetCheckSpec]:
-    """One `delivery_on_time` check on each bronze asset of the retailer (none without an SLA).
+    """One `delivery_on_time` check on each bronze asset of the retailer with an SLA (its object's own,
+    else the contract's; a one-off delivery has none).
 
     Each delivered object is judged on its own deliveries, so a retailer that sends sales but forgets
     the store file shows exactly which file is late.
     """
-    sla = sla_of(contract)
-    if sla is None:
-        return []
-    return [
-        dg.AssetCheckSpec(CHECK_NAME, asset=key, blocking=False,
-                          description=f"The delivery arrives within the contract SLA: {sla.describe()}.",
-                          metadata={"sla": sla.describe(), "contract_id": contract.id})
-        for key in bronze_asset_keys(contract)
-    ]
+    specs = []
+    for key in bronze_asset_keys(contract):
+        sla = sla_for(contract, key.path[-1])
+        if sla is not None:
+            specs.append(dg.AssetCheckSpec(
+                CHECK_NAME, asset=key, blocking=False,
+                description=f"The delivery arrives within the contract SLA: {sla.describe()}.",
+                metadata={"sla": sla.describe(), "contract_id": contract.id}))
+    return specs
 
 
 class AssetDeliveryStatus(BaseModel):
@@ -222,10 +225,10 @@ def delivery_statuses(contracts: Iterable[Contract], instance: dg.DagsterInstanc
     ledger = read_ledger((home or DataHome.from_env()).warehouse)
     statuses = []
     for contract in contracts:
-        sla = sla_of(contract)
-        if sla is None:
-            continue
         for key in bronze_asset_keys(contract):
+            sla = sla_for(contract, key.path[-1])
+            if sla is None:
+                continue
             recorded = ledger_delivered_at(ledger, retailer_code(contract), key.path[-1])
             reported = last_delivered_at(instance, key)
             times = [t for t in (recorded.timestamp() if recorded else None, reported) if t is not None]

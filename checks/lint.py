@@ -38,7 +38,7 @@ from checks.contract import (
 )
 from checks.engines.semantics import UnsupportedDefinition, temporal_format
 from checks.rules import LIBRARY_METRICS, OPERATORS, ROW_LEVEL_METRICS, not_checked_reasons, on_violation_of
-from checks.sla import SLA_PROPERTIES, sla_of
+from checks.sla import ONE_OFF, delivery_sla_entries, element_objects, parse_sla
 from checks.sql_rules import PLACEHOLDER_NAMES
 
 CADENCES = ("daily", "weekly", "monthly")
@@ -52,7 +52,7 @@ SHAPES = (
     "weekly_all_days",
 )
 TRANSFORMS = ("cents_to_units", "negate")
-REFRESH_MODES = ("full", "incremental")
+REFRESH_MODES = ("full", "incremental", ONE_OFF)
 LANDING_FORMATS = ("csv", "text", "parquet", "jsonl", "xlsx")
 CUSTOM_ENGINES = ("soda", "greatExpectations")
 RULE_UNITS = ("rows", "percent")
@@ -444,26 +444,47 @@ def _reference_errors(
             yield contract.error(f"relationship {end} {target!r}: no such property in this contract", *where)
 
 
+def _object_sla_errors(contract: Contract, delivery: list[tuple[int, dict]]) -> Iterator[ContractError]:
+    """Every freshness or latency SLA as the freshness sensor reads it (the first is the contract's,
+    one whose `element` names an object is that object's own), one per object, none on a one-off."""
+    owner: dict[str, int] = {}
+    for i, entry in delivery:
+        try:
+            parse_sla(contract, i, entry)
+        except ContractError as exc:
+            yield exc
+        for name in sorted(element_objects(entry)):
+            if name not in contract.object_names:
+                continue  # an unknown element is reported below with the other element references
+            if _custom(contract.object(name)).get("refresh") == ONE_OFF:
+                yield contract.error(
+                    f"SLA for {name!r}: the object is delivered once (refresh: {ONE_OFF}) and is never "
+                    "late; drop this SLA or the refresh", "slaProperties", i, "element")
+            elif name in owner:
+                first = f"slaProperties[{owner[name]}]"
+                yield contract.error(f"second SLA for {name!r}: {first} already judges it",
+                                     "slaProperties", i, "element")
+            else:
+                owner[name] = i
+
+
 def _sla_errors(contract: Contract) -> Iterator[ContractError]:
     """The delivery SLA exactly as the freshness sensor reads it (`checks.sla`), then the cron
     schedules of the other SLA entries and every `element` reference."""
     from croniter import croniter
 
-    try:
-        sla_of(contract)
-    except ContractError as exc:
-        yield exc
+    delivery = delivery_sla_entries(contract)
+    yield from _object_sla_errors(contract, delivery)
     entries = [
         (i, sla)
         for i, sla in enumerate(_list(contract.document.get("slaProperties")))
         if isinstance(sla, dict)
     ]
-    delivery_sla = next((i for i, sla in entries if sla.get("property") in SLA_PROPERTIES), None)
     for i, sla in entries:
         here = ("slaProperties", i)
         schedule = sla.get("schedule")
         if (
-            i != delivery_sla
+            i not in dict(delivery)
             and schedule is not None
             and sla.get("scheduler", "cron") == "cron"
             and not (isinstance(schedule, str) and croniter.is_valid(schedule))
@@ -643,7 +664,7 @@ def _object_errors(contract: Contract, canonical: Canonical) -> Iterator[Contrac
         custom = _custom(obj)
         if "refresh" in custom and custom["refresh"] not in REFRESH_MODES:
             yield contract.error(
-                f"unknown refresh {custom['refresh']!r}; expected full or incremental",
+                f"unknown refresh {custom['refresh']!r}; expected {', '.join(REFRESH_MODES)}",
                 *_custom_path(obj, "refresh", *here),
             )
         watermark = custom.get("watermark")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.contract import Contract
+from checks.contract import Contract, custom_properties
 
 SLA_PROPERTIES = ("freshness", "latency")
 UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
@@ -77,18 +77,45 @@ class SlaEvaluation(BaseModel):
         return self.status is DeliveryStatus.ON_TIME
 
 
+ONE_OFF = "once"
+"""An object's `refresh` customProperty for a delivery made once (e.g. a store file at onboarding)."""
+
+
 def sla_of(contract: Contract) -> Sla | None:
     """The contract's delivery SLA (its first freshness or latency property), or None without one.
 
     Raises `ContractError` at the offending line for an SLA that cannot be evaluated.
     """
-    for index, entry in enumerate(contract.sla):
-        if entry.get("property") in SLA_PROPERTIES:
-            return _parse(contract, index, entry)
-    return None
+    entries = delivery_sla_entries(contract)
+    return parse_sla(contract, *entries[0]) if entries else None
 
 
-def _parse(contract: Contract, index: int, entry: dict[str, Any]) -> Sla:
+def delivery_sla_entries(contract: Contract) -> list[tuple[int, dict[str, Any]]]:
+    """(index, entry) of every freshness or latency property in `slaProperties`, in order."""
+    return [(i, e) for i, e in enumerate(contract.sla) if e.get("property") in SLA_PROPERTIES]
+
+
+def element_objects(entry: dict[str, Any]) -> set[str]:
+    """The schema objects an SLA entry's `element` names (`object` or `object.property`, comma separated)."""
+    return {e.strip().split(".")[0] for e in str(entry.get("element") or "").split(",") if e.strip()}
+
+
+def sla_for(contract: Contract, object_name: str) -> Sla | None:
+    """The SLA that judges one delivered object: the first freshness or latency property whose `element`
+    names the object (ODCS has no slaProperties on a schema object, so an object's own SLA is a
+    contract-level one that names it), else the contract's (`sla_of`). None for an object delivered
+    once (`refresh: once`): a one-off delivery is never late."""
+    refresh = custom_properties(contract.object(object_name).get("customProperties")).get("refresh")
+    if refresh == ONE_OFF:
+        return None
+    for index, entry in delivery_sla_entries(contract):
+        if object_name in element_objects(entry):
+            return parse_sla(contract, index, entry)
+    return sla_of(contract)
+
+
+def parse_sla(contract: Contract, index: int, entry: dict[str, Any]) -> Sla:
+    """`slaProperties[index]` as an `Sla`, or `ContractError` at the offending line."""
     def error(message: str, field: str) -> Exception:
         return contract.error(f"slaProperties[{index}]: {message}", "slaProperties", index, field)
 

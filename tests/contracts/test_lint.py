@@ -156,6 +156,17 @@ BROKEN = {
     "sla element unknown": (
         "element: pos_daily.business_date", "element: pos_daily.sale_day", "element:", "'pos_daily.sale_day'",
     ),
+    "second sla for one object": (
+        "    description: Yesterday's file is uploaded by 06:00 New York time.\n",
+        "    description: Yesterday's file is uploaded by 06:00 New York time.\n"
+        "  - property: latency\n    value: 30\n    unit: h\n    element: pos_daily\n",
+        ("property: latency", "element: pos_daily"), "second SLA for 'pos_daily': slaProperties[0]",
+    ),
+    "sla for a one-off object": (
+        "        value: nwg_pos_*.csv\n",
+        "        value: nwg_pos_*.csv\n      - property: refresh\n        value: once\n",
+        "element: pos_daily.business_date", "is delivered once (refresh: once) and is never late",
+    ),
     "retailer code is not the folder": (
         "value: nwg_us\n", "value: nwg_ca\n", "value: nwg_ca",
         "must equal the contract's folder name 'nwg_us'",

@@ -19,7 +19,8 @@ from checks.contract import load_contract
 contract = load_contract(os.environ["SHELFGUARD_TEST_CONTRACT"])
 
 defs = dg.Definitions(
-    assets=[dg.AssetSpec(key, group_name="bronze", freshness_policy=freshness_policy_for(contract))
+    assets=[dg.AssetSpec(key, group_name="bronze",
+                         freshness_policy=freshness_policy_for(contract, key.path[-1]))
             for key in bronze_asset_keys(contract)],
     asset_checks=build_delivery_on_time_checks([contract]),
     sensors=[build_freshness_sensor([contract], minimum_interval_seconds=2)],

@@ -31,7 +31,7 @@ WEEKLY_BERLIN = 'property: freshness\nvalue: 7\nunit: d\nscheduler: cron\nschedu
 
 def test_cron_deadline_becomes_a_cron_freshness_policy_in_the_retailers_zone(make_contract):
     policy = freshness_policy_for(make_contract("day_us", cadence="daily", timezone="America/New_York",
-                                                sla=DAILY_NY))
+                                                sla=DAILY_NY), "sales")
     assert isinstance(policy, dg.FreshnessPolicy)
     assert policy.deadline_cron == "0 6 * * *"
     assert policy.timezone == "America/New_York"
@@ -41,13 +41,13 @@ def test_cron_deadline_becomes_a_cron_freshness_policy_in_the_retailers_zone(mak
 def test_monthly_window_is_capped_at_the_shortest_month(make_contract):
     sla = 'property: freshness\nvalue: 34\nunit: d\nscheduler: cron\nschedule: "0 12 3 * *"'
     contract = make_contract("mon_uk", cadence="monthly", timezone="Europe/London", sla=sla)
-    policy = freshness_policy_for(contract)
+    policy = freshness_policy_for(contract, "sales")
     assert policy.lower_bound_delta == timedelta(days=28)
 
 
 def test_sla_without_schedule_becomes_a_time_window_policy(make_contract):
     policy = freshness_policy_for(make_contract("win_us", cadence="daily", timezone="UTC",
-                                                sla="property: latency\nvalue: 26\nunit: h"))
+                                                sla="property: latency\nvalue: 26\nunit: h"), "sales")
     assert policy.fail_window.to_timedelta() == timedelta(hours=26)
 
 
@@ -85,7 +85,8 @@ def test_silver_and_gold_tables_carry_the_canonical_freshness_policy():
 
 def test_definitions_from_every_repository_contract_load():
     contracts = load_retailer_contracts(CONTRACTS_DIR)
-    bronze = [dg.AssetSpec(key, group_name="bronze", freshness_policy=freshness_policy_for(contract))
+    bronze = [dg.AssetSpec(key, group_name="bronze",
+                           freshness_policy=freshness_policy_for(contract, key.path[-1]))
               for contract in contracts for key in bronze_asset_keys(contract)]
     defs = dg.Definitions(assets=bronze, asset_checks=build_delivery_on_time_checks(contracts),
                           sensors=[build_freshness_sensor(contracts)],
