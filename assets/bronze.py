@@ -23,9 +23,9 @@ import polars as pl
 from deltalake import DeltaTable
 
 from assets.durability import copy_atomically, guarded, kill_point, retry_commit, write_atomically
-from assets.gating import violating_sample
 from assets.ledger import (
     LEDGER_SCHEMA,
+    UNREADABLE,
     LedgerEntry,
     append_entries,
     current_deliveries,
@@ -35,11 +35,13 @@ from assets.ledger import (
 from assets.plan import bronze_table, retailer_code
 from assets.tables import scope_predicate, sql_literal
 from checks.contract import Contract, custom_properties, properties_of
+from checks.engines import DEFAULT_ENGINE
 from checks.engines.base import ROW_NUMBER
 from checks.errors import one_line, safe_message
 from checks.gate import QUARANTINE_REASONS, GateRun, run_gate
 from checks.readers import DataReadError, format_hints, read_batch, with_logical_names
 from checks.result import GateResult
+from checks.samples import violating_sample
 from shelfguard.settings import DataHome
 
 STAMP_SCHEMA = {
@@ -83,7 +85,7 @@ class IngestOutcome:
     entry: LedgerEntry
     gate: GateResult | None = None
     violating_sample: pl.DataFrame = field(default_factory=pl.DataFrame)
-    """Up to 10 violating rows per rule, with the rules each violates (`assets.gating.violating_sample`)."""
+    """Up to 10 violating rows per rule, with the rules each violates (`checks.samples.violating_sample`)."""
     null_counts: dict[str, int] = field(default_factory=dict)
     """Nulls per delivered column (for the lineage data-quality metrics)."""
 
@@ -318,7 +320,12 @@ class BronzeWriter:
         self._stack.__exit__(*exc_info)
 
     def ingest(
-        self, contract: Contract, delivery: Delivery, *, engine: str = "pandera", now: datetime | None = None
+        self,
+        contract: Contract,
+        delivery: Delivery,
+        *,
+        engine: str = DEFAULT_ENGINE,
+        now: datetime | None = None,
     ) -> IngestOutcome | None:
         """Take one delivery in; None when the same content was already ingested (re-delivery)."""
         content = (delivery.retailer_code, delivery.object_name, delivery.content_sha256)
@@ -382,7 +389,7 @@ def ingest(
     contract: Contract,
     delivery: Delivery,
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
     now: datetime | None = None,
 ) -> IngestOutcome | None:
     """Take one delivery in and commit it; None when the same content was already ingested."""
@@ -395,7 +402,7 @@ def replay(
     contract: Contract,
     delivery_id: str,
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
     now: datetime | None = None,
 ) -> IngestOutcome:
     """Run the current contract's gate again on a delivery (after the contract or data was fixed)."""
@@ -630,7 +637,7 @@ def _reject_unreadable(
         attempt,
         ingested_at,
         frame,
-        verdict="unreadable",
+        verdict=UNREADABLE,
         reason=reason,
         in_bronze=False,
         quarantine_path=str(reason_file if delivery.refused is not None else kept),

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.metadata import RawMetadataValue
 from pydantic import Field
 
 from assets.bronze import (
@@ -22,8 +21,8 @@ from assets.bronze import (
     replay,
 )
 from assets.channels import ChannelError, api_delivery, database_delivery
-from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
-from assets.ledger import last_watermark, read_ledger
+from assets.gating import CheckedBatch, Metadata, check_results, check_specs, column_schema, contract_metadata
+from assets.ledger import HELD_BACK_VERDICTS, last_watermark, read_ledger
 from assets.lineage.column_lineage import bronze_column_lineage
 from assets.lineage.datasets import bronze_output, source_dataset
 from assets.lineage.facets import metrics_facet
@@ -33,10 +32,10 @@ from assets.plan import AssetNode, retailer_code
 from assets.resources.home import DataHomeResource
 from assets.resources.openlineage import OpenLineageResource
 from checks.contract import Contract
+from checks.engines import DEFAULT_ENGINE
 from checks.rules import compile_rules
 from shelfguard.settings import DataHome
 
-DEFAULT_ENGINE = "pandera"
 STAMP_FIELDS = [(name, str(dtype)) for name, dtype in STAMP_SCHEMA.items()]
 """Bronze stamp columns as (name, type) for the lineage schema facet."""
 
@@ -50,7 +49,7 @@ class BronzeConfig(dg.Config):
         default_factory=list,
         description="Delivery ids to gate again with the current contract (after a fix).",
     )
-    engine: str = Field(DEFAULT_ENGINE, description="Gate engine: pandera, soda or gx.")
+    engine: str = Field(DEFAULT_ENGINE, description="Gate engine: one of checks.engines.ENGINES.")
 
 
 def channel_of(contract: Contract) -> str:
@@ -153,7 +152,7 @@ def build_bronze_asset(
             context.log.info("nothing new delivered: no materialization")
             return
         for outcome in outcomes:
-            if outcome.entry.verdict in ("block", "unreadable"):
+            if outcome.entry.verdict in HELD_BACK_VERDICTS:
                 shelfguard_notifier.send_gate_failure(
                     code,
                     key.to_user_string(),
@@ -210,13 +209,13 @@ def _materialize_result(
     ]
     entries = [o.entry for o in outcomes]
     for entry in entries:
-        if entry.verdict in ("block", "unreadable"):
+        if entry.verdict in HELD_BACK_VERDICTS:
             context.log.warning(
                 f"delivery {entry.delivery_id} ({entry.source}) {entry.verdict}: {entry.reason}"
             )
     watermark = last_watermark(read_ledger(home.warehouse), retailer_code(contract), node.object)
     table_path = home.table("bronze", node.table)
-    metadata: dict[str, RawMetadataValue] = {
+    metadata: Metadata = {
         "dagster/row_count": sum(e.rows for e in entries if e.in_bronze),
         "dagster/table_name": f"bronze.{node.table}",
         "dagster/uri": dg.MetadataValue.path(str(table_path)),
@@ -226,9 +225,9 @@ def _materialize_result(
         "delivery_id": ", ".join(e.delivery_id for e in entries),
         "delivered_at": max(e.delivered_at.timestamp() for e in entries),
         "rows_delivered": sum(e.rows for e in entries),
-        "rows_accepted": sum(e.rows_published for e in entries if e.verdict not in ("block", "unreadable")),
+        "rows_accepted": sum(e.rows_published for e in entries if e.verdict not in HELD_BACK_VERDICTS),
         "rows_quarantined": sum(e.rows_quarantined for e in entries),
-        "deliveries_blocked": sum(e.verdict in ("block", "unreadable") for e in entries),
+        "deliveries_blocked": sum(e.verdict in HELD_BACK_VERDICTS for e in entries),
         "ledger": dg.MetadataValue.json(
             [
                 {

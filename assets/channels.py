@@ -1,4 +1,5 @@
-"""Pull channels: a retailer's database and a retailer's HTTP API, both incremental by watermark.
+"""Pull channels: a retailer's database and a retailer's HTTP API, incremental by watermark, or
+whole for an object whose contract says `refresh: full` (ADR 0017).
 
 Each pull is one delivery (a batch id = its content hash), so a pull that returns what was
 already taken in is ingested once, like a re-delivered file.
@@ -43,11 +44,21 @@ def _env(contract: Contract, option: str) -> str:
     return value
 
 
+def pull_watermark(contract: Contract, object_name: str, watermark: str | None) -> str | None:
+    """Where a pull starts: after the last watermark, or from the start for a `refresh: full`
+    object, whose every delivery is the retailer's whole state (unchanged content is then one
+    delivery: bronze takes the same content in once)."""
+    return None if object_option(contract, object_name, "refresh") == "full" else watermark
+
+
 def database_delivery(
     contract: Contract, object_name: str, watermark: str | None, now: datetime
 ) -> Delivery | None:
-    """Rows changed after `watermark` in the object's table; None when nothing changed."""
+    """Rows changed after `watermark` in the object's table (the whole table for `refresh: full`);
+    None when nothing changed."""
     from sqlalchemy import create_engine, text
+
+    watermark = pull_watermark(contract, object_name, watermark)
 
     url = _env(contract, "urlEnv")
     obj = contract.object(object_name)
@@ -99,7 +110,9 @@ def api_delivery(
     retries: int = 4,
     backoff: float = 0.5,
 ) -> Delivery | None:
-    """All pages of the object's endpoint dated on or after `watermark` (the day after the last pull)."""
+    """All pages of the object's endpoint dated on or after `watermark` (the day after the last pull;
+    every page for `refresh: full`)."""
+    watermark = pull_watermark(contract, object_name, watermark)
     options = server_options(contract)
     base = os.environ.get(str(options.get("locationEnv") or ""), "") or options["location"]
     token = _env(contract, "tokenEnv")

@@ -16,10 +16,10 @@ import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from pydantic import BaseModel, Field, ValidationError
 
 from assets.bronze import landing_delivery, landing_source, new_landing_files
@@ -51,6 +51,9 @@ IN_PROGRESS = [
     dg.DagsterRunStatus.CANCELING,
 ]
 LOGGER = logging.getLogger("shelfguard.deliveries")
+
+AssetJob = Any
+"""What `dg.define_asset_job` returns (Dagster exports no public name for its class)."""
 
 
 def minutes_setting(variable: str, default: timedelta) -> timedelta:
@@ -229,7 +232,7 @@ def _retailer_check(contract: Contract, nodes: list[AssetNode], specs: list[dg.A
     return delivery_processed
 
 
-def build_ingest_job(contract: Contract, nodes: list[AssetNode]) -> UnresolvedAssetJobDefinition:
+def build_ingest_job(contract: Contract, nodes: list[AssetNode]) -> AssetJob:
     code = retailer_code(contract)
     keys = [asset_key_of(contract, n.object) for n in nodes]
     # delivery_on_time and delivery_processed are judged by sensors between runs, not by an ingestion run.
@@ -243,7 +246,7 @@ def build_ingest_job(contract: Contract, nodes: list[AssetNode]) -> UnresolvedAs
     )
 
 
-def build_retailer_sensor(contract: Contract, nodes: list[AssetNode], job: UnresolvedAssetJobDefinition,
+def build_retailer_sensor(contract: Contract, nodes: list[AssetNode], job: AssetJob,
                           clock: Clock = utc_now) -> dg.SensorDefinition:
     """Landing retailers: one run per waiting delivery (first run key = delivery id), running by default.
 

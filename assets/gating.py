@@ -12,17 +12,14 @@ from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.metadata import RawMetadataValue
 
-from checks.contract import Contract, properties_of
-from checks.engines.base import ROW_NUMBER
-from checks.gate import QUARANTINE_REASONS, GateRun
+from checks.contract import HOLDS_DATA_BACK, Contract, properties_of
 from checks.result import GateResult, Outcome
 from checks.rules import Rule
+from checks.samples import SAMPLE_ROWS, rows_violating
 
-SAMPLE_ROWS = 10
-VIOLATED_RULES = "violated_rules"
-"""Column of a `violating_sample`: the ids of the rules the row violates."""
+Metadata = dict[str, object]
+"""Dagster metadata values by name (Dagster's own `RawMetadataValue` is private)."""
 
 
 def check_name(rule_id: str) -> str:
@@ -36,7 +33,7 @@ def check_specs(rules: Sequence[Rule], asset_key: dg.AssetKey) -> list[dg.AssetC
             check_name(rule.id),
             asset=asset_key,
             description=rule.description or f"{rule.metric} {rule.threshold}",
-            blocking=rule.on_violation in ("block", "quarantine"),
+            blocking=rule.on_violation in HOLDS_DATA_BACK,
             metadata={
                 "rule_id": rule.id,
                 "metric": rule.metric,
@@ -67,7 +64,7 @@ def column_schema(contract: Contract, object_name: str) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-def contract_metadata(contract: Contract) -> dict[str, RawMetadataValue]:
+def contract_metadata(contract: Contract) -> Metadata:
     return {
         "contract_id": contract.id,
         "contract_version": contract.version,
@@ -75,27 +72,12 @@ def contract_metadata(contract: Contract) -> dict[str, RawMetadataValue]:
     }
 
 
-def violating_sample(frame: pl.DataFrame, gate: GateRun) -> pl.DataFrame:
-    """Up to SAMPLE_ROWS violating rows of each row-level rule of a gated frame (any `onViolation`),
-    each row once with its ROW_NUMBER and the ids of the sampled rules it violates."""
-    numbered = frame.with_row_index(ROW_NUMBER)
-    row_type = numbered.schema[ROW_NUMBER]
-    parts = [
-        pl.DataFrame({ROW_NUMBER: rows.sort().head(SAMPLE_ROWS).cast(row_type), VIOLATED_RULES: rule_id})
-        for rule_id, rows in gate.violations.items()
-    ]
-    if not parts:
-        return pl.DataFrame()
-    by_row = pl.concat(parts).group_by(ROW_NUMBER, maintain_order=True).agg(VIOLATED_RULES)
-    return numbered.join(by_row, on=ROW_NUMBER).sort(ROW_NUMBER)
-
-
 @dataclass
 class CheckedBatch:
     """One gated batch of a run (a run may take in several deliveries of one asset).
 
-    `violating_sample` names each row's rules in `violated_rules` (see `violating_sample`) or, for a
-    sample of quarantined rows, in `quarantine_reasons`; each check shows only its own rule's rows.
+    `violating_sample` is the batch's `checks.samples.violating_sample`; each check shows only its
+    own rule's rows.
     """
 
     label: str
@@ -104,12 +86,8 @@ class CheckedBatch:
     quarantine_path: str = ""
 
     def sample_of(self, rule_id: str) -> pl.DataFrame:
-        """The sampled rows that violate `rule_id` (none when the sample does not say which rule)."""
-        sample = self.violating_sample
-        column = next((c for c in (VIOLATED_RULES, QUARANTINE_REASONS) if c in sample.columns), None)
-        if column is None:
-            return pl.DataFrame()
-        return sample.filter(pl.col(column).list.contains(rule_id)).head(SAMPLE_ROWS)
+        """The sampled rows that violate `rule_id`."""
+        return rows_violating(self.violating_sample, rule_id)
 
 
 def check_results(
@@ -126,7 +104,7 @@ def check_results(
         samples = [s for s in samples if not s.is_empty()]
         sample = pl.concat(samples, how="diagonal_relaxed") if samples else pl.DataFrame()
         messages = [f"{b.label}: {r.message}" for b, r in per_batch if r is not None and r.message]
-        metadata: dict[str, RawMetadataValue] = {
+        metadata: Metadata = {
             "rule_id": rule.id,
             "metric": rule.metric,
             "value": evaluated[-1][1].value if evaluated and evaluated[-1][1].value is not None else None,

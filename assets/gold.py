@@ -23,10 +23,12 @@ from assets.durability import guarded, kill_point
 from assets.mapping import canonical_schema
 from assets.plan import CANONICAL_FACTS
 from assets.silver import FACT_DATES, date_partitions, natural_key
-from assets.silver_publish import SAMPLE_ROWS, references_for, silver_dims, silver_path
+from assets.silver_publish import references_for, silver_dims, silver_path
 from checks.contract import Contract
-from checks.gate import run_gate
+from checks.engines import DEFAULT_ENGINE
+from checks.gate import QUARANTINE_REASONS, run_gate
 from checks.result import GateResult, Verdict
+from checks.samples import violating_sample
 from shelfguard.settings import DataHome
 
 PARTITION = "retailer_code"
@@ -243,7 +245,7 @@ def _scope(batch: GoldBatch, published: pl.DataFrame) -> str:
 
 
 def publish_batch(
-    home: DataHome, canonical: Contract, batch: GoldBatch, *, engine: str = "pandera"
+    home: DataHome, canonical: Contract, batch: GoldBatch, *, engine: str = DEFAULT_ENGINE
 ) -> GoldOutcome:
     """Audit one retailer's batch (gate, reconciliation) and MERGE it into its partition if it passes."""
     path = gold_path(home, batch.canonical_object)
@@ -270,7 +272,7 @@ def publish_batch(
         )
         tables.quarantine(quarantine_path, gate.quarantined)
         outcome.rows_quarantined = gate.quarantined.height
-        outcome.violating_sample = gate.quarantined.head(SAMPLE_ROWS)
+        outcome.violating_sample = violating_sample(batch.upserts, gate)
         published = (
             batch.upserts
             if gate.result.verdict == Verdict.BLOCK
@@ -282,7 +284,7 @@ def publish_batch(
             outcome.reconciliation = json.loads(mismatches.write_json())
             outcome.blocked_by = ["reconciliation"]
             reasons = pl.lit(["blocked", "reconciliation"], dtype=pl.List(pl.String)).alias(
-                tables.QUARANTINE_REASONS
+                QUARANTINE_REASONS
             )
             tables.quarantine(quarantine_path, published.with_columns(reasons))
             outcome.rows_quarantined = published.height
@@ -317,7 +319,7 @@ def publish_gold(
     canonical_object: str,
     retailer_codes: list[str],
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
 ) -> list[GoldOutcome]:
     """One gold asset's run: every retailer whose silver changed, each in its own audited MERGE(s).
 

@@ -19,6 +19,10 @@ from shelfguard.settings import DataHome
 
 ACCEPTED_VERDICTS = ("pass", "warn", "quarantine")
 """Verdicts whose accepted rows may be promoted; `block` and `unreadable` deliveries never are."""
+UNREADABLE = "unreadable"
+"""The verdict of a delivery that could not be read (the gate never ran on it)."""
+HELD_BACK_VERDICTS = ("block", UNREADABLE)
+"""Verdicts of deliveries that are held back whole (nothing of them promoted)."""
 
 LEDGER_SCHEMA = {
     "delivery_id": pl.String,

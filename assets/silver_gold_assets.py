@@ -15,7 +15,7 @@ from pydantic import Field
 
 from assets import tables
 from assets.freshness import canonical_freshness_policy
-from assets.gating import CheckedBatch, check_results, check_specs, column_schema, contract_metadata
+from assets.gating import CheckedBatch, Metadata, check_results, check_specs, column_schema, contract_metadata
 from assets.gold import GoldOutcome, gold_path, partition_columns, publish_gold
 from assets.lineage.column_lineage import dagster_column_lineage
 from assets.lineage.datasets import gated_batch, gold_lineage, silver_lineage
@@ -25,18 +25,16 @@ from assets.resources.home import DataHomeResource
 from assets.resources.openlineage import OpenLineageResource
 from assets.silver import date_partitions
 from assets.silver_publish import MasterData, SilverOutcome, publish_silver, read_master
+from checks.engines import DEFAULT_ENGINE
 from checks.rules import compile_rules
 
-DEFAULT_ENGINE = "pandera"
 RECONCILIATION_CHECK = "reconciliation_with_silver"
 AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 """Run when anything upstream was materialised, even while another retailer has no data yet."""
-Metadata = dict[str, object]
-"""Dagster metadata values by name (`RawMetadataValue` exists only for type checkers)."""
 
 
 class LayerConfig(dg.Config):
-    engine: str = Field(DEFAULT_ENGINE, description="Gate engine: pandera, soda or gx.")
+    engine: str = Field(DEFAULT_ENGINE, description="Gate engine: one of checks.engines.ENGINES.")
 
 
 def rule_checks(rules: list, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:

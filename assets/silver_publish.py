@@ -58,9 +58,11 @@ from assets.silver import (
     weekly_rollup,
 )
 from checks.contract import Contract, custom_properties
+from checks.engines import DEFAULT_ENGINE
 from checks.gate import GateRun, run_gate
 from checks.readers import DataReadError, format_hints, read_batch
 from checks.result import GateResult, Verdict
+from checks.samples import violating_sample
 from shelfguard.settings import DataHome
 
 SILVER_LEDGER = "_silver_ledger"
@@ -76,7 +78,6 @@ LEDGER_SCHEMA = {
 PROMOTED, BLOCKED, RETIRED = "promoted", "blocked", "retired"
 ROLLED_UP_VERSION = "shelfguard.daily_version"
 """Commit metadata of the weekly roll-up: the daily table version it was computed from."""
-SAMPLE_ROWS = 10
 
 
 class SilverOutcome(BaseModel):
@@ -109,7 +110,7 @@ class SilverOutcome(BaseModel):
     parse_failures: dict[str, int] = Field(
         default_factory=dict, description="Delivered values that did not parse, per mapping."
     )
-    violating_sample: pl.DataFrame | None = Field(None, exclude=True, description="A few quarantined rows.")
+    violating_sample: pl.DataFrame | None = Field(None, exclude=True, description="checks.samples sample.")
 
     @property
     def blocked(self) -> bool:
@@ -149,7 +150,7 @@ class MasterData:
     """Master files that could not be read or were blocked (enrichment then reports every key unmatched)."""
 
 
-def read_master(home: DataHome, master: Contract, *, engine: str = "pandera") -> MasterData:
+def read_master(home: DataHome, master: Contract, *, engine: str = DEFAULT_ENGINE) -> MasterData:
     """The latest file of every master object (by name), through the master contract's gate."""
     folder = home.landing / "corporate"
     found = MasterData()
@@ -263,9 +264,9 @@ def _gate(
     return run_gate(canonical, canonical_object, batch, engine=engine, references=references or {})
 
 
-def _quarantine(path: Path, gate: GateRun) -> tuple[int, pl.DataFrame]:
+def _quarantine(path: Path, batch: pl.DataFrame, gate: GateRun) -> tuple[int, pl.DataFrame]:
     tables.quarantine(path, gate.quarantined)
-    return gate.quarantined.height, gate.quarantined.head(SAMPLE_ROWS)
+    return gate.quarantined.height, violating_sample(batch, gate)
 
 
 def silver_dims(home: DataHome, code: str) -> dict[str, pl.DataFrame]:
@@ -295,7 +296,7 @@ def publish_dimension(
     master: Contract,
     dim: str,
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
     master_data: MasterData | None = None,
 ) -> SilverOutcome:
     """Recompute a retailer's SCD2 dimension from all its promotable observations; gate; publish the diff."""
@@ -335,7 +336,7 @@ def publish_dimension(
     gate = _gate(canonical, dim, versions, engine)
     outcome.gate, outcome.rows_in = gate.result, versions.height
     quarantine_path = silver_quarantine_path(home, profile.code, dim)
-    outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, gate)
+    outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, versions, gate)
     outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
     if gate.result.verdict == Verdict.BLOCK:
         outcome.action = "blocked"
@@ -376,7 +377,7 @@ def pending_deliveries(
 
 
 def publish_fact(
-    home: DataHome, contract: Contract, canonical: Contract, fact: str, *, engine: str = "pandera"
+    home: DataHome, contract: Contract, canonical: Contract, fact: str, *, engine: str = DEFAULT_ENGINE
 ) -> SilverOutcome:
     """Take in the retailer's new deliveries of a fact: map, deduplicate, key, gate, publish."""
     profile = RetailerProfile.from_contract(contract)
@@ -445,7 +446,7 @@ def publish_fact(
     if not batch.is_empty():
         gate = _gate(canonical, fact, batch, engine, references_for(dims, canonical))
         outcome.gate = gate.result
-        outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, gate)
+        outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, batch, gate)
         outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
         if gate.result.verdict == Verdict.BLOCK:
             outcome.action = "blocked"
@@ -533,7 +534,7 @@ def _in_weeks(frame: pl.DataFrame, weeks: pl.DataFrame, week: pl.Expr) -> pl.Dat
 
 
 def publish_rollup(
-    home: DataHome, contract: Contract, canonical: Contract, *, engine: str = "pandera"
+    home: DataHome, contract: Contract, canonical: Contract, *, engine: str = DEFAULT_ENGINE
 ) -> SilverOutcome:
     """Roll the published daily facts up to weeks; gate and publish what changed.
 
@@ -580,7 +581,7 @@ def publish_rollup(
         )
         outcome.gate = gate.result
         quarantine_path = silver_quarantine_path(home, profile.code, fact)
-        outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, gate)
+        outcome.rows_quarantined, outcome.violating_sample = _quarantine(quarantine_path, upserts, gate)
         outcome.quarantine_path = str(quarantine_path) if outcome.rows_quarantined else ""
         if gate.result.verdict == Verdict.BLOCK:
             outcome.action = "blocked"
@@ -618,7 +619,7 @@ def publish_silver(
     master: Contract,
     canonical_object: str,
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
     master_data: MasterData | None = None,
 ) -> SilverOutcome:
     """One silver asset's run: the entry point for the Dagster asset, the demo and the benchmark."""

@@ -22,7 +22,6 @@ from assets.keys import surrogate_keys
 TABLE_CONFIGURATION = {"delta.enableChangeDataFeed": "true"}
 DELETE_FLAG = "_sg_delete"
 ROW_HASH = "_row_hash"
-QUARANTINE_REASONS = "quarantine_reasons"
 CHANGE_TYPE = "_change_type"
 COMMIT_VERSION = "_commit_version"
 COMMIT_FILE = re.compile(r"(\d{20})\.json")

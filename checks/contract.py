@@ -36,6 +36,8 @@ DELIVERY_SERVER = "deliveryServer"
 SERVER_HINT_KEYS = ("delimiter", "encoding")
 """Server keys the ODCS model (and datacontract-cli) know beside the JSON schema's: accepted on any
 server, and read as format hints (`checks.readers.format_hints`)."""
+HOLDS_DATA_BACK = ("block", "quarantine")
+"""`onViolation` values whose failures keep data out of the next layer (warn only reports)."""
 
 JsonPath = tuple[str | int, ...]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from checks.contract import HOLDS_DATA_BACK
 from checks.errors import safe_message
 
 
@@ -74,4 +75,4 @@ class GateResult(BaseModel):
     @property
     def blocking_rule_ids(self) -> list[str]:
         """Rules that blocked the batch: failed block rules and quarantine rules over their threshold."""
-        return [r.id for r in self.rules if r.passed is False and r.on_violation in ("block", "quarantine")]
+        return [r.id for r in self.rules if r.passed is False and r.on_violation in HOLDS_DATA_BACK]

@@ -19,16 +19,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from checks.engines.base import ROW_NUMBER, Measurement
+from checks.engines.base import ROW_NUMBER, Measurement, quote_identifier
 from checks.errors import one_line
 from checks.rules import Rule
 
 ENGINE_NAME = "duckdb"
-
-
-def quote_identifier(name: str) -> str:
-    """A SQL identifier in double quotes, with embedded double quotes doubled (`a"b` becomes `"a""b"`)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 PLACEHOLDER_NAMES = {"object": "object", "table": "object", "property": "property", "column": "property"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.ledger import current_deliveries, latest_attempts, read_ledger
+from assets.ledger import HELD_BACK_VERDICTS, current_deliveries, latest_attempts, read_ledger
 from assets.plan import CANONICAL_OBJECTS, build_plan, retailer_code
 from assets.silver_publish import PROMOTED, silver_ledger
 from checks.gate import BLOCKED
@@ -115,7 +115,7 @@ def pipeline_report(home: DataHome) -> PipelineReport:
         pl.col("layer").is_in(["silver", "gold"]) & (pl.col("quarantine_reasons").list.first() == BLOCKED)
     )
     promoted = silver_ledger(home, pl.col("state") == PROMOTED)
-    held_back = latest.filter(pl.col("verdict").is_in(["block", "unreadable"]))
+    held_back = latest.filter(pl.col("verdict").is_in(HELD_BACK_VERDICTS))
     blocked = pl.concat(
         [frame.select("retailer_code", "delivery_id") for frame in (held_back, blocked_later)]
     ).unique()

@@ -19,7 +19,7 @@ import dagster as dg
 from assets.bronze_assets import op_name
 from assets.definitions import build_definitions
 from assets.plan import build_plan
-from checks.engines import warm_up
+from checks.engines import DEFAULT_ENGINE, warm_up
 from checks.gate import engines_for
 from shelfguard.dagster_home import open_instance
 from shelfguard.settings import CONTRACTS_DIR, DataHome
@@ -67,7 +67,7 @@ class PipelineRun:
 def run_pipeline(
     home: DataHome,
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
     layers: tuple[str, ...] = ("bronze", "silver", "gold"),
     retailers: list[str] | None = None,
     instance: dg.DagsterInstance | None = None,

@@ -152,12 +152,13 @@ ROWS: tuple[ChangeRule, ...] = (
         "net_sales of this retailer change meaning (another currency)",
     ),
     ChangeRule(
-        "meaning_changed:shape",
+        "documentation_changed:shape",
         _C,
-        _B,
-        BOTH,
-        "`shape`",
-        "the deliveries come in another shape (which files, which grain)",
+        _S,
+        NOBODY,
+        "`shape` (ADR 0017)",
+        "the pipeline reads each object by its filePattern and periodPattern, which the review judges; "
+        "shape only tells the demo generator how to split rows into files",
     ),
     ChangeRule(
         "meaning_changed:country",
@@ -415,7 +416,7 @@ ROWS: tuple[ChangeRule, ...] = (
         _SRV,
         _B,
         PRODUCER,
-        "the server deliveries are taken in through (the marked one, else the first)",
+        "the server deliveries are taken in through (`deliveryServer`, else the first)",
         "deliveries are now taken in through server {new} instead of {old}",
     ),
     ChangeRule(
@@ -519,13 +520,14 @@ ROWS: tuple[ChangeRule, ...] = (
         "incremental pulls are cut on another column: rows can be pulled twice or missed",
     ),
     ChangeRule(
-        "meaning_changed:refresh",
+        "delivery_changed:refresh",
         _O,
-        _B,
-        CONSUMER,
-        "`refresh` (full ↔ incremental)",
-        "a full refresh replaces the retailer's state with each delivery, incremental appends: rows "
-        "disappear or pile up",
+        _R,
+        BOTH,
+        "`refresh` (full ↔ incremental, ADR 0017)",
+        "pulls are cut another way: `full` takes the whole table or every page each time, `incremental` "
+        "only what changed after the watermark; rows the other way would have brought are missed or "
+        "pulled again",
     ),
     ChangeRule(
         "primary_key_changed:added",

@@ -3,7 +3,7 @@ area to its own walker."""
 
 from __future__ import annotations
 
-from checks.contract import Contract
+from checks.contract import DELIVERY_SERVER, Contract
 from checks.diff.access import CONTRACT_ACCESS, walk_roles
 from checks.diff.catalogue import Severity
 from checks.diff.recorder import Recorder
@@ -16,7 +16,7 @@ CONTRACT_PROPERTIES = {
     "retailerCode": "identity_changed:retailer_code",
     "dataProviderCode": "identity_changed:data_provider_code",
     "currency": "meaning_changed:currency",
-    "shape": "meaning_changed:shape",
+    "shape": "documentation_changed:shape",
     "country": "meaning_changed:country",
     "layer": "meaning_changed:layer",
     "timezone": "sla_changed:timezone",
@@ -41,11 +41,11 @@ def walk_contract(rec: Recorder, base: Contract, head: Contract) -> None:
     if b.get("id") != h.get("id"):
         rec.saw("identity_changed:id", field="id", before=b.get("id"), after=h.get("id"))
     _status(rec, base.status, head.status)
-    rec.custom(base.custom, head.custom, CONTRACT_PROPERTIES)
+    rec.custom(base.custom, head.custom, CONTRACT_PROPERTIES, handled=(DELIVERY_SERVER,))
     walk_roles(rec, b.get("roles") or [], h.get("roles") or [])
     _team(rec, base, head)
     walk_slas(rec, base, head)
-    walk_servers(rec, base.servers, head.servers)
+    walk_servers(rec, base, head)
     walk_objects(rec, base, head)
     rec.rest(b, h, WALKED)
     _version(rec, base.version, head.version)

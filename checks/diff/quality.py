@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checks.contract import HOLDS_DATA_BACK
 from checks.diff.recorder import Recorder, keys, listed
 from checks.diff.values import alternatives, compare_thresholds
 from checks.rules import Rule, RuleKind
@@ -60,7 +61,7 @@ def walk_rules(
 def enforced(rule: Rule) -> bool:
     """Whether a failure of the rule can hold data back (block or quarantine), not only report."""
     documentation = rule.kind in (RuleKind.TEXT, RuleKind.NOT_CHECKED)
-    return not documentation and rule.on_violation in ("block", "quarantine")
+    return not documentation and rule.on_violation in HOLDS_DATA_BACK
 
 
 def _presence(rec: Recorder, obj: str, old: Rule | None, new: Rule | None) -> None:

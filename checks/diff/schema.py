@@ -18,7 +18,7 @@ from checks.rules import Rule, RuleKind, compile_rules
 OBJECT_PROPERTIES = {
     "filePattern": "delivery_changed:file_pattern",
     "periodPattern": "delivery_changed:period_pattern",
-    "refresh": "meaning_changed:refresh",
+    "refresh": "delivery_changed:refresh",
     "watermark": "delivery_changed:watermark",
     "endpoint": "delivery_changed:endpoint",
 }

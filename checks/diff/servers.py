@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
-from checks.contract import custom_properties
+from checks.contract import DELIVERY_SERVER, Contract, ContractError, custom_properties
 from checks.diff.access import walk_server_roles
 from checks.diff.recorder import Recorder, keys
 
@@ -16,16 +16,18 @@ ENV_PROPERTIES = ("urlEnv", "tokenEnv", "locationEnv")
 SERVER_PROPERTIES = {"pageSize": "delivery_changed:page_size"}
 
 
-def walk_servers(rec: Recorder, before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
-    """One server on each side is the same server renamed or not; otherwise servers pair by name."""
+def walk_servers(rec: Recorder, base: Contract, head: Contract) -> None:
+    """One server on each side is the same server renamed or not; otherwise servers pair by name,
+    and a change of the server deliveries come through (`deliveryServer`, else the first) is one."""
+    before, after = base.servers, head.servers
     if len(before) == 1 and len(after) == 1:
         _server(rec, before[0], after[0])
         return
-    delivery_before, delivery_after = _delivery_server(before), _delivery_server(after)
+    delivery_before, delivery_after = _delivery_server(base), _delivery_server(head)
     if delivery_before and delivery_after and delivery_before != delivery_after:
         rec.saw(
             "delivery_changed:delivery_server",
-            field="servers",
+            field=f"customProperties.{DELIVERY_SERVER}",
             before=delivery_before,
             after=delivery_after,
             old=delivery_before,
@@ -45,9 +47,13 @@ def walk_servers(rec: Recorder, before: list[dict[str, Any]], after: list[dict[s
             _server(rec, old, new)
 
 
-def _delivery_server(servers: list[dict[str, Any]]) -> str | None:
-    """The server the pipeline takes deliveries through: the first."""
-    return str(servers[0].get("server")) if servers else None
+def _delivery_server(contract: Contract) -> str | None:
+    """The name of the server the pipeline takes deliveries through (None without servers)."""
+    try:
+        server = contract.server()
+    except ContractError:  # lint reports a deliveryServer that names no server
+        server = contract.servers[0] if contract.servers else {}
+    return str(server["server"]) if server else None
 
 
 def _server(rec: Recorder, old: dict[str, Any], new: dict[str, Any]) -> None:

@@ -59,3 +59,8 @@ class Engine(Protocol):
                 context: BatchContext) -> list[Measurement]:
         """Measure every rule that this engine runs; `batch` carries the ROW_NUMBER column."""
         ...
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier in double quotes, with embedded double quotes doubled (`a"b` becomes `"a""b"`)."""
+    return '"' + name.replace('"', '""') + '"'

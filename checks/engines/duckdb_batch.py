@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from checks.sql_rules import quote_identifier
+from checks.engines.base import quote_identifier
 
 MEMORY_LIMIT_ENV = "SHELFGUARD_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"

@@ -14,11 +14,11 @@ from typing import Any
 import polars as pl
 
 from checks.engines import semantics
+from checks.engines.base import quote_identifier as quote
 from checks.engines.polars_common import checked_pattern as rust_checked_pattern
 from checks.engines.polars_common import native_kind
 from checks.engines.semantics import NativeKind, NativeRule
 from checks.rules import OrderColumn
-from checks.sql_rules import quote_identifier as quote
 
 
 def literal(value: str) -> str:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from checks.engines import DEFAULT_ENGINE, ENGINES
 from shelfguard.cli import UsageError
 
 if TYPE_CHECKING:
@@ -33,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", metavar="NAME",
                         help="the contract's server the data comes from, for its format hints (default: the "
                         "server the deliveryServer customProperty names, else the first)")
-    parser.add_argument("--engine", default="pandera", metavar="pandera|soda|gx",
-                        help="engine for the library and schema rules (default: pandera)")
+    parser.add_argument("--engine", default=DEFAULT_ENGINE, metavar="|".join(ENGINES),
+                        help=f"engine for the library and schema rules (default: {DEFAULT_ENGINE})")
     parser.add_argument("--format", default="text", choices=["json", "text"],
                         help="output format (default: text)")
     parser.add_argument("--reference", action="append", default=[], metavar="OBJECT=PATH",

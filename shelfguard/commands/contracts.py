@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "review":
-        from shelfguard.review import run_review
+        from shelfguard.commands.contract_review import run_review
 
         return run_review(args)
     if args.action == "upgrade":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from checks.engines import DEFAULT_ENGINE, ENGINES
 from shelfguard.cli import UsageError
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stores", type=int, default=5, help="stores per retailer (default 5)")
     parser.add_argument("--products", type=int, default=20, help="products in the catalogue (default 20)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--engine", default="pandera", choices=["pandera", "soda", "gx"], help="gate engine")
+    parser.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES), help="gate engine")
 
 
 def run(args: argparse.Namespace) -> int:

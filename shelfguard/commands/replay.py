@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from assets.ledger import HELD_BACK_VERDICTS
+from checks.engines import DEFAULT_ENGINE, ENGINES
 from shelfguard.cli import UsageError
 
 
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DELIVERY_ID",
         help="delivery id as printed by the demo or shown in the ledger, e.g. alp_de:sales:3f2a…",
     )
-    parser.add_argument("--engine", default="pandera", choices=["pandera", "soda", "gx"])
+    parser.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +63,6 @@ def run(args: argparse.Namespace) -> int:
             f" (published {after['rows_published']}, quarantined {after['rows_quarantined']})"
             + (f" blocked by {after['blocking_rules']}" if after["blocking_rules"] else "")
         )
-        if not result.success or after["verdict"] in ("block", "unreadable"):
+        if not result.success or after["verdict"] in HELD_BACK_VERDICTS:
             status = 1
     return status

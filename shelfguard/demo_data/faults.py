@@ -11,12 +11,11 @@ near the middle of the range that no other fault uses. The latest period is kept
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shelfguard.demo_data.plan import Planned
+from shelfguard.demo_data.schedule import Planned, Variant
 from shelfguard.demo_data.spec import ColumnSpec, ObjectSpec, RetailerSpec
 
 FAULTS = (
@@ -41,21 +40,6 @@ BINARY_TRUNCATION_BYTES = 16
 LATE_BY_HOURS = 3
 REDELIVERED_AFTER_HOURS = 2
 RESTATED_AFTER_DAYS = 1
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One form of a fault, with the rule for where it can go."""
-
-    fault: str
-    name: str | None
-    eligible: Callable[[RetailerSpec, ObjectSpec], bool]
-    latest: bool = False
-    """Targets the retailer's latest period (all its deliveries) instead of one delivery."""
-
-    @property
-    def label(self) -> str:
-        return f"{self.fault}:{self.name}" if self.name else self.fault
 
 
 def required_column(obj: ObjectSpec) -> ColumnSpec | None:

@@ -19,7 +19,6 @@ from shelfguard.demo_data import faults as fault_forms
 from shelfguard.demo_data.faults import FAULTS, Applied, apply_row_fault, assign_faults, restate, truncate
 from shelfguard.demo_data.models import Delivery, FaultInjection, GenerationReport, MasterData
 from shelfguard.demo_data.naming import alternate_name
-from shelfguard.demo_data.plan import Planned, plan_retailer
 from shelfguard.demo_data.render import (
     TextOptions,
     retailer_rows,
@@ -30,6 +29,7 @@ from shelfguard.demo_data.render import (
     write_text,
     write_xlsx,
 )
+from shelfguard.demo_data.schedule import Planned, plan_retailer
 from shelfguard.demo_data.spec import RetailerSpec, retailer_spec
 from shelfguard.demo_data.truth import (
     UNMATCHED_PRODUCT_EVERY,

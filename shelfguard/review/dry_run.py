@@ -3,7 +3,7 @@
 A tightened threshold or a narrowed pattern is only risky in the abstract; on the latest data it
 either blocks some or it does not. Each batch is read the way its layer takes it in (one
 `Reader` per revision: a side may read the same bytes differently), then that revision's gate
-decides. Where the data is found per kind of contract is `shelfguard.review.replay`. Nothing is
+decides. Where the data is found per kind of contract is `shelfguard.review.trials`. Nothing is
 written.
 """
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from assets.ledger import HELD_BACK_VERDICTS, UNREADABLE
 from checks.contract import Contract
 from checks.diff import Change, Severity, affects_data
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from checks.gate import GateRun
 
 DEFAULT_LAST = 10
-HELD_BACK = ("block", "unreadable", "error")
+HELD_BACK = (*HELD_BACK_VERDICTS, "error")
 """Outcomes after which nothing of a batch is promoted (`error`: an engine failed on it)."""
 WHOLE_TABLE = "silver table"
 """The unit of a dimension's dry run: silver gates a dimension as a whole, so it is tried whole."""
@@ -61,7 +62,7 @@ class DryRun(BaseModel):
     object: str = Field(description="The contract object the batches belong to.")
     source: str = Field(
         "landing",
-        description="What was replayed: `landing` files, `bronze` deliveries (pulled retailers), "
+        description="What was tried: `landing` files, `bronze` deliveries (pulled retailers), "
         "`silver` tables (canonical contract) or `master` files (corporate master).",
     )
     unit: str = Field("deliveries", description="What one trial is, for people: deliveries, silver table.")
@@ -159,8 +160,8 @@ def compare(
         before, after = trial.base, trial.head
         run.blocked_before += before.verdict in HELD_BACK
         run.blocked_after += after.verdict in HELD_BACK
-        run.unreadable_before += before.verdict == "unreadable"
-        run.unreadable_after += after.verdict == "unreadable"
+        run.unreadable_before += before.verdict == UNREADABLE
+        run.unreadable_after += after.verdict == UNREADABLE
         run.quarantined_rows_before += before.rows_quarantined
         run.quarantined_rows_after += after.rows_quarantined
         if after.verdict in HELD_BACK and before.verdict not in HELD_BACK:
@@ -184,7 +185,7 @@ def judge(contract: Contract | None, object_name: str, read: Reader, gate: Gate)
         frame = read(contract)
     except UnreadableDelivery as exc:
         return SideOutcome(
-            verdict="unreadable", rows=0 if exc.frame is None else exc.frame.height, error=exc.reason
+            verdict=UNREADABLE, rows=0 if exc.frame is None else exc.frame.height, error=exc.reason
         )
     try:
         result = gate(contract, frame).result

@@ -1,47 +1,21 @@
-"""`shelfguard contracts review`: compare the contracts of two git revisions and report.
-
-Exit status: 0 no breaking change, 1 at least one breaking change, 2 the review could not judge
-(a bad revision, an invalid contract on either side).
-"""
+"""The contract review of two git revisions: classified changes, impact and dry run, as one
+`ContractReview` (the command that prints it is `shelfguard.commands.contract_review`)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from assets.plan import CANONICAL_CONTRACT, fed_objects, retailer_code
 from checks.contract import Contract, ContractError, load_contract
 from checks.diff import Change, Severity, count_by_severity, diff_contracts
-from shelfguard.cli import UsageError
+from checks.engines import DEFAULT_ENGINE
 from shelfguard.review.dry_run import DEFAULT_LAST, DryRun, dry_run_objects, escalate, is_landing
 from shelfguard.review.git import Repository, ReviewError, Revision
 from shelfguard.review.impact import Plans, contract_impact
-from shelfguard.review.replay import replay_bronze, replay_landing, replay_master, replay_silver
-from shelfguard.review.report import ContractReview, error_document, to_json, to_markdown
+from shelfguard.review.report import ContractReview
+from shelfguard.review.trials import try_bronze, try_landing, try_master, try_silver
 from shelfguard.settings import DataHome
-
-
-def run_review(args: argparse.Namespace) -> int:
-    """Entry point of the `review` action (arguments: see `shelfguard.commands.contracts`)."""
-    if not args.base:
-        raise UsageError("review needs --base REF, the revision to compare against (e.g. origin/main)")
-    last = DEFAULT_LAST if args.last is None else args.last
-    if last < 0:
-        raise UsageError(f"--last must be 0 or more, not {last}")
-    home = DataHome(Path(args.data).resolve()) if args.data else DataHome.from_env()
-    try:
-        result = review(Path.cwd(), args.base, args.head, home=home, last=last)
-    except ReviewError as exc:
-        print(error_document(exc.lines, args.format))
-        if not exc.located:
-            raise UsageError(exc.lines[0]) from None
-        for line in exc.lines:
-            print(line, file=sys.stderr)
-        return 2
-    print((to_json(result) if args.format == "json" else to_markdown(result)).rstrip("\n"))
-    return 1 if result.breaking else 0
 
 
 def review(
@@ -51,7 +25,7 @@ def review(
     *,
     home: DataHome,
     last: int = DEFAULT_LAST,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
 ) -> ContractReview:
     """Classify, place and try every contract change between `base` and `head` (None: the working tree)."""
     repository = Repository(folder)
@@ -165,11 +139,11 @@ def _dry_runs(
         )
         return []
     if new.custom.get("retailerCode"):
-        replay = replay_landing if is_landing(old) or is_landing(new) else replay_bronze
-        return [replay(old, new, name, home, last, engine) for name in objects]
+        trial = try_landing if is_landing(old) or is_landing(new) else try_bronze
+        return [trial(old, new, name, home, last, engine) for name in objects]
     if new.custom.get("layer") == "canonical":
         return _canonical_runs(old, new, objects, plans, home, last, engine, notes)
-    return [replay_master(old, new, name, home, last, engine) for name in objects]
+    return [try_master(old, new, name, home, last, engine) for name in objects]
 
 
 def _canonical_runs(
@@ -186,7 +160,7 @@ def _canonical_runs(
     runs: list[DryRun] = []
     for name in objects:
         feeding = [retailer_code(r) for r in plans.head.retailers if name in fed_objects(r)]
-        tried = [run for code in feeding if (run := replay_silver(old, new, code, name, home, last, engine))]
+        tried = [run for code in feeding if (run := try_silver(old, new, code, name, home, last, engine))]
         runs += tried
         missing = [code for code in feeding if code not in {run.retailer for run in tried}]
         if not feeding:

@@ -16,11 +16,11 @@ import pytest
 
 from assets.bronze_assets import op_name
 from assets.definitions import build_definitions
-from assets.lineage.validation import EventValidator
 from assets.plan import build_plan
 from shelfguard.demo_data import generate
 from shelfguard.settings import DataHome
 from tests.lineage.conftest import RETAILERS, copy_contracts
+from tests.lineage.validation import EventValidator
 
 FAILING = dg.AssetKey(["silver", "nwg_us", "prod_dim"])
 

@@ -12,12 +12,12 @@ from assets.lineage.datasets import bronze_output, checked, gold_lineage, silver
 from assets.lineage.emit import LineageEmitter, make_client
 from assets.lineage.facets import DATA_CONTRACT_FACET, FRESHNESS_FACET, table_metrics
 from assets.lineage.naming import DatasetId
-from assets.lineage.validation import EventValidator
 from assets.plan import build_plan
 from assets.resources.openlineage import OpenLineageResource
 from checks.contract import load_contract
 from shelfguard.settings import DataHome
 from tests.lineage.pipeline import emit_pipeline, gate_result
+from tests.lineage.validation import EventValidator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NWG_US = REPO_ROOT / "contracts" / "retailers" / "nwg_us" / "nwg_us.odcs.yaml"

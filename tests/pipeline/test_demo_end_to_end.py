@@ -13,7 +13,6 @@ from assets.bronze import promotable_rows
 from assets.ledger import current_deliveries, latest_attempts, read_ledger
 from assets.lineage.graph import LineageStore
 from assets.lineage.naming import table_dataset
-from assets.lineage.validation import EventValidator
 from assets.mapping import feeding_objects
 from assets.plan import (
     CANONICAL_DIMS,
@@ -30,6 +29,7 @@ from shelfguard.demo_report import pipeline_report
 from shelfguard.demo_sources import demo_sources
 from shelfguard.pipeline import run_pipeline
 from shelfguard.settings import CONTRACTS_DIR, DataHome
+from tests.lineage.validation import EventValidator
 
 pytestmark = pytest.mark.slow
 SIZE = {"days": 8, "stores": 3, "products": 6}

@@ -229,6 +229,20 @@ def test_delivery_server_change_and_server_removed(tmp_path: Path) -> None:
     assert (moved.severity, moved.breaks_for) == (B, PRODUCER)
     assert (moved.before, moved.after) == ("landing", "archive")
 
+    marked = the(
+        _base_and_head(
+            tmp_path,
+            _second_server,
+            lambda d: (_second_server(d), set_custom(d, "deliveryServer", "archive")),
+        ),
+        "delivery_changed",
+    )
+    assert (marked.field, marked.before, marked.after) == (
+        "customProperties.deliveryServer",
+        "landing",
+        "archive",
+    )
+
     removed = the(_base_and_head(tmp_path, _second_server, lambda d: None), "server_removed")
     assert (removed.severity, removed.breaks_for) == (B, PRODUCER)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from checks.contract import load_contract
 from checks.diff import diff_contracts
 from shelfguard.review.dry_run import escalate
-from shelfguard.review.replay import replay_landing
+from shelfguard.review.trials import try_landing as replay_landing
 from shelfguard.settings import DataHome
 from tests.review.conftest import ALP_DE_PATH, Repo
 from tests.review.contract_edits import ALP_DE, edited_text, rule

@@ -3,9 +3,9 @@ from its SLA."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from shelfguard.demo_data.naming import file_name
@@ -19,8 +19,20 @@ from shelfguard.demo_data.periods import (
 from shelfguard.demo_data.spec import ObjectSpec, RetailerSpec
 from shelfguard.demo_data.truth import RetailerTruth, Store
 
-if TYPE_CHECKING:
-    from shelfguard.demo_data.faults import Variant
+
+@dataclass(frozen=True)
+class Variant:
+    """One form of a fault, with the rule for where it can go."""
+
+    fault: str
+    name: str | None
+    eligible: Callable[[RetailerSpec, ObjectSpec], bool]
+    latest: bool = False
+    """Targets the retailer's latest period (all its deliveries) instead of one delivery."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.fault}:{self.name}" if self.name else self.fault
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The core event is checked against `OpenLineage.json`, and every facet against the schema its
 `_schemaURL` names: OpenLineage facets against the specification's facet files (in
-`OPENLINEAGE_SPEC_DIR`, default `/work/shared/openlineage-spec`), ours against the schemas we ship.
+`OPENLINEAGE_SPEC_DIR`, default `../shared/openlineage-spec` beside the repository), ours against
+the schemas we ship.
 A URL must be a schema's `$id` exactly, version included: a facet that claims another version of
 the schema than the one we have is reported, not validated against the wrong one. Nothing is
 fetched over the network; references resolve through a local registry.
@@ -17,9 +18,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .facets import SCHEMAS_DIR
+from assets.lineage.facets import SCHEMAS_DIR
 
-DEFAULT_SPEC_DIR = Path("/work/shared/openlineage-spec")
+DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "openlineage-spec"
+"""`../shared/openlineage-spec` beside the clone, as CI lays it out."""
 CORE_FILE = "OpenLineage.json"
 
 

@@ -1,4 +1,5 @@
-"""Where the dry run finds the latest data of each kind of contract, and how each revision reads it.
+"""Where the dry run finds the latest data of each kind of contract, and how each revision reads it
+(the trials of the dry run; a delivery is *replayed* only by `shelfguard replay`).
 
 - a retailer delivering files: its latest files in `landing/<code>/`, read with each revision's
   format hints as bronze reads them (`assets.bronze.read_delivery`);
@@ -26,6 +27,7 @@ import polars as pl
 
 from assets.plan import CANONICAL_DIMS, retailer_code
 from checks.contract import Contract
+from checks.engines import DEFAULT_ENGINE
 from shelfguard.review.dry_run import WHOLE_TABLE, DryRun, Sample, compare
 from shelfguard.settings import DataHome
 
@@ -34,8 +36,8 @@ CORPORATE = "corporate"
 """The landing folder of the corporate master files (`assets.silver_publish.read_master`)."""
 
 
-def replay_landing(
-    base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = "pandera"
+def try_landing(
+    base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` landing files of a retailer object (newest by file time)."""
     from assets.bronze import gate_delivery, landing_files, read_delivery
@@ -61,8 +63,8 @@ def replay_landing(
     )
 
 
-def replay_bronze(
-    base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = "pandera"
+def try_bronze(
+    base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` deliveries of a pulled retailer object, as bronze holds them."""
     from assets.bronze import bronze_rows, gate_delivery
@@ -93,14 +95,14 @@ def replay_bronze(
     )
 
 
-def replay_silver(
+def try_silver(
     base: Contract,
     head: Contract,
     code: str,
     object_name: str,
     home: DataHome,
     last: int,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
 ) -> DryRun | None:
     """Both canonical gates on a retailer's current silver table of `object_name`; None without one."""
     from assets import tables
@@ -145,8 +147,8 @@ def replay_silver(
     )
 
 
-def replay_master(
-    base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = "pandera"
+def try_master(
+    base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` files of a master object (latest by name, as silver takes them)."""
     from assets.bronze import object_option

@@ -1,0 +1,79 @@
+"""`checks`, the pipeline steps and the contract review are plain Python: importing them must not
+load Dagster (a Spark job, CI or a test can use them without it). Only the Dagster layer that wires
+them into assets, checks, sensors and resources may import it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("checks", "assets", "shelfguard/review")
+PIPELINE_STEPS = (
+    "assets.channels",
+    "assets.bronze",
+    "assets.ledger",
+    "assets.keys",
+    "assets.mapping",
+    "assets.plan",
+    "assets.silver",
+    "assets.silver_publish",
+    "assets.gold",
+    "assets.tables",
+    "assets.gold_views",
+    "assets.lineage.emit",
+    "assets.lineage.datasets",
+    "assets.lineage.facets",
+)
+"""Reading deliveries, bronze, ledger, keys, silver, gold, quarantine, views and lineage emission."""
+IMPORTS_DAGSTER = re.compile(r"^\s*(import dagster|from dagster)", re.M)
+
+
+def modules() -> dict[str, bool]:
+    """Every module of the packages, and whether its own code imports Dagster (the Dagster layer:
+    definitions, assets, checks, sensors, resources)."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = bool(IMPORTS_DAGSTER.search(path.read_text("utf-8")))
+    return found
+
+
+def test_checks_review_and_pipeline_steps_are_not_dagster_code() -> None:
+    found = modules()
+    required = [n for n in found if n.startswith(("checks", "shelfguard.review"))] + list(PIPELINE_STEPS)
+    assert set(PIPELINE_STEPS) <= set(found)
+    assert [n for n in required if found[n]] == []
+
+
+PROBE = """
+import importlib, json, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    if "dagster" in sys.modules:
+        print(json.dumps(name))
+        break
+else:
+    print(json.dumps(None))
+"""
+
+
+def test_plain_modules_do_not_load_dagster() -> None:
+    """In a fresh interpreter, no module outside the Dagster layer loads Dagster through its imports."""
+    plain = [name for name, dagster_code in modules().items() if not dagster_code]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *plain],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first = json.loads(done.stdout.strip().splitlines()[-1])
+    assert first is None, f"importing {first} loads dagster: it imports the Dagster layer"
