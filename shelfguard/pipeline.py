@@ -109,7 +109,7 @@ def ingest_retailer(
     code: str,
     files: dict[str, list[Path]],
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
 ) -> dg.ExecuteInProcessResult:
@@ -133,7 +133,7 @@ def run_downstream(
     home: DataHome,
     retailers: list[str],
     *,
-    engine: str = "pandera",
+    engine: str = DEFAULT_ENGINE,
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
 ) -> dg.ExecuteInProcessResult:

@@ -18,6 +18,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from checks.engines import DEFAULT_ENGINE, ENGINES
 from shelfguard.cli import UsageError
 from shelfguard.settings import DataHome
 
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo-sources", action="store_true",
                         help="serve the demo's retailer databases and APIs from the data home, as "
                              "`shelfguard demo` does (otherwise a pull needs the contract's variables)")
-    parser.add_argument("--engine", default="pandera", choices=["pandera", "soda", "gx"], help="gate engine")
+    parser.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES), help="gate engine")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +123,7 @@ def ingest(home: DataHome, plan, code: str, *, instance, engine: str) -> tuple[i
 
     from assets.bronze_assets import channel_of
     from assets.deliveries import waiting_files
-    from assets.ledger import read_ledger
+    from assets.ledger import HELD_BACK_VERDICTS, read_ledger
     from assets.plan import retailer_code
     from shelfguard.pipeline import ingest_retailer, step_errors
 
@@ -153,7 +154,7 @@ def ingest(home: DataHome, plan, code: str, *, instance, engine: str) -> tuple[i
     new = after.join(before.select("delivery_id", "attempt"), on=["delivery_id", "attempt"], how="anti")
     for entry in new.sort("ingested_at", "delivery_id").iter_rows(named=True):
         source = Path(entry["source"]).name if entry["channel"] == "landing" else entry["channel"]
-        held = entry["verdict"] in ("block", "unreadable")
+        held = entry["verdict"] in HELD_BACK_VERDICTS
         accepted = f"{entry['rows_published']:,} accepted, {entry['rows_quarantined']:,} quarantined"
         detail = (entry["blocking_rules"] or entry["reason"][:80]) if held else accepted
         print(f"   {'':<8} {entry['object']:<14} {source:<32} {entry['verdict']:<10} "
