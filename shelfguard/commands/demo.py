@@ -83,6 +83,10 @@ def generate_demo_data(home: DataHome, *, days: int, stores: int, products: int,
     )
     for injection in report.injections:
         print(f"   fault {injection.fault:<17} {injection.retailer}/{injection.object}: {injection.effect}")
+    from shelfguard.commands.demo_data import skipped_lines
+
+    for line in skipped_lines(report):
+        print(f"   {line}")
 
 
 def run_demo_pipeline(home: DataHome, *, engine: str) -> list[str]:

@@ -114,4 +114,10 @@ def summary(report: GenerationReport) -> str:
         )
     for label, reason in report.not_injected.items():
         lines.append(f"not injected: {label}: {reason}")
+    lines.extend(skipped_lines(report))
     return "\n".join(lines)
+
+
+def skipped_lines(report: GenerationReport) -> list[str]:
+    """One warning line per retailer the generator could not follow (the others were written)."""
+    return [f"warning: skipped {code}: {reason}" for code, reason in report.skipped.items()]

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from checks.contract import Contract, contract_files, load_contract, properties_of
+from checks.contract import Contract, ContractError, contract_files, load_contract, properties_of
 from shelfguard.demo_data import faults as fault_forms
 from shelfguard.demo_data.faults import FAULTS, Applied, apply_row_fault, assign_faults, restate, truncate
 from shelfguard.demo_data.models import Delivery, FaultInjection, GenerationReport, MasterData
@@ -50,11 +50,20 @@ REPORT_FILE = "demo_data_report.json"
 CORPORATE = "corporate"
 
 
-def retailer_specs(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, RetailerSpec]:
-    """Every retailer contract under `contracts_dir/retailers`, by retailer code."""
+def retailer_specs(
+    contracts_dir: Path = CONTRACTS_DIR, skipped: dict[str, str] | None = None
+) -> dict[str, RetailerSpec]:
+    """Every retailer contract under `contracts_dir/retailers`, by retailer code. With `skipped`, a
+    contract the generator cannot follow is recorded there (folder name → reason) instead of raising."""
     specs = {}
     for path in contract_files([contracts_dir / "retailers"]):
-        spec = retailer_spec(_contract(path))
+        try:
+            spec = retailer_spec(_contract(path))
+        except ContractError as exc:
+            if skipped is None:
+                raise
+            skipped[path.parent.name] = exc.location_message()
+            continue
         specs[spec.code] = spec
     return dict(sorted(specs.items()))
 
@@ -88,20 +97,31 @@ def generate(
     """Write deterministic deliveries for the retailers (default: every active retailer contract).
 
     Replaces what an earlier run wrote for them: `landing/<code>/`, `landing/corporate/`,
-    `sources/<code>.sqlite`, `sources/<code>_api/`. Raises ValueError for bad arguments and
-    `ContractError` for a contract the generator cannot follow.
+    `sources/<code>.sqlite`, `sources/<code>_api/`. A retailer whose contract the generator cannot
+    follow (e.g. file names it cannot produce) is skipped, its reason in the report's `skipped`, and
+    its folders left alone; the others are written. Raises ValueError for bad arguments, or when
+    every retailer asked for is skipped.
     """
     faults = _checked_faults(faults)
     if min(days, stores, products) < 1:
         raise ValueError("days, stores and products must be at least 1")
-    specs = retailer_specs(contracts_dir)
-    codes = _checked_retailers(specs, retailers)
+    skipped: dict[str, str] = {}
+    specs = retailer_specs(contracts_dir, skipped)
+    codes = _checked_retailers(specs, retailers, skipped)
     dates = [start + timedelta(days=i) for i in range(days)]
     items = catalog(seed, products)
     truths = {
         code: build_truth(spec, items, seed=seed, stores=stores, days=dates) for code, spec in specs.items()
     }
-    planned = [delivery for code in codes for delivery in plan_retailer(specs[code], truths[code], dates)]
+    planned = []
+    for code in list(codes):
+        try:
+            planned.extend(plan_retailer(specs[code], truths[code], dates))
+        except ContractError as exc:
+            skipped[code] = exc.location_message()
+            codes.remove(code)
+    if not codes:
+        raise ValueError("; ".join(f"cannot generate {code}: {reason}" for code, reason in skipped.items()))
     not_injected = assign_faults(set(faults), planned)
 
     home.ensure()
@@ -126,6 +146,7 @@ def generate(
         deliveries=writer.written,
         injections=writer.injections,
         not_injected=not_injected,
+        skipped=skipped,
         master=master,
     )
     (home.root / REPORT_FILE).write_text(report.model_dump_json(indent=2) + "\n", "utf-8")
@@ -142,10 +163,14 @@ def _checked_faults(faults: Iterable[str]) -> list[str]:
     return [name for name in FAULTS if name in names]
 
 
-def _checked_retailers(specs: dict[str, RetailerSpec], retailers: Iterable[str] | None) -> list[str]:
+def _checked_retailers(
+    specs: dict[str, RetailerSpec], retailers: Iterable[str] | None, skipped: dict[str, str]
+) -> list[str]:
     if retailers is None:
         return [code for code, spec in specs.items() if spec.contract.status == "active"]
     codes = list(dict.fromkeys(retailers))
+    for code in [code for code in codes if code in skipped]:
+        codes.remove(code)
     unknown = [code for code in codes if code not in specs]
     if unknown:
         raise ValueError(f"unknown retailer {', '.join(unknown)}; known: {', '.join(specs)}")

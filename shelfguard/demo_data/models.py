@@ -86,6 +86,9 @@ class GenerationReport(BaseModel):
     not_injected: dict[str, str] = Field(
         default_factory=dict, description="Requested faults that found no eligible delivery, with the reason."
     )
+    skipped: dict[str, str] = Field(
+        default_factory=dict, description="Retailers the generator cannot follow, with the contract line why."
+    )
     master: MasterData
 
     def deliveries_of(self, retailer: str, object_name: str | None = None) -> list[Delivery]:

@@ -18,11 +18,15 @@ from itertools import permutations
 from shelfguard.demo_data.periods import Period
 from shelfguard.demo_data.spec import ObjectSpec
 
+DAY_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y_%m_%d", "%d%m%Y", "%d-%m-%Y", "%d_%m_%Y", "%d.%m.%Y", "%Y.%m.%d",
+               "%m%d%Y", "%m-%d-%Y", "%m_%d_%Y")
 DATE_FORMATS = {
-    "day": ("%Y%m%d", "%Y-%m-%d", "%Y_%m_%d", "%d%m%Y"),
-    "week": ("%Y%m%d", "%Y-%m-%d", "%G-W%V", "%GW%V", "%G%V"),
-    "month": ("%Y%m", "%Y-%m", "%Y_%m", "%Y%m%d"),
+    "day": DAY_FORMATS,
+    "week": (*DAY_FORMATS, "%G-W%V", "%GW%V", "%G%V"),
+    "month": ("%Y%m", "%Y-%m", "%Y_%m", "%m%Y", "%m-%Y", "%m_%Y", "%m.%Y", *DAY_FORMATS),
 }
+"""How a period's date may be written in a file name, tried in order (the first that fits the object's
+patterns wins): every order of year, month and day with `-`, `_`, `.` or nothing between."""
 VERSION_SUFFIXES = ("_v{n}", "-v{n}", "_{n}", ".v{n}")
 KEY_SEPARATORS = ("_", "-", "")
 
