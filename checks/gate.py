@@ -73,7 +73,8 @@ def run_gate(
 
     `engine` measures the library and schema rules (pandera, soda or gx); SQL rules run in DuckDB
     and custom rules in their own engine whatever it is. `references` are the tables that
-    relationship rules point at, by object name. Columns delivered under a property's
+    relationship rules point at, by object name; a relationship to the object itself is checked
+    against the batch. Columns delivered under a property's
     `physicalName` are judged (and published) under its `name`. `decimal_separator` defaults to the contract's
     server hint (`.` without one). Raises `ContractError` for an unknown object, `UnknownEngineError`
     for an unknown engine and `GateError` when an engine fails. A LazyFrame that turns out to be
@@ -88,7 +89,7 @@ def run_gate(
     numbered = batch.with_row_index(ROW_NUMBER)
     context = BatchContext(object_name=object_name,
                            decimal_separator=decimal_separator or format_hints(contract)["decimal_separator"],
-                           references=dict(references or {}))
+                           references={**_self_reference(batch, object_name, rules), **(references or {})})
     measured = _Measurer(numbered, context)
     rows = numbered.height if isinstance(numbered, pl.DataFrame) else \
         int(numbered.select(pl.len()).collect(engine="streaming").item())
@@ -140,6 +141,20 @@ def engines_for(contract: Contract, object_name: str, engine: str = DEFAULT_ENGI
     custom = {CUSTOM_RULE_ENGINES.get(rule.engine or "") for rule in compile_rules(contract, object_name)
               if rule.kind == RuleKind.CUSTOM}
     return {engine} | (custom - {None})
+
+
+def _self_reference(batch: Batch, object_name: str, rules: list[Rule]) -> dict[str, pl.DataFrame]:
+    """A relationship to the object itself (`parent_id` → `<object>.id`) is checked against the
+    batch: the referenced columns of the batch, as the reference table (unless the caller passes one)."""
+    present = batch.collect_schema()
+    columns = sorted({column for rule in rules if rule.kind == RuleKind.RELATIONSHIP
+                      for table, _, column in [(rule.references or "").rpartition(".")]
+                      if table == object_name and column in present})
+    if not columns:
+        return {}
+    referenced = batch.select(columns)
+    frame = referenced.collect(engine="streaming") if isinstance(referenced, pl.LazyFrame) else referenced
+    return {object_name: frame}
 
 
 class _Measurer:

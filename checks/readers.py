@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
+import json
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -61,6 +64,7 @@ MAX_COLUMNS = 10_000
 """The most columns of delimited text (POS files have tens)."""
 MAX_WORKBOOK_BYTES = 256 << 20
 """The most an .xlsx workbook may unpack to (it is read in memory)."""
+_GLOB = re.compile(r"[*?\[]")
 
 
 class DataReadError(Exception):
@@ -110,13 +114,34 @@ def with_logical_names(batch: pl.DataFrame | pl.LazyFrame,
     return batch.rename(renames) if renames else batch
 
 
-def detect_format(path: Path | str, declared: str | None = None) -> str:
-    """The format of a batch: a Delta folder, else the file extension, else what the contract declares."""
+def batch_files(path: Path | str) -> list[Path]:
+    """The files of one batch: the file itself; a Delta table folder; every file matching a glob
+    (`data/*.csv`, `**` for subfolders), or every file of a folder that is not a Delta table, sorted
+    by name (hidden files left out). `DataReadError` when a glob or folder has no file."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        return [path]
     if path.is_dir():
         if (path / "_delta_log").is_dir():
-            return "delta"
-        raise DataReadError(path, "is a folder but not a Delta table (no _delta_log)")
+            return [path]
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise DataReadError(path, "the folder holds no files")
+        return files
+    if not _GLOB.search(str(path)):
+        raise DataReadError(path, "no such file or folder")
+    files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+    if not files:
+        raise DataReadError(path, "no file matches this pattern")
+    return files
+
+
+def detect_format(path: Path | str, declared: str | None = None) -> str:
+    """The format of a batch: a Delta folder, else the file extension (of the first file of a glob
+    or folder), else what the contract declares."""
+    path = batch_files(path)[0]
+    if path.is_dir():
+        return "delta"
     found = EXTENSIONS.get(path.suffix.lower()) or declared
     if found not in FORMATS:
         raise DataReadError(path, f"unknown data format {path.suffix or '(no extension)'!r}; "
@@ -173,31 +198,63 @@ def open_batch(
     the rows when the scan is collected (errors found then are `polars` errors that
     `explain_scan_error` turns into a `DataReadError`). Text in another encoding than UTF-8 is first
     decoded chunk by chunk into a temporary UTF-8 copy, removed when the block ends, so a file of
-    any size takes bounded memory. Excel workbooks and JSON arrays are read in memory.
+    any size takes bounded memory. Excel workbooks and JSON documents (one object or an array of
+    them) are read in memory.
+
+    A glob (`data/*.csv`) or a folder of files is one batch (`batch_files`): the files' rows in
+    the files' order, each file read as above. They must have the same columns (in any order).
     """
-    path = Path(path)
-    kind = _checked(path, format, encoding)
+    files = batch_files(path)
     with ExitStack() as cleanup:
-        try:
-            source = path
-            if kind in ("csv", "text"):
-                _check_delimiter(path, delimiter)
-            if kind in ("csv", "text", "jsonl") and not _is_utf8(encoding):
-                workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix=TRANSCODED_PREFIX)))
-                source = workdir / f"utf8{path.suffix}"
-                with source.open("wb") as utf8:
-                    _decode(path, encoding, utf8)
-            if kind in ("csv", "text") and header:
-                column_names = _header_names(path, source, delimiter)
-            frame = _scan(source, kind, delimiter, header, column_names, sheet)
-            frame.collect_schema()
-        except DataReadError:
-            raise
-        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-            raise _read_error(path, exc, kind, encoding, delimiter) from None
-        except Exception as exc:  # libraries underneath (deltalake, fastexcel) raise their own types
-            raise DataReadError(path, f"cannot read as {kind}: {one_line(exc)}") from None
-        yield frame
+        frames = [_open_file(file, format, delimiter, encoding, sheet, header, column_names, cleanup)
+                  for file in files]
+        yield frames[0] if len(frames) == 1 else _one_batch(files, frames)
+
+
+def _open_file(path: Path, format: str | None, delimiter: str, encoding: str, sheet: str | None,
+               header: bool, column_names: Sequence[str] | None, cleanup: ExitStack) -> pl.LazyFrame:
+    """One file (or Delta table) of a batch as a lazy scan; temporary copies end with `cleanup`."""
+    kind = _checked(path, format, encoding)
+    try:
+        source = path
+        if kind in ("csv", "text"):
+            _check_delimiter(path, delimiter)
+        if kind in ("csv", "text", "jsonl") and not _is_utf8(encoding):
+            workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix=TRANSCODED_PREFIX)))
+            source = workdir / f"utf8{path.suffix}"
+            with source.open("wb") as utf8:
+                _decode(path, encoding, utf8)
+        if kind in ("csv", "text") and header:
+            column_names = _header_names(path, source, delimiter)
+        frame = _scan(source, kind, delimiter, header, column_names, sheet)
+        frame.collect_schema()
+    except DataReadError:
+        raise
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise _read_error(path, exc, kind, encoding, delimiter) from None
+    except Exception as exc:  # libraries underneath (deltalake, fastexcel) raise their own types
+        raise DataReadError(path, f"cannot read as {kind}: {one_line(exc)}") from None
+    return frame
+
+
+def _one_batch(files: Sequence[Path], frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """The files' rows as one batch; a file whose columns differ from the first one's is refused
+    (its rows would otherwise hold nulls the retailer never sent)."""
+    expected = frames[0].collect_schema().names()
+    for file, frame in zip(files[1:], frames[1:], strict=True):
+        if file.suffix.lower() != files[0].suffix.lower():
+            kind = files[0].suffix or "extension-less"
+            raise DataReadError(file, f"not a {kind} file like {files[0].name}; the files of one batch "
+                                      "have one format")
+        found = frame.collect_schema().names()
+        if set(found) != set(expected):
+            missing = [c for c in expected if c not in found]
+            extra = [c for c in found if c not in expected]
+            detail = "; ".join(part for part in (f"missing {', '.join(missing)}" if missing else "",
+                                                 f"extra {', '.join(extra)}" if extra else "") if part)
+            raise DataReadError(file, f"its columns differ from those of {files[0].name} ({detail}); "
+                                      "the files of one batch must have the same columns")
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def _scan(source: Path, kind: str, delimiter: str, header: bool, column_names: Sequence[str] | None,
@@ -208,7 +265,7 @@ def _scan(source: Path, kind: str, delimiter: str, header: bool, column_names: S
                            null_values=[""], new_columns=_new_columns(header, column_names),
                            raise_if_empty=True)
     if kind == "jsonl":
-        if _is_json_array(source):
+        if _is_json_document(source):
             return pl.read_json(source, infer_schema_length=None).lazy()
         return pl.scan_ndjson(source, infer_schema_length=None)
     if kind == "parquet":
@@ -221,10 +278,21 @@ def _scan(source: Path, kind: str, delimiter: str, header: bool, column_names: S
 
 def explain_scan_error(path: Path | str, exc: Exception, *, format: str | None = None,
                        delimiter: str = ",", encoding: str = "utf-8") -> DataReadError:
-    """A `DataReadError` for an error raised while a scanned batch was being read."""
+    """A `DataReadError` for an error raised while a scanned batch was being read; for a batch of
+    several files, naming the file (and line) at fault where it can be found."""
     path = Path(path)
-    kind = format or EXTENSIONS.get(path.suffix.lower(), "csv")
-    return _read_error(path, exc, kind, encoding, delimiter)
+    try:
+        files = batch_files(path)
+    except DataReadError as missing:
+        return missing
+    kind = format or EXTENSIONS.get(files[0].suffix.lower(), "csv")
+    if len(files) == 1:
+        return _read_error(files[0], exc, kind, encoding, delimiter)
+    for file in files:
+        located = _located(file, kind, encoding, delimiter)
+        if located is not None:
+            return located
+    return DataReadError(path, f"cannot read as {kind}: {one_line(exc)}")
 
 
 def _checked(path: Path, format: str | None, encoding: str) -> str:
@@ -269,10 +337,19 @@ def _refuse_binary(path: Path) -> None:
                             line=head.count(b"\n", 0, offset) + 1)
 
 
-def _is_json_array(path: Path) -> bool:
-    """A `.json` file holding one array of records (an API page) rather than one record per line."""
+def _is_json_document(path: Path) -> bool:
+    """A `.json` file holding one JSON document — an array of records (an API page) or one object,
+    also over several lines — rather than one record per line (JSON lines)."""
     with path.open("rb") as handle:
-        return handle.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+        head = handle.read(_SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"["):
+        return True
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return head.startswith(b"{")  # a record that does not end on its first line: one document
+    return False
 
 
 def _check_delimiter(path: Path, delimiter: str) -> None:
@@ -472,19 +549,26 @@ def _check_unpacked_size(path: Path) -> None:
                                   f"{MAX_WORKBOOK_BYTES:,} (deliver large extracts as CSV or Parquet)")
 
 
-def _read_error(path: Path, exc: Exception, kind: str, encoding: str, delimiter: str) -> DataReadError:
-    """The most precise explanation of a read error: an encoding error or a CSV structure problem
-    located at its line, else the library's first line."""
-    text = one_line(exc)
+def _located(path: Path, kind: str, encoding: str, delimiter: str) -> DataReadError | None:
+    """An encoding error or a CSV structure problem of this file, located at its line; None when
+    the file has neither."""
     if kind in ("csv", "text", "jsonl") and _is_utf8(encoding) and path.is_file():
         try:
             _decode(path, "utf-8")
         except DataReadError as located:
             return located
     if kind in ("csv", "text") and path.is_file():
-        located = _csv_problem(path, delimiter, encoding)
-        if located is not None:
-            return located
+        return _csv_problem(path, delimiter, encoding)
+    return None
+
+
+def _read_error(path: Path, exc: Exception, kind: str, encoding: str, delimiter: str) -> DataReadError:
+    """The most precise explanation of a read error: an encoding error or a CSV structure problem
+    located at its line, else the library's first line."""
+    located = _located(path, kind, encoding, delimiter)
+    if located is not None:
+        return located
+    text = one_line(exc)
     if isinstance(exc, pl.exceptions.NoDataError):
         return DataReadError(path, "empty file (no header line)")
     return DataReadError(path, f"cannot read as {kind}: {text}")

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contract", required=True, metavar="PATH", help="the ODCS contract (YAML)")
     parser.add_argument("--data", required=True, metavar="PATH",
-                        help="CSV/text, Parquet, JSON lines, .xlsx file or a Delta table folder")
+                        help="CSV/text, Parquet, JSON (lines, one object or an array), .xlsx file, a Delta "
+                        "table folder, or a glob (data/*.csv) or folder of such files (one batch)")
     parser.add_argument("--object", metavar="NAME",
                         help="the contract's schema object (needed when it has several)")
     parser.add_argument("--server", metavar="NAME",
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     kind = hints["format"]
     references = _references(args.reference)
     try:
-        kind = detect_format(data, hints["format"]) if data.exists() else hints["format"]
+        kind = detect_format(data, hints["format"])
         columns = [p["name"] for p in contract.object(object_name).get("properties") or []]
         with (open_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
                          sheet=hints["sheet"], header=hints["header"], column_names=columns) as batch,

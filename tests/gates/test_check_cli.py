@@ -257,3 +257,22 @@ def test_unknown_server_exits_2_naming_the_servers(capsys, two_servers: Path, tm
     status, out, err = check(capsys, "--contract", str(two_servers), "--data", batch, "--server", "ftp")
     assert (status, out) == (2, "")
     assert "unknown server 'ftp'" in err and "landing, export" in err
+
+
+def test_glob_folder_and_json_document_as_data(capsys, tmp_path: Path) -> None:
+    """datacontract-cli's `path: ./data/*.csv`: the files are one batch; a self-reference is
+    checked against it without --reference."""
+    contract = contract_file(tmp_path, [prop("id", required=True),
+                                        prop("parent", relationships=[{"to": "sales.id"}])])
+    folder = tmp_path / "data"
+    folder.mkdir()
+    data(folder, "id,parent\na,\nb,a\n", "1.csv")
+    data(folder, "id,parent\nc,b\nd,x\n", "2.csv")
+    for batch in (str(folder / "*.csv"), str(folder)):
+        status, out, _ = check(capsys, "--contract", str(contract), "--data", batch, "--format", "json")
+        document = json.loads(out)
+        parent = next(r for r in document["rules"] if r["id"] == "parent_relationship")
+        assert (status, document["rows"], parent["value"], parent["outcome"]) == (1, 4, 1, "fail"), batch
+    one = data(tmp_path, '{\n  "id": "a",\n  "parent": "a"\n}\n', "one.json")
+    status, out, _ = check(capsys, "--contract", str(contract), "--data", one, "--format", "json")
+    assert (status, json.loads(out)["rows"], json.loads(out)["verdict"]) == (0, 1, "pass")

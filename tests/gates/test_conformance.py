@@ -362,6 +362,10 @@ CASES = [
     Case("logical_name_wins_over_the_physical_one", [prop("store", physicalName="STORE_NO")],
          {"store": ["s1"], "STORE_NO": ["s2"]}, {f"{OBJECT}_extra_columns": (1, 0)}, "warn",
          messages={f"{OBJECT}_extra_columns": "STORE_NO"}),
+    Case("self_reference_is_checked_against_the_batch", [
+        prop("id", required=True), prop("parent", relationships=[{"to": f"{OBJECT}.id"}], **WARN)],
+         {"id": ["a", "b", "c", "d"], "parent": [None, "a", "z", "d"]},      # z is no id of this batch
+         {"parent_relationship": (1, 1)}, "warn"),
     # -- sql rules --------------------------------------------------------------------------------
     Case("sql_with_space_and_quote_in_identifiers", [prop('net "sales" eur', quality=[{
         "id": "zero_sales", "type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE {property} = '0'",

@@ -99,8 +99,11 @@ def test_missing_empty_and_unknown(tmp_path: Path) -> None:
         read_batch(write(tmp_path / "x.bin", b"a\n1\n"))
     with pytest.raises(DataReadError, match="unknown encoding"):
         read_batch(write(tmp_path / "x.csv", b"a\n1\n"), encoding="klingon")
-    with pytest.raises(DataReadError, match="not a Delta table"):
-        read_batch(tmp_path)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(DataReadError, match="holds no files"):
+        read_batch(tmp_path / "nothing")
+    with pytest.raises(DataReadError, match="no file matches"):
+        read_batch(tmp_path / "*.parquet")
 
 
 def test_parquet_jsonl_delta_keep_native_types(tmp_path: Path) -> None:
@@ -173,3 +176,46 @@ def test_each_server_has_its_own_hints_and_server_keys_are_hints(tmp_path: Path)
     _with_servers(path, [{"server": "one", "type": "local", "path": "a", "format": "csv", "delimeter": ";"}])
     with pytest.raises(ContractError, match="delimeter"):
         load_contract(path)
+
+
+def test_glob_and_folder_of_files_are_one_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write(folder / "b.csv", b"store,units\ns2,7\n")
+    write(folder / "a.csv", b"units,store\n5,s1\n")            # other column order: matched by name
+    write(folder / ".hidden.csv", b"junk\n")
+    for batch in (folder / "*.csv", folder, tmp_path / "**" / "*.csv"):
+        frame = read_batch(batch)
+        assert frame.select("store", "units").rows() == [("s1", "5"), ("s2", "7")], batch
+    assert detect_format(folder) == "csv"
+
+
+def test_files_of_one_batch_must_agree(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", b"store,units\ns1,5\n")
+    write(tmp_path / "b.csv", b"store\ns2\n")
+    with pytest.raises(DataReadError, match=r"b.csv: its columns differ from those of a.csv "
+                                            r"\(missing units\)"):
+        read_batch(tmp_path)
+    (tmp_path / "b.csv").unlink()
+    write(tmp_path / "notes.txt", b"store,units\n")
+    with pytest.raises(DataReadError, match="notes.txt: not a .csv file"):
+        read_batch(tmp_path)
+
+
+def test_ragged_line_in_the_second_file_of_a_glob_is_located(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", b"store,units\ns1,5\n")
+    write(tmp_path / "b.csv", b"store,units\ns2,7\ns3,8,9\n")
+    with pytest.raises(DataReadError) as raised:
+        read_batch(tmp_path / "*.csv")
+    assert str(raised.value).startswith(f"{tmp_path / 'b.csv'}:3: a line has more fields")
+
+
+def test_json_documents_beside_json_lines(tmp_path: Path) -> None:
+    one = write(tmp_path / "one.json", b'{\n  "store": "s1",\n  "units": 5\n}\n')
+    many = write(tmp_path / "many.json", b'[{"store": "s1", "units": 5}, {"store": "s2", "units": 7}]')
+    lines = write(tmp_path / "lines.json", b'{"store": "s1", "units": 5}\n{"store": "s2", "units": 7}\n')
+    single_line = write(tmp_path / "single.json", b'{"store": "s1", "units": 5}')
+    assert read_batch(one).rows() == [("s1", 5)]
+    assert read_batch(many).rows() == [("s1", 5), ("s2", 7)]
+    assert read_batch(lines).rows() == [("s1", 5), ("s2", 7)]
+    assert read_batch(single_line).rows() == [("s1", 5)]
