@@ -36,8 +36,12 @@ def run(args: argparse.Namespace) -> int:
     from shelfguard.settings import DataHome
 
     home = DataHome.from_env()
+    path = Path(args.directory) if args.directory else home.directory_file
+    if not path.is_file():
+        print(f"warning: no reader directory at {path}: {args.user} has no groups and sees nothing "
+              "(docs/access.md)", file=sys.stderr)
     try:
-        directory = load_directory(Path(args.directory) if args.directory else home.directory_file)
+        directory = load_directory(path)
     except DirectoryError as exc:
         raise UsageError(str(exc)) from None
     con = connect(args.user, home=home, directory=directory)

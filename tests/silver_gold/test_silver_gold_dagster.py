@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from assets import tables
 from assets.definitions import build_definitions
 from assets.gold import gold_path
+from assets.gold_views_assets import GOLD_VIEWS_KEY
 from assets.silver_gold_assets import AUTOMATION, RECONCILIATION_CHECK
 from tests.silver_gold.conftest import (
     ALP_FILES,
@@ -41,7 +42,7 @@ def test_every_retailer_feeds_generated_silver_assets_and_one_gold_asset_per_tab
     keys = {k for k in defs.get_repository_def().asset_graph.get_all_asset_keys() if k.path[0] != "bronze"}
     assert {k for k in keys if k.path[0] == "gold"} == {
         dg.AssetKey(["gold", t]) for t in ("prod_dim", "site_dim", "daily_store_fact", "weekly_store_fact")
-    }
+    } | {GOLD_VIEWS_KEY}
     assert dg.AssetKey(["silver", "pmp_ar", "weekly_store_fact"]) in keys
     assert dg.AssetKey(["silver", "pmp_ar", "daily_store_fact"]) not in keys
     spec = spec_of(defs, SILVER_FACT)
