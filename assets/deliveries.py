@@ -117,12 +117,14 @@ class LandedFile(BaseModel):
 
 def waiting_files(home: DataHome, contract: Contract, nodes: Iterable[AssetNode], ledger: pl.DataFrame,
                   known: dict[str, SeenFile]) -> list[LandedFile]:
-    """Landed files whose content the ledger does not hold, oldest first per object; `known` saves
-    hashing a file whose size and mtime did not change."""
+    """Landed files whose content the ledger does not hold, oldest first per object. `known` (path →
+    `SeenFile`) saves hashing a file whose size and mtime did not change; it is left holding every
+    landed file the ledger does not record by path (re-delivered copies too, so a copy of a large
+    file is not read again every tick)."""
     code = retailer_code(contract)
     ours = ledger.filter(pl.col("retailer_code") == code)
     recorded = set(ours.select("object", "content_sha256").iter_rows())
-    waiting = []
+    waiting, current = [], {}
     for node in nodes:
         for path in new_landing_files(home, contract, node.object, ledger):
             stat = path.lstat()  # a link is a refused delivery of its own, never its target
@@ -134,7 +136,9 @@ def waiting_files(home: DataHome, contract: Contract, nodes: Iterable[AssetNode]
             landed = LandedFile(path=path, object_name=node.object, seen=seen)
             if (node.object, seen.sha256) not in recorded:
                 waiting.append(landed)
-            known[landing_source(path)] = seen
+            current[landing_source(path)] = seen
+    known.clear()
+    known.update(current)
     return waiting
 
 
@@ -346,7 +350,7 @@ def _landing_tick(context: dg.SensorEvaluationContext, contract: Contract, nodes
             context.instance.report_runless_asset_event(
                 dg.AssetCheckEvaluation(**_evaluation(contract, node.object, object_stuck)))
     cursor = DeliveriesCursor(
-        files={path: seen for path, seen in known.items() if seen.delivery_id in waiting},
+        files=known,
         waiting=waiting, failing=failing)
     return dg.SensorResult(run_requests=requests, cursor=cursor.model_dump_json())
 

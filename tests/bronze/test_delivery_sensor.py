@@ -13,7 +13,7 @@ import pytest
 
 from assets.bronze_assets import bronze_run_config
 from assets.definitions import build_definitions
-from assets.deliveries import CHECK_NAME, build_ingest_job, build_retailer_sensor
+from assets.deliveries import CHECK_NAME, DeliveriesCursor, build_ingest_job, build_retailer_sensor
 from assets.ledger import read_ledger
 from assets.notifiers import NotifierResource
 from assets.plan import build_plan
@@ -119,9 +119,12 @@ def test_what_the_ledger_recorded_launches_nothing_even_with_a_lost_cursor(
     for request in requests:
         assert _run(defs, instance, request).success
     # a re-delivered copy, ingested once: the ledger holds its content, not its path
-    write_nwg(folder, "nwg_pos_20261102_again.csv", [nwg_row(item="5001")])
+    copy = write_nwg(folder, "nwg_pos_20261102_again.csv", [nwg_row(item="5001")])
     assert read_ledger(DataHome.from_env().warehouse).height == 2
     assert tick() == []
+    assert list(DeliveriesCursor.parse(tick.cursor).files) == [str(copy.resolve())], (
+        "the copy's hash is kept, so it is not read again every tick"
+    )
     restarted = Ticks(sensor, instance, tick.notifier)  # a new daemon, a reset or older cursor
     assert restarted() == [], "the ledger, not the cursor, says what was taken in"
     assert restarted() == []
