@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import polars as pl
 import pytest
 
 from assets.bronze import ingest
 from assets.channels import ChannelError, api_delivery, database_delivery, server_options
-from assets.definitions import build_definitions
 from assets.ledger import read_ledger
 from checks.contract import load_contract
 from checks.errors import one_line
@@ -20,7 +18,6 @@ from checks.redaction import redact
 from shelfguard.demo_data import generate
 from shelfguard.demo_sources import demo_sources
 from shelfguard.settings import DataHome
-from tests.bronze.conftest import materialize_bronze
 from tests.conftest import CONTRACTS_DIR
 
 CRL = load_contract(CONTRACTS_DIR / "retailers" / "crl_au" / "crl_au.odcs.yaml")
@@ -115,18 +112,3 @@ def test_an_api_url_with_user_info_is_never_echoed(tmp_path: Path, monkeypatch: 
     for error in (caught.value, not_found.value):
         assert SECRET not in str(error) and "***" in str(error), error
 
-
-@pytest.mark.slow
-def test_nothing_in_the_data_home_holds_the_secret_after_a_bronze_run(crl_home, monkeypatch):
-    """Ledger, bronze, quarantine and the OpenLineage events of a real Dagster run of the pull."""
-    database = crl_home.sources / "crl_au.sqlite"
-    monkeypatch.setenv("CRL_AU_DATABASE_URL", f"sqlite:///{database}?mode=ro&password={SECRET}")
-    defs = build_definitions(CONTRACTS_DIR)
-    key = dg.AssetKey(["bronze", "crl_au", "sales"])
-    result = materialize_bronze(defs, dg.DagsterInstance.ephemeral(), key)
-    assert result.success
-    assert crl_home.lineage_file.exists()
-    for path in crl_home.root.rglob("*"):
-        if path.is_file() and path != database:
-            assert SECRET.encode() not in path.read_bytes(), path
-    assert "password=***" in " ".join(read_ledger(crl_home.warehouse)["source"].to_list())
