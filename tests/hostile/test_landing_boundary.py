@@ -40,9 +40,8 @@ def landing(shelfguard_home: Path) -> tuple[DataHome, Path, Path]:
 
 def _take_in_all(home: DataHome, contract, folder: Path) -> dict[str, dict]:
     """What one bronze run does: every new landing file, in one writer; entries by file name."""
-    ledger = read_ledger(home.warehouse)
-    with BronzeWriter(home, ledger) as writer:
-        for path in new_landing_files(home, contract, "pos_daily", ledger):
+    with BronzeWriter(home, "nwg_us", "pos_daily") as writer:
+        for path in new_landing_files(home, contract, "pos_daily", writer.ledger):
             writer.ingest(contract, landing_delivery(contract, "pos_daily", path, folder))
     return {Path(e["source"]).name: e for e in read_ledger(home.warehouse).iter_rows(named=True)}
 
@@ -100,7 +99,7 @@ def test_refused_files_are_recorded_once(landing, nwg_contract):
 def test_a_file_outside_the_landing_folder_is_refused(landing, nwg_contract, tmp_path):
     home, folder, _ = landing
     elsewhere = write_nwg(tmp_path / "elsewhere", "nwg_pos_20261102.csv", [nwg_row()])
-    with BronzeWriter(home) as writer:
+    with BronzeWriter(home, "nwg_us", "pos_daily") as writer:
         outcome = writer.ingest(nwg_contract, landing_delivery(nwg_contract, "pos_daily", elsewhere, folder))
     assert outcome.entry.verdict == "unreadable"
     assert "outside the retailer's landing folder" in outcome.entry.reason
