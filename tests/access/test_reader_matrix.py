@@ -23,6 +23,7 @@ from shelfguard.demo_data import generate
 from shelfguard.demo_sources import demo_sources
 from shelfguard.pipeline import run_pipeline
 from shelfguard.settings import CONTRACTS_DIR, DataHome
+from tests.lineage.validation import EventValidator
 
 pytestmark = pytest.mark.slow
 SIZE = {"days": 3, "stores": 2, "products": 3}
@@ -198,6 +199,8 @@ def test_group_databases_are_published_after_gold_with_lineage(demo) -> None:
     views_runs = [e for e in events
                   if e["job"]["name"] == "gold.reader_views" and e["eventType"] == "COMPLETE"]
     assert views_runs, "the views asset ran after gold and emitted lineage"
+    validator = EventValidator()
+    assert [p for e in events if e["job"]["name"] == "gold.reader_views" for p in validator.errors(e)] == []
     outputs = {(o["namespace"], o["name"]) for o in views_runs[-1]["outputs"]}
     empty = f"duckdb://{group_database_path(home, 'pos_access_pending')}"
     assert (empty, "daily_store_fact") in outputs
