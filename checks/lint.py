@@ -36,8 +36,17 @@ from checks.contract import (
     on_violation_errors,
     read_document,
 )
-from checks.engines.semantics import UnsupportedDefinition, temporal_format
-from checks.rules import LIBRARY_METRICS, OPERATORS, ROW_LEVEL_METRICS, not_checked_reasons, on_violation_of
+from checks.engines.semantics import UnsupportedDefinition, temporal_format, type_option
+from checks.rules import (
+    LIBRARY_METRICS,
+    OPERATORS,
+    ROW_LEVEL_METRICS,
+    STRING_FORMATS_ANY_VALUE,
+    TEMPORAL_TYPES,
+    TYPE_OPTIONS,
+    not_checked_reasons,
+    on_violation_of,
+)
 from checks.sla import ONE_OFF, delivery_sla_entries, element_objects, parse_sla
 from checks.sql_rules import PLACEHOLDER_NAMES
 
@@ -517,6 +526,61 @@ def _date_format_errors(contract: Contract) -> Iterator[ContractError]:
                     yield contract.error(str(exc), *here, "logicalTypeOptions", "format")
 
 
+def _type_option_warnings(contract: Contract) -> Iterator[ContractError]:
+    """logicalTypeOptions the gates cannot check as written (an unknown string format, a pattern
+    the linear-time engines refuse, a date bound in no known format), and array or object options
+    on a delivery whose format carries no arrays or objects (CSV): each rule `<property>_<option>`
+    is then not evaluated and fails closed."""
+    from checks.readers import format_hints
+
+    try:
+        delivered_as_text = format_hints(contract)["format"] in ("csv", "text", "xlsx")
+    except ContractError:
+        delivered_as_text = False  # an unknown deliveryServer is reported by the server checks
+    for i, obj in _objects(contract):
+        for j, prop in _properties(obj):
+            logical_type, options = prop.get("logicalType"), prop.get("logicalTypeOptions")
+            if not isinstance(options, dict) or logical_type not in TYPE_OPTIONS:
+                continue
+            fmt = options.get("format") if logical_type in TEMPORAL_TYPES else None
+            for name, value in options.items():
+                here = ("schema", i, "properties", j, "logicalTypeOptions", name)
+                if name not in TYPE_OPTIONS[logical_type] or (name == "format" and fmt is not None):
+                    continue
+                if logical_type == "string" and name == "format" and value in STRING_FORMATS_ANY_VALUE:
+                    continue
+                try:
+                    option = type_option(str(logical_type), name, value,
+                                         None if fmt is None else str(fmt))
+                    reason = _regex_error(option.pattern) if option.pattern is not None else None
+                except UnsupportedDefinition as exc:
+                    reason = str(exc)
+                if reason is None and logical_type in ("array", "object") and delivered_as_text:
+                    reason = (f"{name}: the delivery format ({format_hints(contract)['format']}) carries no "
+                              f"{logical_type}s, only text")
+                if reason:
+                    yield _fails_closed(contract, prop, f"property {prop.get('name')!r}: {reason}", *here)
+
+
+def _between_readings(contract: Contract) -> Iterator[ContractError]:
+    """Which reading of `mustBeBetween` applies: ODCS's text calls it the equivalent of
+    mustBeGreaterThan and mustBeLessThan (bounds excluded), its table writes ∈ [a, b]; the gates,
+    like datacontract-cli, include both bounds (docs/gates.md)."""
+    for _, rule, _, here in _quality_rules(contract):
+        name = rule.get("id") or rule.get("name") or rule.get("metric") or "rule"
+        for operator in ("mustBeBetween", "mustNotBeBetween"):
+            bounds = rule.get(operator)
+            if not (isinstance(bounds, list) and len(bounds) == 2):
+                continue
+            low, high = bounds
+            reading = f"{low} ≤ value ≤ {high}" if operator == "mustBeBetween" else \
+                f"value < {low} or value > {high}"
+            yield contract.warning(
+                f"rule {name}: {operator} [{low}, {high}] is read with both bounds included ({reading}), "
+                "as ODCS's table (∈) and datacontract-cli read it, not as its text's "
+                "mustBeGreaterThan/mustBeLessThan", *here, operator)
+
+
 # --- retailer contracts ------------------------------------------------------------------------------
 
 
@@ -764,6 +828,8 @@ CONTRACT_CHECKS = (
     _relationship_errors,
     _sla_errors,
     _date_format_errors,
+    _type_option_warnings,
+    _between_readings,
     on_violation_errors,
     _role_errors,
 )

@@ -118,6 +118,11 @@ CASES = [
          passed={f"op_{name}_{suffix}": suffix == "ok" for name in (
              "mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo", "mustBeLessThan",
              "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween") for suffix in ("ok", "no")}),
+    Case("between_includes_both_bounds", [prop("a", quality=[
+        rule("in_upper", "nullValues", "warn", mustBeBetween=[0, 2]),                # 2 ∈ [0, 2]: passes
+        rule("not_in_upper", "nullValues", "warn", mustNotBeBetween=[1, 2])])],      # 2 ∈ [1, 2]: fails
+         {"a": [None, "x", None]}, {"in_upper": (2, 2), "not_in_upper": (2, 2)}, "warn",
+         passed={"in_upper": True, "not_in_upper": False}),
     # -- duplicates -------------------------------------------------------------------------------
     Case("duplicates_nulls_equal_first_kept", [prop("a")], {"a": ["x", "y", "x", None, None, "x"]},
          {"a_dups": (50.0, 3)}, "quarantine",  # 6 rows - 3 distinct (x, y, null) = 3, 50 %
