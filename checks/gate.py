@@ -147,9 +147,9 @@ def _self_reference(batch: Batch, object_name: str, rules: list[Rule]) -> dict[s
     """A relationship to the object itself (`parent_id` → `<object>.id`) is checked against the
     batch: the referenced columns of the batch, as the reference table (unless the caller passes one)."""
     present = batch.collect_schema()
-    columns = sorted({column for rule in rules if rule.kind == RuleKind.RELATIONSHIP
-                      for table, _, column in [(rule.references or "").rpartition(".")]
-                      if table == object_name and column in present})
+    columns = sorted({column for rule in rules
+                      if rule.kind == RuleKind.RELATIONSHIP and rule.reference_table == object_name
+                      for column in rule.reference_columns if column in present})
     if not columns:
         return {}
     referenced = batch.select(columns)
