@@ -21,7 +21,7 @@ from assets.bronze import Delivery, frame_sha256, object_option
 from assets.plan import retailer_code
 from checks.contract import Contract, custom_properties, properties_of
 from checks.errors import one_line, safe_message
-from checks.formats import jdk_to_strftime
+from checks.formats import jdk_to_strptime
 from checks.redaction import redact_url
 
 
@@ -156,7 +156,7 @@ def _latest_day(contract: Contract, object_name: str, frame: pl.DataFrame, colum
     if prop is None or column not in frame.columns:
         raise ChannelError(f"{contract.path}: watermark column {column!r} of {object_name} is not delivered")
     pattern = (prop.get("logicalTypeOptions") or {}).get("format") or "yyyy-MM-dd"
-    days = frame[column].cast(pl.String).str.strptime(pl.Datetime, jdk_to_strftime(pattern), strict=False)
+    days = frame[column].cast(pl.String).str.strptime(pl.Datetime, jdk_to_strptime(pattern), strict=False)
     latest = days.max()
     if latest is None:
         raise ChannelError(f"{contract.path}: no parsable {column!r} value in the pull of {object_name}")

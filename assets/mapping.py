@@ -20,7 +20,7 @@ import polars as pl
 
 from assets.plan import ColumnMapping, column_mappings
 from checks.contract import Contract, properties_of
-from checks.formats import jdk_to_strftime
+from checks.formats import jdk_to_strptime, parse_jdk
 from checks.readers import format_hints
 
 STAMP_COLUMNS = {
@@ -115,8 +115,11 @@ def _parse_decimal_text(column: pl.Expr, separator: str) -> pl.Expr:
 
 def _parse_timestamp(column: pl.Expr, fmt: str | None, timezone: str) -> pl.Expr:
     """Local timestamps are in the retailer's zone (DST gaps → null, folds → the earlier instant)."""
-    naive_formats = [jdk_to_strftime(fmt)] if fmt else list(_ISO_NAIVE)
     text = column.str.strip_chars()
+    if fmt and parse_jdk(fmt).has_offset:  # the value says its offset: the retailer's zone is not needed
+        aware = text.str.to_datetime(jdk_to_strptime(fmt), strict=False, time_unit="us")
+        return aware.dt.convert_time_zone("UTC")
+    naive_formats = [jdk_to_strptime(fmt)] if fmt else list(_ISO_NAIVE)
     naive = pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in naive_formats])
     if fmt is None:
         naive = pl.coalesce([naive, text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))])
@@ -137,7 +140,7 @@ def _parse_timestamp(column: pl.Expr, fmt: str | None, timezone: str) -> pl.Expr
 def _parse_date(column: pl.Expr, fmt: str | None) -> pl.Expr:
     text = column.str.strip_chars()
     if fmt:
-        return text.str.to_date(jdk_to_strftime(fmt), strict=False)
+        return text.str.to_date(jdk_to_strptime(fmt), strict=False)
     return pl.coalesce(
         [
             text.str.to_date("%Y-%m-%d", strict=False),

@@ -66,7 +66,7 @@ LANDING_FORMATS = ("csv", "text", "parquet", "jsonl", "xlsx")
 CUSTOM_ENGINES = ("soda", "greatExpectations")
 RULE_UNITS = ("rows", "percent")
 DECIMAL_SEPARATORS = (".", ",")
-DATE_TYPES = ("date", "timestamp")
+DATE_TYPES = ("date", "timestamp", "time")
 RETAILER_PROPERTIES = (
     "retailerCode",
     "secureGroupKey",
@@ -509,21 +509,19 @@ def _sla_errors(contract: Contract) -> Iterator[ContractError]:
 
 
 def _date_format_errors(contract: Contract) -> Iterator[ContractError]:
-    """Date and timestamp formats the gates can judge (the engines' own parser of JDK patterns),
-    and no `time` columns, which have no castability rule: either would block every batch."""
+    """Date, timestamp and time formats the gates cannot judge (`checks.formats`, the one
+    translation of JDK patterns): valid ODCS, so a warning; the type rule then fails closed."""
     for i, obj in _objects(contract):
         for j, prop in _properties(obj):
             here = ("schema", i, "properties", j)
             logical_type = prop.get("logicalType")
             options = prop.get("logicalTypeOptions")
-            if logical_type == "time":
-                yield contract.error("logicalType time cannot be checked by the gates; use string with a "
-                                     "pattern, or timestamp", *here, "logicalType")
-            elif logical_type in DATE_TYPES and isinstance(options, dict) and "format" in options:
+            if logical_type in DATE_TYPES and isinstance(options, dict) and "format" in options:
                 try:
                     temporal_format(logical_type, str(options["format"]))
                 except UnsupportedDefinition as exc:
-                    yield contract.error(str(exc), *here, "logicalTypeOptions", "format")
+                    yield _fails_closed(contract, prop, f"property {prop.get('name')!r}: {exc}",
+                                        *here, "logicalTypeOptions", "format")
 
 
 def _type_option_warnings(contract: Contract) -> Iterator[ContractError]:

@@ -116,6 +116,8 @@ def parsed_temporal(expression: str, temporal: semantics.TemporalFormat) -> str:
     else:
         parse_text = " || ' ' || ".join(f"substr({expression}, {start + 1}, {end - start})"
                                         for start, end in temporal.parse_slices)
+    if temporal.parse_prefix:
+        parse_text = f"{literal(temporal.parse_prefix)} || {parse_text}"
     return f"TRY_STRPTIME({parse_text}, {literal(temporal.strptime)})"
 
 

@@ -340,6 +340,8 @@ def _parsed(text: pl.Expr, temporal: TemporalFormat) -> pl.Expr:
         text = pl.concat_str(
             [text.str.slice(start, end - start) for start, end in temporal.parse_slices], separator=" "
         )
+    if temporal.parse_prefix:
+        text = pl.concat_str([pl.lit(temporal.parse_prefix), text])
     return text.str.strptime(pl.Datetime("us"), temporal.strptime, strict=False, exact=True)
 
 

@@ -30,6 +30,8 @@ def native_kind(dtype: pl.DataType) -> NativeKind:
         return NativeKind.DATE
     if isinstance(dtype, pl.Datetime):
         return NativeKind.DATETIME
+    if dtype == pl.Time:
+        return NativeKind.TIME
     return NativeKind.OTHER
 
 

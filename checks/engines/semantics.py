@@ -26,6 +26,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from checks import formats
+from checks.formats import UnsupportedDateFormat, parse_jdk
 from checks.rules import STRING_FORMATS_ANY_VALUE, TYPE_OPTIONS, Rule
 
 TEXT_LOGICAL_TYPES = ("string", "object", "array")
@@ -61,93 +63,80 @@ def number_pattern(decimal_separator: str = ".") -> str:
 
 # -- dates and timestamps ------------------------------------------------------------------------
 
-_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"  # 0001..9999: every parser agrees
-_JDK_FIELDS: dict[str, tuple[str, str]] = {
-    # JDK letters -> (regex of exactly what is accepted, strptime directive)
-    "yyyy": (_YEAR, "%Y"),
-    "MM": (r"(?:0[1-9]|1[0-2])", "%m"),
-    "M": (r"(?:0?[1-9]|1[0-2])", "%m"),
-    "dd": (r"(?:0[1-9]|[12][0-9]|3[01])", "%d"),
-    "d": (r"(?:0?[1-9]|[12][0-9]|3[01])", "%d"),
-    "HH": (r"(?:[01][0-9]|2[0-3])", "%H"),
-    "H": (r"(?:[01]?[0-9]|2[0-3])", "%H"),
-    "mm": (r"[0-5][0-9]", "%M"),
-    "ss": (r"[0-5][0-9]", "%S"),
-}
-DEFAULT_DATE_FORMAT = "yyyy-MM-dd"
+_JDK_FIELDS = {name: parse_jdk(name) for name in ("MM", "dd", "HH", "mm", "ss")}
+DEFAULT_DATE_FORMAT = formats.DEFAULT_DATE_FORMAT
+TIME_PREFIX = ("1970-01-01 ", "%Y-%m-%d ")
+"""Parse text and format prepended to a time of day, so that every parser reads it on one date."""
 
 
 @dataclass(frozen=True)
 class TemporalFormat:
-    """How a text value is judged castable to a date or timestamp.
+    """How a text value is judged castable to a date, timestamp or time.
 
     Castable = full match of `regex` (which already fixes the width and range of every field, so
     parser leniencies — leading blanks, one-digit months, second 60 — never matter) AND a
     successful strict parse of the parse text with `strptime`, which only adds the calendar check
     (no 30 February, 29 February only in leap years).
-    The parse text is the whole value, or when `parse_slices` is set, the 0-based `[start, end)`
-    slices of the value joined by one space (the ISO default drops the `T`/blank separator and the
-    fraction of seconds, which the regex has judged already).
+    The parse text is `parse_prefix` and then the whole value, or when `parse_slices` is set, the
+    0-based `[start, end)` slices of the value joined by one space (fractions of seconds and zone
+    offsets, which the regex has judged already, are left out). A time of day is parsed on
+    1970-01-01 (`TIME_PREFIX`), so every engine compares times on the same date.
     """
 
     regex: str
     strptime: str
     parse_slices: tuple[tuple[int, int], ...] | None = None
     jdk_pattern: str = ""
+    parse_prefix: str = ""
 
     def parse_text(self, value: str) -> str:
         """The text handed to strptime (reference implementation for tests and small inputs)."""
         if self.parse_slices is None:
-            return value
-        return " ".join(value[start:end] for start, end in self.parse_slices)
+            return self.parse_prefix + value
+        return self.parse_prefix + " ".join(value[start:end] for start, end in self.parse_slices)
 
 
 ISO_DATE = TemporalFormat(
-    regex=rf"{_YEAR}-{_JDK_FIELDS['MM'][0]}-{_JDK_FIELDS['dd'][0]}", strptime="%Y-%m-%d",
-    jdk_pattern=DEFAULT_DATE_FORMAT,
+    regex=parse_jdk(DEFAULT_DATE_FORMAT).regex, strptime="%Y-%m-%d", jdk_pattern=DEFAULT_DATE_FORMAT,
 )
+_ISO_TIME = (rf"{_JDK_FIELDS['HH'].regex}:{_JDK_FIELDS['mm'].regex}:{_JDK_FIELDS['ss'].regex}"
+             r"(?:\.[0-9]{1,9})?")
 ISO_TIMESTAMP = TemporalFormat(
-    regex=(rf"{ISO_DATE.regex}[T ]{_JDK_FIELDS['HH'][0]}:{_JDK_FIELDS['mm'][0]}:{_JDK_FIELDS['ss'][0]}"
-           r"(?:\.[0-9]{1,9})?"),
+    regex=rf"{ISO_DATE.regex}[T ]{_ISO_TIME}",
     strptime="%Y-%m-%d %H:%M:%S",
     parse_slices=((0, 10), (11, 19)),
     jdk_pattern="yyyy-MM-dd'T'HH:mm:ss[.S…] (or a blank for T)",
 )
 """Default for timestamps without `logicalTypeOptions.format`: ISO 8601 local date-time with `T`
 or a blank between date and time and an optional fraction of 1–9 digits; no zone offset."""
-
-_TOKEN = re.compile(r"'(?:[^']|'')*'|([A-Za-z])\1*|.", re.DOTALL)
+ISO_TIME = TemporalFormat(
+    regex=_ISO_TIME, strptime=TIME_PREFIX[1] + "%H:%M:%S", parse_slices=((0, 8),),
+    jdk_pattern="HH:mm:ss[.S…]", parse_prefix=TIME_PREFIX[0],
+)
+"""Default for times without `logicalTypeOptions.format`: ISO 8601 local time, optional fraction."""
 
 
 def temporal_format(logical_type: str, jdk_pattern: str | None) -> TemporalFormat:
-    """The castability definition of a date/timestamp property.
+    """The castability definition of a date, timestamp or time property.
 
-    `jdk_pattern` is the property's `logicalTypeOptions.format` (JDK `DateTimeFormatter` letters).
-    Supported: `yyyy MM M dd d HH H mm ss`, quoted literals (`'T'`, `''` for a quote) and any other
-    non-letter character as a literal. Anything else (names of months, fractions, zones, two-digit
-    years) raises `UnsupportedDefinition`, because the three engines' parsers would disagree on it.
+    `jdk_pattern` is the property's `logicalTypeOptions.format`, translated by `checks.formats`
+    (the one translation the readers and the generator use too); a pattern it refuses raises
+    `UnsupportedDefinition`, because the engines' parsers would disagree on it.
     """
     if not jdk_pattern:
-        return ISO_TIMESTAMP if logical_type == "timestamp" else ISO_DATE
-    regex, strptime = [], []
-    for match in _TOKEN.finditer(jdk_pattern):
-        token = match.group(0)
-        if token.startswith("'"):
-            literal = token[1:-1].replace("''", "'") if len(token) > 2 else "'"
-            regex.append(re.escape(literal))
-            strptime.append(literal.replace("%", "%%"))
-        elif match.group(1):
-            if token not in _JDK_FIELDS:
-                raise UnsupportedDefinition(
-                    f"date pattern {jdk_pattern!r}: {token!r} is not supported "
-                    f"(supported: {' '.join(_JDK_FIELDS)}, quoted literals and punctuation)"
-                )
-            regex.append(_JDK_FIELDS[token][0])
-            strptime.append(_JDK_FIELDS[token][1])
-        else:
-            regex.append(re.escape(token))
-            strptime.append(token.replace("%", "%%"))
-    return TemporalFormat(regex="".join(regex), strptime="".join(strptime), jdk_pattern=jdk_pattern)
+        return {"timestamp": ISO_TIMESTAMP, "time": ISO_TIME}.get(logical_type, ISO_DATE)
+    try:
+        translated = parse_jdk(jdk_pattern)
+    except UnsupportedDateFormat as exc:
+        raise UnsupportedDefinition(str(exc)) from None
+    if logical_type == "time":
+        if translated.has_date:
+            raise UnsupportedDefinition(f"time pattern {jdk_pattern!r} has date fields; use a timestamp")
+        return TemporalFormat(regex=translated.regex, strptime=TIME_PREFIX[1] + translated.strptime,
+                              parse_slices=translated.parse_slices, jdk_pattern=jdk_pattern,
+                              parse_prefix=TIME_PREFIX[0])
+    return TemporalFormat(regex=translated.regex, strptime=translated.strptime,
+                          parse_slices=translated.parse_slices, jdk_pattern=jdk_pattern)
 
 
 # -- castability per logicalType -----------------------------------------------------------------
@@ -163,6 +152,7 @@ class NativeKind(StrEnum):
     BOOLEAN = "boolean"
     DATE = "date"
     DATETIME = "datetime"
+    TIME = "time"
     OTHER = "other"
 
 
@@ -187,6 +177,7 @@ _NATIVE_RULES: dict[str, dict[NativeKind, NativeRule]] = {
     "boolean": {NativeKind.BOOLEAN: NativeRule.ALWAYS, NativeKind.INTEGER: NativeRule.ZERO_OR_ONE},
     "date": {NativeKind.DATE: NativeRule.ALWAYS, NativeKind.DATETIME: NativeRule.ALWAYS},
     "timestamp": {NativeKind.DATE: NativeRule.ALWAYS, NativeKind.DATETIME: NativeRule.ALWAYS},
+    "time": {NativeKind.TIME: NativeRule.ALWAYS},
 }
 
 
@@ -216,7 +207,7 @@ def castability(logical_type: str, type_format: str | None = None,
         return Castability(logical_type, number_pattern(decimal_separator))
     if logical_type == "boolean":
         return Castability(logical_type, BOOLEAN_PATTERN)
-    if logical_type in ("date", "timestamp"):
+    if logical_type in ("date", "timestamp", "time"):
         temporal = temporal_format(logical_type, type_format)
         return Castability(logical_type, temporal.regex, temporal)
     raise UnsupportedDefinition(f"no castability rule for logicalType {logical_type!r}")

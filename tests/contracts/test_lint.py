@@ -135,14 +135,15 @@ BROKEN = {
     ),
     "country code unknown": ("value: US\n", "value: USA\n", "value: USA", "unknown country 'USA'"),
     "currency code unknown": ("value: USD\n", "value: usd\n", "value: usd", "unknown currency 'usd'"),
-    "time has no castability rule": (
+    "time format with date fields": (
         "      - name: business_date\n        logicalType: date\n        physicalType: VARCHAR\n"
         "        logicalTypeOptions:\n          format: MM/dd/yyyy\n",
-        "      - name: business_date\n        logicalType: time\n        physicalType: VARCHAR\n",
-        "logicalType: time", "logicalType time cannot be checked",
+        "      - name: business_date\n        logicalType: time\n        physicalType: VARCHAR\n"
+        "        logicalTypeOptions:\n          format: MM/dd/yyyy\n",
+        "format: MM/dd/yyyy", "warning: property 'business_date': time pattern 'MM/dd/yyyy' has date fields",
     ),
-    "date format with month names": ("format: MM/dd/yyyy", "format: dd MMM yyyy", "dd MMM yyyy",
-                                     "'MMM' is not supported"),
+    "date format with day names": ("format: MM/dd/yyyy", "format: EEE MM/dd/yyyy", "EEE MM/dd/yyyy",
+                                   "'EEE' is not supported"),
     "date format with two-digit year": ("format: MM/dd/yyyy", "format: MM/dd/yy", "MM/dd/yy",
                                         "'yy' is not supported"),
     "period pattern without group": (

@@ -176,10 +176,14 @@ def test_jdk_patterns(pattern: str, regex: str, strptime: str) -> None:
 
 
 def test_unsupported_definitions_say_why() -> None:
-    with pytest.raises(UnsupportedDefinition, match="'MMM' is not supported"):
-        temporal_format("date", "dd MMM yyyy")
-    with pytest.raises(UnsupportedDefinition, match="'SSS'"):
-        temporal_format("timestamp", "HH:mm:ss.SSS")
+    with pytest.raises(UnsupportedDefinition, match="'yy' is not supported"):
+        temporal_format("date", "dd.MM.yy")
+    with pytest.raises(UnsupportedDefinition, match="'XXX' follows a field of varying width"):
+        temporal_format("timestamp", "d.M.yyyy HH:mmXXX")
+    with pytest.raises(UnsupportedDefinition, match="has date fields"):
+        temporal_format("time", "yyyy HH:mm")
+    assert temporal_format("timestamp", "yyyy-MM-dd HH:mm:ssZ").parse_slices == ((0, 19),)
+    assert temporal_format("time", None).parse_text("10:00:00.5") == "1970-01-01 10:00:00"
     assert castability("number", decimal_separator=",").text_pattern == number_pattern(",")
     assert temporal_format("timestamp", None).parse_text("2024-01-31T10:00:00.5") == "2024-01-31 10:00:00"
 

@@ -25,7 +25,8 @@ from shelfguard.demo_data.spec import ColumnSpec, ObjectSpec
         ("yyyy-MM-dd'T'HH:mm:ss", "%Y-%m-%dT%H:%M:%S", "2025-03-24T07:05:09"),
         ("yyyyMMdd", "%Y%m%d", "20250324"),
         ("dd/MM/yyyy HH:mm", "%d/%m/%Y %H:%M", "24/03/2025 07:05"),
-        ("'day' d 'of' M, ''yy", "day %-d of %-m, '%y", "day 24 of 3, '25"),
+        ("'day' d 'of' M, ''yyyy", "day %-d of %-m, '%Y", "day 24 of 3, '2025"),
+        ("dd MMM yyyy hh:mm a", "%d %b %Y %I:%M %p", "24 Mar 2025 07:05 AM"),
     ],
 )
 def test_jdk_patterns_become_strftime(jdk, expected, text):
@@ -34,7 +35,12 @@ def test_jdk_patterns_become_strftime(jdk, expected, text):
 
 
 def test_unsupported_jdk_letters_are_named():
-    with pytest.raises(ValueError, match="'SSS'"):
+    """One translation for the generator, the readers and the gates (checks.formats): letters the
+    parsers disagree on are refused everywhere; a fraction the generator cannot write is named."""
+    for pattern, letters in (("dd.MM.yy", "'yy'"), ("EEE dd.MM.yyyy", "'EEE'"), ("h:mm a", "'h'")):
+        with pytest.raises(ValueError, match=letters):
+            jdk_to_strftime(pattern)
+    with pytest.raises(ValueError, match="cannot be written"):
         jdk_to_strftime("HH:mm:ss.SSS")
 
 
