@@ -349,9 +349,7 @@ def _landing_tick(context: dg.SensorEvaluationContext, contract: Contract, nodes
         if ids != cursor.failing.get(asset, []):
             context.instance.report_runless_asset_event(
                 dg.AssetCheckEvaluation(**_evaluation(contract, node.object, object_stuck)))
-    cursor = DeliveriesCursor(
-        files=known,
-        waiting=waiting, failing=failing)
+    cursor = DeliveriesCursor(files=known, waiting=waiting, failing=failing)
     return dg.SensorResult(run_requests=requests, cursor=cursor.model_dump_json())
 
 

@@ -26,9 +26,11 @@ def test_run_takes_landed_files_to_gold_and_a_second_call_adds_nothing(shelfguar
     home = DataHome(shelfguard_home)
     generate(home, days=3, stores=2, products=4, retailers=["nwg_us", "alp_de"])
     landed = sorted((home.landing_for("nwg_us")).iterdir())
-    assert main(["run", "--retailer", "nwg_us", "alp_de"]) == 0
+    assert main(["run", "--retailer", "nwg_us", "alp_de", "--until-idle"]) == 0
     out = capsys.readouterr().out
     assert f"nwg_us   {len(landed)} file(s) waiting" in out
+    idle = out.split("looking again (--until-idle)")[1]
+    assert "nwg_us   nothing waiting" in idle and "silver and gold: up to date" in idle
     for path in landed:
         assert path.name in out, "a line per delivery"
     assert "per retailer (rows)" in out and "gold tables (rows)" in out
