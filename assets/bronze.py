@@ -276,7 +276,7 @@ class BronzeWriter:
     every `FLUSH_ROWS` rows (a backfill of hundreds of files would otherwise spend its time
     re-reading the growing ledger and opening Delta tables for one commit per delivery).
 
-    Exactly once (ADR 0014): the writer holds the object's lock, so no other run takes the same
+    Exactly once (ADR 0018): the writer holds the object's lock, so no other run takes the same
     delivery in meanwhile; it reads the ledger after taking the lock; each flush records which
     deliveries it is about to commit, commits the data, then the ledger entries in one commit (the
     commit point). A writer that finds what a dead predecessor left pending deletes the rows whose

@@ -1,4 +1,4 @@
-"""Crash and concurrency safety of every write to the data home (ADR 0014).
+"""Crash and concurrency safety of every write to the data home (ADR 0018).
 
 Three small tools, used by bronze, silver, gold and the ledgers alike:
 

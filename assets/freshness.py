@@ -221,7 +221,7 @@ def delivery_statuses(contracts: Iterable[Contract], instance: dg.DagsterInstanc
     """Every bronze asset of every contract with an SLA, judged at `now`: the latest delivery the
     delivery ledger of `home` (default: `SHELFGUARD_HOME`) recorded, or the instance's event log
     reported, whichever is later. The ledger is committed with the delivery itself, so a run that
-    died before Dagster recorded its materialisation still counts (ADR 0014)."""
+    died before Dagster recorded its materialisation still counts (ADR 0018)."""
     ledger = read_ledger((home or DataHome.from_env()).warehouse)
     statuses = []
     for contract in contracts:

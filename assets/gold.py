@@ -326,7 +326,7 @@ def publish_gold(
     One outcome per retailer and part; a blocked part stops that retailer's later parts.
     """
     path = gold_path(home, canonical_object)
-    # One publisher per gold table at a time; a dead one's orphan files removed first (ADR 0014).
+    # One publisher per gold table at a time; a dead one's orphan files removed first (ADR 0018).
     with guarded(home, f"gold__{canonical_object}", [path, gold_quarantine_path(home, canonical_object)]):
         return _publish_retailers(home, canonical, canonical_object, retailer_codes, engine=engine)
 

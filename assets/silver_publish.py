@@ -629,7 +629,7 @@ def publish_silver(
     path, quarantine_path = silver_path(home, code, canonical_object), silver_quarantine_path(
         home, code, canonical_object
     )
-    # One publisher per silver table at a time; a dead one's orphan files removed first (ADR 0014).
+    # One publisher per silver table at a time; a dead one's orphan files removed first (ADR 0018).
     with guarded(home, f"silver__{path.name}", [path, quarantine_path]):
         if canonical_object in CANONICAL_DIMS:
             return publish_dimension(

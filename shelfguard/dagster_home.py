@@ -2,7 +2,7 @@
 
 The demo, `shelfguard ui` and `shelfguard freshness` all use this one instance, so what the demo
 ran is what the UI and the freshness report show. Its sqlite storages are created and migrated by
-one process at a time (a file lock, ADR 0015): two runs starting on a fresh home at once used to
+one process at a time (a file lock, ADR 0018): two runs starting on a fresh home at once used to
 race their alembic migrations and leave `schedules.db` with two heads.
 """
 
