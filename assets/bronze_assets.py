@@ -105,9 +105,9 @@ def build_bronze_asset(
             dg.AssetSpec(
                 key,
                 deps=[source_key(contract, node.object)],
-                group_name="bronze",
+                group_name=code,
                 owners=contract.owners,
-                kinds={"polars", "delta"},
+                kinds={"polars", "delta", "bronze"},
                 tags={"retailer": code, "layer": "bronze", "channel": channel_of(contract)},
                 description=f"{obj.get('description', node.object)}\n\n{contract.description}",
                 freshness_policy=freshness_policy,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from assets.ledger import last_delivered_at as ledger_delivered_at
 from assets.ledger import read_ledger
 from assets.notifiers import Alert, AlertKind, NotifierResource
-from assets.plan import retailer_code
+from assets.plan import bronze_key, retailer_code
 from checks.contract import Contract
 from checks.sla import (
     CADENCE_PERIODS,
@@ -54,9 +54,9 @@ def utc_now() -> datetime:
 
 
 def bronze_asset_keys(contract: Contract) -> list[dg.AssetKey]:
-    """`["bronze", <retailer>, <object>]` for every delivered object of a retailer contract."""
+    """`bronze/<retailer>__<object>` for every delivered object of a retailer contract."""
     code = retailer_code(contract)
-    return [dg.AssetKey(["bronze", code, name]) for name in contract.object_names]
+    return [dg.AssetKey(list(bronze_key(code, name))) for name in contract.object_names]
 
 
 def _policy(sla: Sla, widen_by: timedelta = timedelta(0)) -> dg.FreshnessPolicy:
@@ -122,7 +122,7 @@ class AssetDeliveryStatus(BaseModel):
 
     retailer: str = Field(description="Retailer code.")
     contract_id: str = Field(description="ODCS id of the retailer contract.")
-    asset: str = Field(description="Asset key as a path, e.g. bronze/nwg_us/pos_daily.")
+    asset: str = Field(description="Asset key as a path, e.g. bronze/nwg_us__pos_daily.")
     sla: str = Field(description="The SLA in one line.")
     evaluation: SlaEvaluation
 

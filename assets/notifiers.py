@@ -40,7 +40,7 @@ class Alert(BaseModel):
 
     kind: AlertKind = Field(description="late, on_time_again, gate_blocked or delivery_stuck.")
     retailer: str = Field(description="Retailer code, e.g. nwg_us.")
-    asset: str = Field(description="Dagster asset key as a path, e.g. bronze/nwg_us/pos_daily.")
+    asset: str = Field(description="Dagster asset key as a path, e.g. bronze/nwg_us__pos_daily.")
     contract_id: str = Field(description="ODCS id of the retailer contract.")
     status: str = Field(description="on_time, late, never_delivered, blocked or stuck.")
     expected_by: datetime | None = Field(None, description="Deadline missed (late) or next due (on time).")

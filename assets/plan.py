@@ -85,6 +85,24 @@ def silver_table(code: str, canonical_object: str) -> str:
     return f"{code}__{canonical_object}"
 
 
+def asset_key(layer: str, table: str) -> tuple[str, str]:
+    """`<layer>/<table>`, the Delta table's path under warehouse/: a retailer's tables carry its code
+    (`bronze/alp_de__sales`), because the UI's graph names a node by the last part of its key."""
+    return (layer, table)
+
+
+def bronze_key(code: str, object_name: str) -> tuple[str, str]:
+    return asset_key("bronze", bronze_table(code, object_name))
+
+
+def silver_key(code: str, canonical_object: str) -> tuple[str, str]:
+    return asset_key("silver", silver_table(code, canonical_object))
+
+
+def gold_key(canonical_object: str) -> tuple[str, str]:
+    return asset_key("gold", canonical_object)
+
+
 _LOADED: dict[tuple[Path, str], Contract] = {}
 
 
@@ -158,7 +176,7 @@ def build_plan(contracts_dir: Path) -> PipelinePlan:
         for obj in contract.objects:
             nodes.append(
                 AssetNode(
-                    ("bronze", code, obj["name"]),
+                    bronze_key(code, obj["name"]),
                     "bronze",
                     bronze_table(code, obj["name"]),
                     obj["name"],
@@ -168,12 +186,12 @@ def build_plan(contracts_dir: Path) -> PipelinePlan:
             )
         for canonical_object in fed_objects(contract):
             sources = {m.retailer_object for m in mappings if m.canonical_object == canonical_object}
-            deps = [("bronze", code, name) for name in contract.object_names if name in sources]
+            deps = [bronze_key(code, name) for name in contract.object_names if name in sources]
             if canonical_object in CANONICAL_FACTS:
-                deps += [("silver", code, dim) for dim in CANONICAL_DIMS]
+                deps += [silver_key(code, dim) for dim in CANONICAL_DIMS]
             if canonical_object == "weekly_store_fact" and not sources:
-                deps.append(("silver", code, "daily_store_fact"))
-            key = ("silver", code, canonical_object)
+                deps.append(silver_key(code, "daily_store_fact"))
+            key = silver_key(code, canonical_object)
             nodes.append(
                 AssetNode(
                     key,
@@ -189,7 +207,7 @@ def build_plan(contracts_dir: Path) -> PipelinePlan:
     for canonical_object in CANONICAL_OBJECTS:
         nodes.append(
             AssetNode(
-                ("gold", canonical_object),
+                gold_key(canonical_object),
                 "gold",
                 canonical_object,
                 canonical_object,

@@ -97,9 +97,9 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
     @dg.asset(
         key=key,
         deps=[dg.AssetKey(list(dep)) for dep in node.deps],
-        group_name="silver",
+        group_name=code,
         owners=canonical.owners,
-        kinds={"polars", "delta"},
+        kinds={"polars", "delta", "silver"},
         tags={"retailer": code, "layer": "silver"},
         description=f"{canonical.object(node.object).get('description', node.object)} Retailer: {code}.",
         check_specs=rule_checks(rules, key),
@@ -211,7 +211,7 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
     canonical = node.contract
     rules = compile_rules(canonical, node.object)
     key = dg.AssetKey(list(node.key))
-    codes = sorted({dep[1] for dep in node.deps})
+    codes = sorted({str(plan.node(dep).retailer) for dep in node.deps})
     specs = rule_checks(rules, key)
     if node.object in CANONICAL_FACTS:
         specs.append(
@@ -230,7 +230,7 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
         deps=[dg.AssetKey(list(dep)) for dep in node.deps],
         group_name="gold",
         owners=canonical.owners,
-        kinds={"polars", "delta"},
+        kinds={"polars", "delta", "gold"},
         tags={"layer": "gold"},
         description=f"{canonical.object(node.object).get('description', node.object)} All retailers, "
         f"partitioned by {', '.join(partition_columns(node.object))}, upserted with Delta MERGE.",

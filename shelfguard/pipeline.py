@@ -18,7 +18,7 @@ import dagster as dg
 
 from assets.bronze_assets import op_name
 from assets.definitions import build_definitions
-from assets.plan import build_plan
+from assets.plan import bronze_key, build_plan
 from checks.engines import DEFAULT_ENGINE, warm_up
 from checks.gate import engines_for
 from shelfguard.dagster_home import open_instance
@@ -77,10 +77,11 @@ def run_pipeline(
     defs = build_definitions(CONTRACTS_DIR)
     instance = instance or open_instance(home)
     job = defs.resolve_implicit_global_asset_job_def()
+    plan = build_plan(CONTRACTS_DIR)
     keys = [
-        key
-        for key in defs.get_repository_def().asset_graph.get_all_asset_keys()
-        if retailers is None or key.path[0] == "gold" or key.path[1] in retailers
+        dg.AssetKey(list(node.key))
+        for node in plan.nodes
+        if retailers is None or node.retailer is None or node.retailer in retailers
     ]
     bronze_keys = sorted((k for k in keys if k.path[0] == "bronze"), key=lambda k: k.path)
     later = [k for k in keys if k.path[0] in layers and k.path[0] != "bronze"]
@@ -117,14 +118,14 @@ def ingest_retailer(
     object given no files (a pull retailer's) is pulled."""
     defs = build_definitions(CONTRACTS_DIR)
     os.environ["SHELFGUARD_HOME"] = str(home.root)
-    keys = [dg.AssetKey(["bronze", code, name]) for name in files]
+    keys = {name: dg.AssetKey(list(bronze_key(code, name))) for name in files}
     config = {
-        "ops": {op_name(k): {"config": {"engine": engine, "files": [str(p) for p in files[k.path[2]]]}}
-                for k in keys},
+        "ops": {op_name(key): {"config": {"engine": engine, "files": [str(p) for p in files[name]]}}
+                for name, key in keys.items()},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     return defs.resolve_job_def(f"ingest_{code}").execute_in_process(
-        run_config=config, instance=instance, asset_selection=keys, raise_on_error=False,
+        run_config=config, instance=instance, asset_selection=list(keys.values()), raise_on_error=False,
         tags={"shelfguard/run": "run-bronze", "retailer": code},
     )
 
@@ -141,9 +142,9 @@ def run_downstream(
     defs = build_definitions(CONTRACTS_DIR)
     os.environ["SHELFGUARD_HOME"] = str(home.root)
     keys = [
-        key
-        for key in defs.get_repository_def().asset_graph.get_all_asset_keys()
-        if key.path[0] == "gold" or (key.path[0] == "silver" and key.path[1] in retailers)
+        dg.AssetKey(list(node.key))
+        for node in build_plan(CONTRACTS_DIR).nodes
+        if node.layer == "gold" or (node.layer == "silver" and node.retailer in retailers)
     ]
     return _execute_downstream(defs, instance, keys, engine, log_level)
 

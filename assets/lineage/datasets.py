@@ -26,6 +26,7 @@ from assets.plan import (
     bronze_table,
     column_mappings,
     retailer_code,
+    silver_key,
 )
 from assets.silver import DIMS, enrichments
 from checks.access import masked_measures
@@ -213,11 +214,11 @@ def silver_lineage(plan: PipelinePlan, key: Sequence[str], home: DataHome, *, ex
         inputs += master_inputs
         lineage.update(master_lineage)
     for dim, spec in DIMS.items():
-        if node.object in CANONICAL_FACTS and ("silver", code, dim) in node.deps:
-            dim_table = table_dataset(home, "silver", plan.node(("silver", code, dim)).table)
+        if node.object in CANONICAL_FACTS and silver_key(code, dim) in node.deps:
+            dim_table = table_dataset(home, "silver", plan.node(silver_key(code, dim)).table)
             looked_up = f"looked up by {spec.natural_key} as of the sale date"
             lineage[spec.surrogate_key] = [input_field(dim_table, spec.surrogate_key, "IDENTITY", looked_up)]
-    daily_key = ("silver", code, "daily_store_fact")
+    daily_key = silver_key(code, "daily_store_fact")
     if node.object == "weekly_store_fact" and daily_key in node.deps:
         daily = table_dataset(home, "silver", plan.node(daily_key).table)
         for prop in properties_of(node.contract.object(node.object)):

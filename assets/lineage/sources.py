@@ -3,7 +3,7 @@
 Bronze reads a retailer's landing files, database table or API endpoint. Declaring each delivered
 object as an external asset (described by the contract, never materialised by us) upstream of its
 bronze asset lets the asset graph and bronze's `dagster/column_lineage` reach back to the delivered
-columns, as the OpenLineage events do. Keys are `source/<retailer>/<object>`.
+columns, as the OpenLineage events do. Keys are `source/<retailer>__<object>`.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.gating import column_schema, contract_metadata
-from assets.plan import retailer_code
+from assets.plan import asset_key, bronze_table, retailer_code
 from checks.contract import Contract
 
 SOURCE_LAYER = "source"
-SOURCE_GROUP = "sources"
 
 
 def source_key(contract: Contract, object_name: str) -> dg.AssetKey:
-    return dg.AssetKey([SOURCE_LAYER, retailer_code(contract), object_name])
+    return dg.AssetKey(list(asset_key(SOURCE_LAYER, bronze_table(retailer_code(contract), object_name))))
 
 
 def source_spec(contract: Contract, object_name: str) -> dg.AssetSpec:
@@ -30,7 +29,7 @@ def source_spec(contract: Contract, object_name: str) -> dg.AssetSpec:
     code = retailer_code(contract)
     return dg.AssetSpec(
         source_key(contract, object_name),
-        group_name=SOURCE_GROUP,
+        group_name=code,
         owners=contract.owners,
         kinds={str(server.get("format") or server.get("type") or "file")},
         tags={"retailer": code, "layer": SOURCE_LAYER},

@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from assets.bronze_assets import bronze_run_config
     from assets.definitions import build_definitions
     from assets.ledger import latest_attempts, ledger_path, read_ledger
+    from assets.plan import bronze_key
     from shelfguard.dagster_home import open_instance
     from shelfguard.settings import DataHome
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 f"unknown delivery {delivery_id!r}; see the ledger at {ledger_path(home.warehouse)}"
             )
         entry = rows.row(0, named=True)
-        key = dg.AssetKey(["bronze", entry["retailer_code"], entry["object"]])
+        key = dg.AssetKey(list(bronze_key(entry["retailer_code"], entry["object"])))
         job = defs.resolve_implicit_global_asset_job_def()
         result = job.execute_in_process(
             run_config=bronze_run_config(key, replay=[delivery_id], engine=args.engine),

@@ -11,7 +11,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, Field
 
-from assets.plan import AssetNode, PipelinePlan, build_plan, column_mappings
+from assets.plan import AssetNode, PipelinePlan, bronze_key, build_plan, column_mappings
 from checks.contract import Contract, ContractError
 from checks.diff import Change, affects_data
 from shelfguard.review.git import ReviewError, Revision
@@ -21,7 +21,7 @@ MASTER_ENRICHES = {"product_master": "prod_dim", "site_master": "site_dim"}
 
 
 class ImpactedAsset(BaseModel):
-    key: str = Field(description="Dagster asset key, slash-separated, e.g. bronze/alp_de/sales.")
+    key: str = Field(description="Dagster asset key, slash-separated, e.g. bronze/alp_de__sales.")
     layer: str = Field(description="bronze, silver or gold.")
     table: str = Field(description="Delta table name under warehouse/<layer>/.")
     owners: list[str] = Field(
@@ -108,7 +108,7 @@ def contract_impact(
     plan = plans.head if in_head else plans.base
     layer = contract.custom.get("layer")
     if code:
-        starts = [("bronze", str(code), name) for name in objects]
+        starts = [bronze_key(str(code), name) for name in objects]
     elif layer == "canonical":
         starts = _canonical_starts(plan, objects)
     else:

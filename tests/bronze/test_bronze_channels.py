@@ -22,7 +22,7 @@ from shelfguard.retailer_api import set_api_faults
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import CONTRACTS, materialize_bronze
 
-CRL_SALES = dg.AssetKey(["bronze", "crl_au", "sales"])
+CRL_SALES = dg.AssetKey(["bronze", "crl_au__sales"])
 LATER = "2099-01-01 00:00:00"
 
 
@@ -79,7 +79,7 @@ def test_pull_channels_are_incremental_by_watermark(clean_bronze):
         again = run_pipeline(home, layers=("bronze",), instance=instance)
     assert again.bronze.success, again.errors()
     assert read_ledger(home.warehouse).height == before, "nothing new: no delivery is ingested twice"
-    key = dg.AssetKey(["bronze", "crl_au", "sales"])
+    key = dg.AssetKey(["bronze", "crl_au__sales"])
     watermark = instance.get_latest_materialization_event(key).asset_materialization.metadata["watermark"]
     assert watermark.value
 

@@ -21,7 +21,7 @@ from shelfguard.settings import DataHome
 from tests.bronze.conftest import CONTRACTS, nwg_row, write_nwg
 from tests.freshness.conftest import Clock, webhook  # noqa: F401 (fixture)
 
-NWG_KEY = dg.AssetKey(["bronze", "nwg_us", "pos_daily"])
+NWG_KEY = dg.AssetKey(["bronze", "nwg_us__pos_daily"])
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def test_a_stuck_delivery_alerts_once_and_fails_its_check_until_taken_in(
     tick()
     [alert] = webhook.received
     assert alert["kind"] == "delivery_stuck" and alert["status"] == "stuck"
-    assert alert["delivery_id"] == first.run_key and alert["asset"] == "bronze/nwg_us/pos_daily"
+    assert alert["delivery_id"] == first.run_key and alert["asset"] == "bronze/nwg_us__pos_daily"
     assert path.name in alert["message"] and "1 run(s) launched" in alert["message"]
     [failed] = _processed_evaluations(instance)
     assert not failed.passed and first.run_key in failed.description

@@ -15,7 +15,7 @@ from assets.notifiers import NotifierResource
 from checks.contract import load_contract
 from tests.bronze.conftest import CONTRACTS, materialize_bronze, nwg_row, write_nwg
 
-NWG_KEY = dg.AssetKey(["bronze", "nwg_us", "pos_daily"])
+NWG_KEY = dg.AssetKey(["bronze", "nwg_us__pos_daily"])
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,6 @@ def test_a_blocked_delivery_alerts_the_webhook_from_its_run(defs, shelfguard_hom
     [alert] = webhook.received
     assert alert["kind"] == "gate_blocked"
     assert alert["status"] == "blocked"
-    assert alert["asset"] == "bronze/nwg_us/pos_daily"
+    assert alert["asset"] == "bronze/nwg_us__pos_daily"
     assert alert["delivery_id"] == materialization.metadata["delivery_id"].value
     assert "item_nbr_nullValues" in alert["rule_ids"]

@@ -19,7 +19,7 @@ def test_without_an_instance_everything_is_never_delivered(tmp_path, shelfguard_
     assert main(["freshness", "--format", "json", "--contracts", str(tmp_path / "contracts")]) == 0
     statuses = json.loads(capsys.readouterr().out)
     assert [(s["asset"], s["evaluation"]["status"]) for s in statuses] == [
-        ("bronze/day_us/products", "never_delivered"), ("bronze/day_us/sales", "never_delivered")]
+        ("bronze/day_us__products", "never_delivered"), ("bronze/day_us__sales", "never_delivered")]
     assert not (shelfguard_home / "dagster").exists()  # looking does not create an instance
 
 
@@ -33,13 +33,13 @@ def test_reads_last_deliveries_from_the_instance(tmp_path, shelfguard_home, make
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         for name, age in (("products", timedelta(days=3)), ("sales", timedelta(minutes=5))):
             instance.report_runless_asset_event(dg.AssetMaterialization(
-                asset_key=["bronze", "day_us", name],
+                asset_key=["bronze", f"day_us__{name}"],
                 metadata={"delivery_id": f"{name}-1", "delivered_at": (now - age).timestamp()}))
 
     contracts = str(tmp_path / "contracts")
     assert main(["freshness", "--format", "json", "--contracts", contracts]) == 0
     by_asset = {s["asset"]: s for s in json.loads(capsys.readouterr().out)}
-    products, sales = by_asset["bronze/day_us/products"], by_asset["bronze/day_us/sales"]
+    products, sales = by_asset["bronze/day_us__products"], by_asset["bronze/day_us__sales"]
     assert products["evaluation"]["status"] == "late"
     assert products["evaluation"]["lateness_seconds"] > 0
     assert sales["evaluation"]["status"] == "on_time"
@@ -48,10 +48,10 @@ def test_reads_last_deliveries_from_the_instance(tmp_path, shelfguard_home, make
     assert main(["freshness", "--contracts", contracts]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["RETAILER", "ASSET", "SLA", "LAST", "DELIVERY", "EXPECTED", "BY", "STATUS"]
-    products_line = next(line for line in lines if "bronze/day_us/products" in line)
+    products_line = next(line for line in lines if "bronze/day_us__products" in line)
     assert " late (" in products_line
     assert re.search(r"\d\d:\d\d E[SD]T", products_line)  # times are shown in New York time
-    assert next(line for line in lines if "bronze/day_us/sales" in line).endswith("on time")
+    assert next(line for line in lines if "bronze/day_us__sales" in line).endswith("on time")
 
 
 def test_missing_contracts_folder_is_a_usage_error(tmp_path, shelfguard_home, capsys):

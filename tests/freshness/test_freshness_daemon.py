@@ -20,7 +20,7 @@ from assets.freshness import CHECK_NAME
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-ASSET_KEY = dg.AssetKey(["bronze", "min_us", "sales"])
+ASSET_KEY = dg.AssetKey(["bronze", "min_us__sales"])
 DAEMON_BINARY = Path(sys.executable).parent / "dagster-daemon"
 
 
@@ -86,7 +86,7 @@ def test_daemon_turns_a_silent_retailer_late_and_alerts_once(tmp_path, make_cont
 
         late = webhook.received[0]
         assert late["retailer"] == "min_us"
-        assert late["asset"] == "bronze/min_us/sales"
+        assert late["asset"] == "bronze/min_us__sales"
         assert late["lateness_seconds"] >= 0
         history = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(ASSET_KEY, CHECK_NAME), limit=20)

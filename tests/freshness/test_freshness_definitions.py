@@ -76,11 +76,11 @@ def test_silver_and_gold_tables_carry_the_canonical_freshness_policy():
 
     for code in ("nwg_us", "lks_ca"):
         expected = canonical_freshness_policy(canonical, "daily_store_fact", [retailers[code]])
-        assert window("silver", code, "daily_store_fact") == expected.fail_window.to_timedelta()
-    assert window("silver", "lks_ca", "daily_store_fact") == timedelta(days=9)  # a weekly retailer
+        assert window("silver", f"{code}__daily_store_fact") == expected.fail_window.to_timedelta()
+    assert window("silver", "lks_ca__daily_store_fact") == timedelta(days=9)  # a weekly retailer
     assert window("gold", "daily_store_fact") == timedelta(days=3)  # the daily retailers set the pace
     assert graph.get(dg.AssetKey(["gold", "prod_dim"])).freshness_policy is None
-    assert graph.get(dg.AssetKey(["silver", "nwg_us", "prod_dim"])).freshness_policy is None
+    assert graph.get(dg.AssetKey(["silver", "nwg_us__prod_dim"])).freshness_policy is None
 
 
 def test_definitions_from_every_repository_contract_load():

@@ -15,9 +15,9 @@ import pytest
 
 from assets.notifiers import Alert, AlertKind, NotifierResource
 
-ALERT = Alert(kind=AlertKind.LATE, retailer="nwg_us", asset="bronze/nwg_us/pos_daily",
+ALERT = Alert(kind=AlertKind.LATE, retailer="nwg_us", asset="bronze/nwg_us__pos_daily",
               contract_id="urn:shelfguard:retailer:nwg_us", status="late", lateness_seconds=60.0,
-              message="nwg_us: bronze/nwg_us/pos_daily is late by 1m")
+              message="nwg_us: bronze/nwg_us__pos_daily is late by 1m")
 
 
 def test_log_is_the_default_channel(monkeypatch, caplog):
@@ -54,7 +54,7 @@ def test_a_channel_without_its_settings_fails_at_once_and_is_reported(monkeypatc
 def test_gate_failure_goes_through_the_same_channels(monkeypatch, webhook):
     monkeypatch.setenv("SHELFGUARD_WEBHOOK_URL", webhook.url)
     report = NotifierResource(channels="webhook").send_gate_failure(
-        retailer="alp_de", asset="bronze/alp_de/sales", contract_id="urn:shelfguard:retailer:alp_de",
+        retailer="alp_de", asset="bronze/alp_de__sales", contract_id="urn:shelfguard:retailer:alp_de",
         delivery_id="alp_de/sales/20250303", rule_ids=["units_not_negative", "ean_format"])
     assert report.sent == ["webhook"]
     [body] = webhook.received
@@ -103,7 +103,7 @@ def test_slack_posts_through_dagster_slack(monkeypatch, slack_api):
     assert post["path"] == "/api/chat.postMessage"
     assert post["auth"] == "Bearer xoxb-test"
     assert post["channel"] == "#pos-alerts"
-    assert "bronze/nwg_us/pos_daily is late by 1m" in post["text"]
+    assert "bronze/nwg_us__pos_daily is late by 1m" in post["text"]
 
 
 def test_slack_without_token_is_reported(monkeypatch):
@@ -161,6 +161,6 @@ def test_email_is_sent_over_smtp(monkeypatch, smtp_server):
     assert report.sent == ["email"], report.failed
     [raw] = smtp_server["messages"]
     message = email.message_from_bytes(raw)
-    assert message["Subject"] == "[shelfguard] nwg_us: bronze/nwg_us/pos_daily is late by 1m"
+    assert message["Subject"] == "[shelfguard] nwg_us: bronze/nwg_us__pos_daily is late by 1m"
     assert message["To"] == "oncall@example.test, data@example.test"
     assert '"retailer": "nwg_us"' in message.get_payload(decode=True).decode()

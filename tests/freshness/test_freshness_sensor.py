@@ -16,7 +16,7 @@ from assets.notifiers import NotifierResource
 DAILY_NY = 'property: freshness\nvalue: 1\nunit: d\nscheduler: cron\nschedule: "0 6 * * *"'
 WEEKLY_BERLIN = 'property: freshness\nvalue: 7\nunit: d\nscheduler: cron\nschedule: "0 9 * * 1"'
 NEW_YORK = ZoneInfo("America/New_York")
-DAY_KEY = ["bronze", "day_us", "sales"]
+DAY_KEY = ["bronze", "day_us__sales"]
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_daily_deadline_passed_turns_late_with_one_alert(daily, instance, delive
     [alert] = webhook.received
     assert alert["kind"] == "late"
     assert alert["retailer"] == "day_us"
-    assert alert["asset"] == "bronze/day_us/sales"
+    assert alert["asset"] == "bronze/day_us__sales"
     assert alert["contract_id"] == "urn:shelfguard:retailer:day_us"
     assert alert["status"] == "late"
     assert alert["expected_by"] == "2025-03-04T11:00:00Z"
@@ -128,7 +128,7 @@ def test_restarted_sensor_with_the_same_cursor_sends_nothing_again(daily, instan
 
 def test_weekly_retailer_mid_week_is_on_time(make_contract, instance, deliver, clock, notifier, webhook):
     weekly = make_contract("wek_de", cadence="weekly", timezone="Europe/Berlin", sla=WEEKLY_BERLIN)
-    key = ["bronze", "wek_de", "sales"]
+    key = ["bronze", "wek_de__sales"]
     ticker = Ticker(build_freshness_sensor([weekly], clock=clock), instance, notifier)
     deliver(key, datetime(2025, 3, 3, 8, 0, tzinfo=ZoneInfo("Europe/Berlin")))  # Monday, before 09:00
     clock.now = datetime(2025, 3, 5, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # Wednesday
@@ -176,10 +176,10 @@ def test_every_object_of_a_retailer_is_judged_on_its_own_deliveries(make_contrac
                                                                    notifier, webhook):
     contract = make_contract("two_us", cadence="daily", timezone="America/New_York", sla=DAILY_NY,
                              objects=("products", "sales"))
-    deliver(["bronze", "two_us", "sales"], clock.now - timedelta(hours=1))
-    deliver(["bronze", "two_us", "products"], clock.now - timedelta(days=3))
+    deliver(["bronze", "two_us__sales"], clock.now - timedelta(hours=1))
+    deliver(["bronze", "two_us__products"], clock.now - timedelta(days=3))
     Ticker(build_freshness_sensor([contract], clock=clock), instance, notifier).tick()
-    assert [a["asset"] for a in webhook.received] == ["bronze/two_us/products"]
+    assert [a["asset"] for a in webhook.received] == ["bronze/two_us__products"]
 
 
 def test_webhook_failing_once_still_delivers_the_alert_once(daily, instance, deliver, clock, notifier,

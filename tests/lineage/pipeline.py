@@ -14,7 +14,7 @@ from assets.lineage.datasets import bronze_output, gold_lineage, silver_lineage,
 from assets.lineage.emit import LineageEmitter, ParentRun
 from assets.lineage.facets import metrics_facet
 from assets.lineage.naming import asset_job_name
-from assets.plan import PipelinePlan, retailer_code
+from assets.plan import PipelinePlan, bronze_key, retailer_code
 from checks.contract import Contract, custom_properties, properties_of
 from checks.result import ContractRef, GateResult, RuleResult
 from shelfguard.settings import DataHome
@@ -52,7 +52,7 @@ def emit_pipeline(emitter: LineageEmitter, plan: PipelinePlan, home: DataHome, d
             source = source_dataset(contract, obj["name"], landing_file(home, contract, obj["name"], day),
                                     gate=gate_result(contract, obj["name"]),
                                     metrics=metrics_facet(100, dict.fromkeys(columns, 0), file_count=1))
-            with emitter.run(asset_job_name(("bronze", code, obj["name"])), [source], parent=parent) as run:
+            with emitter.run(asset_job_name(bronze_key(code, obj["name"])), [source], parent=parent) as run:
                 run.complete(outputs=[bronze_output(contract, obj["name"], home, [source],
                                                            extra_fields=BRONZE_STAMPS)])
         master_files = {obj["name"]: landing_file(home, plan.master, obj["name"], "")

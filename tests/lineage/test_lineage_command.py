@@ -102,11 +102,12 @@ def test_depth_counts_job_hops_like_marquez(pipeline, capsys):
             ("gold", "daily_store_fact"), ("silver", "nwg_us__daily_store_fact"),
             ("silver", "alp_de__daily_store_fact")))}
     one = jobs(1)
-    assert {"job:shelfguard:silver.nwg_us.daily_store_fact", "job:shelfguard:silver.alp_de.daily_store_fact",
-            "job:shelfguard:silver.nwg_us.weekly_store_fact"} <= one
+    assert {"job:shelfguard:silver.nwg_us__daily_store_fact",
+            "job:shelfguard:silver.alp_de__daily_store_fact",
+            "job:shelfguard:silver.nwg_us__weekly_store_fact"} <= one
     assert not any(j.startswith("job:shelfguard:bronze.") for j in one)
     two = jobs(2)
-    assert {"job:shelfguard:bronze.nwg_us.pos_daily", "job:shelfguard:bronze.alp_de.sales"} <= two
+    assert {"job:shelfguard:bronze.nwg_us__pos_daily", "job:shelfguard:bronze.alp_de__sales"} <= two
     assert one < two <= jobs(20)
     dataset_start = graph_of(capsys, table_dataset(home, "gold", "daily_store_fact").node_id, 0)
     assert {i for i, n in dataset_start.items() if n["type"] == "JOB"} == {gold_job}
@@ -115,7 +116,7 @@ def test_depth_counts_job_hops_like_marquez(pipeline, capsys):
 def test_graph_has_marquez_shape_and_table_level_edges(pipeline, capsys):
     home, plan = pipeline
     nwg = next(c for c in plan.retailers if c.id.endswith("nwg_us"))
-    graph = graph_of(capsys, "job:shelfguard:bronze.nwg_us.pos_daily", 20)
+    graph = graph_of(capsys, "job:shelfguard:bronze.nwg_us__pos_daily", 20)
     for node_id, node in graph.items():
         assert set(node) == {"id", "type", "data", "inEdges", "outEdges"}
         assert node["type"] in ("JOB", "DATASET")
@@ -125,7 +126,7 @@ def test_graph_has_marquez_shape_and_table_level_edges(pipeline, capsys):
             assert edge["origin"] == node_id and edge in graph[edge["destination"]]["inEdges"]
     latest_file = file_dataset(landing_file(home, nwg, "pos_daily", LATEST_DAY)).node_id
     bronze = table_dataset(home, "bronze", "nwg_us__pos_daily").node_id
-    job = graph["job:shelfguard:bronze.nwg_us.pos_daily"]
+    job = graph["job:shelfguard:bronze.nwg_us__pos_daily"]
     assert job["inEdges"] == [{"origin": latest_file, "destination": job["id"]}]
     assert job["outEdges"] == [{"origin": job["id"], "destination": bronze}]
     assert job["data"]["latestRun"]["state"] == "COMPLETE"
@@ -141,7 +142,7 @@ def test_text_output_is_a_tree_up_and_down(pipeline, capsys):
     lines = out.splitlines()
     assert lines[0] == silver
     upstream, downstream = lines.index("  upstream:"), lines.index("  downstream:")
-    assert lines[upstream + 1].startswith("    <- job:shelfguard:silver.nwg_us.daily_store_fact  [COMPLETE ")
+    assert lines[upstream + 1].startswith("    <- job:shelfguard:silver.nwg_us__daily_store_fact  [COMPLETE ")
     gold_job = "-> job:shelfguard:gold.daily_store_fact"
     assert any(line.strip().startswith(gold_job) for line in lines[downstream:])
 
@@ -179,10 +180,10 @@ def test_datasets_of_other_storage_are_nodes_too(tmp_path: Path, capsys):
     emitter = LineageEmitter(make_client(events))
     source = DatasetId("sqlite:///data/crl_au.sqlite", "sales")
     target = DatasetId("file", "/w/bronze/crl_au__sales")
-    with emitter.run("bronze.crl_au.sales", [InputDataset(source.namespace, source.name)],
+    with emitter.run("bronze.crl_au__sales", [InputDataset(source.namespace, source.name)],
                      [OutputDataset(target.namespace, target.name)]):
         pass
     code, out, _ = lineage(capsys, "--node", source.node_id, "--events", str(events), "--format", "json")
     assert code == 0
     assert {n["id"] for n in json.loads(out)["graph"]} == {source.node_id, target.node_id,
-                                                            "job:shelfguard:bronze.crl_au.sales"}
+                                                            "job:shelfguard:bronze.crl_au__sales"}

@@ -121,7 +121,7 @@ def test_table_metrics_count_rows_and_nulls():
 def test_silver_column_lineage_follows_the_canonical_mapping(contracts_dir: Path, tmp_path: Path):
     home = DataHome(tmp_path / "home")
     plan = build_plan(contracts_dir)
-    inputs, (output,) = silver_lineage(plan, ("silver", "nwg_us", "daily_store_fact"), home)
+    inputs, (output,) = silver_lineage(plan, ("silver", "nwg_us__daily_store_fact"), home)
     bronze = str(home.table("bronze", "nwg_us__pos_daily"))
     assert {i.name for i in inputs} == {bronze, str(home.table("silver", "nwg_us__prod_dim")),
                                         str(home.table("silver", "nwg_us__site_dim"))}
@@ -144,7 +144,7 @@ def test_silver_dimensions_read_the_corporate_master(contracts_dir: Path, tmp_pa
     home = DataHome(tmp_path / "home")
     plan = build_plan(contracts_dir)
     master_file = home.landing / "corporate" / "product_master_2024.csv"
-    inputs, (output,) = silver_lineage(plan, ("silver", "nwg_us", "prod_dim"), home,
+    inputs, (output,) = silver_lineage(plan, ("silver", "nwg_us__prod_dim"), home,
                                        master_files={"product_master": master_file})
     master = next(i for i in inputs if i.name == str(master_file))
     assert master.facets["shelfguard_dataContract"].id == plan.master.id

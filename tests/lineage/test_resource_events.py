@@ -31,7 +31,7 @@ def bronze_asset() -> dg.AssetsDefinition:
     """A bronze asset as the pipeline writes one: a delivery in, its gate and metrics on the input."""
     contract = load_contract(NWG_US)
 
-    @dg.asset(key=["bronze", "nwg_us", "pos_daily"])
+    @dg.asset(key=["bronze", "nwg_us__pos_daily"])
     def pos_daily(context: dg.AssetExecutionContext, openlineage: OpenLineageResource) -> None:
         home = DataHome.from_env()
         delivered = home.landing_for("nwg_us") / "nwg_pos_20240102.csv"
@@ -44,7 +44,7 @@ def bronze_asset() -> dg.AssetsDefinition:
     return pos_daily
 
 
-@dg.asset(key=["silver", "nwg_us", "prod_dim"])
+@dg.asset(key=["silver", "nwg_us__prod_dim"])
 def failing(context: dg.AssetExecutionContext, openlineage: OpenLineageResource) -> None:
     with openlineage.run(context):
         raise RuntimeError("cannot read postgresql://etl:pw-12345@db.example/pos")
@@ -56,7 +56,7 @@ def test_materialisation_is_one_run_with_the_dagster_run_as_parent(shelfguard_ho
     assert (start["eventType"], complete["eventType"]) == ("START", "COMPLETE")
     assert start["run"]["runId"] == complete["run"]["runId"] != result.run_id
     for event in (start, complete):
-        assert event["job"] == {"namespace": "shelfguard", "name": "bronze.nwg_us.pos_daily",
+        assert event["job"] == {"namespace": "shelfguard", "name": "bronze.nwg_us__pos_daily",
                                 "facets": {"jobType": event["job"]["facets"]["jobType"]}}
         job_type = event["job"]["facets"]["jobType"]
         assert (job_type["processingType"], job_type["integration"], job_type["jobType"]) == (
@@ -138,7 +138,7 @@ def test_the_validator_finds_broken_facets(tmp_path: Path, where: str, damage, e
     events_file = tmp_path / "events.ndjson"
     source = source_dataset(contract, "pos_daily", tmp_path / "nwg_pos_20240102.csv",
                             gate=gate_result(contract, "pos_daily"))
-    with LineageEmitter(make_client(events_file)).run("bronze.nwg_us.pos_daily", [source]):
+    with LineageEmitter(make_client(events_file)).run("bronze.nwg_us__pos_daily", [source]):
         pass
     start = read_events(events_file)[0]
     assert EventValidator().errors(start) == []
@@ -148,7 +148,7 @@ def test_the_validator_finds_broken_facets(tmp_path: Path, where: str, damage, e
 
 def test_the_validator_finds_an_event_of_another_openlineage_version(tmp_path: Path):
     events_file = tmp_path / "events.ndjson"
-    with LineageEmitter(make_client(events_file)).run("bronze.nwg_us.pos_daily"):
+    with LineageEmitter(make_client(events_file)).run("bronze.nwg_us__pos_daily"):
         pass
     start = read_events(events_file)[0]
     start["schemaURL"] = start["schemaURL"].replace("/2-0-2/", "/1-0-5/")
@@ -160,12 +160,12 @@ def test_the_validator_finds_an_event_of_another_openlineage_version(tmp_path: P
 def test_dagster_column_lineage_names_the_upstream_assets_columns(contracts_dir: Path, tmp_path: Path):
     home = DataHome(tmp_path / "home")
     plan = build_plan(contracts_dir)
-    _, (silver,) = silver_lineage(plan, ("silver", "nwg_us", "daily_store_fact"), home)
+    _, (silver,) = silver_lineage(plan, ("silver", "nwg_us__daily_store_fact"), home)
     lineage = dagster_column_lineage(silver, plan, home)
     assert lineage.deps_by_column["net_sales"] == [
-        dg.TableColumnDep(asset_key=["bronze", "nwg_us", "pos_daily"], column_name="sales_cents")]
+        dg.TableColumnDep(asset_key=["bronze", "nwg_us__pos_daily"], column_name="sales_cents")]
     assert lineage.deps_by_column["site_sk"] == [
-        dg.TableColumnDep(asset_key=["silver", "nwg_us", "site_dim"], column_name="site_sk")]
+        dg.TableColumnDep(asset_key=["silver", "nwg_us__site_dim"], column_name="site_sk")]
     _, (gold,) = gold_lineage(plan, ("gold", "daily_store_fact"), home)
     assert {d.asset_key for d in dagster_column_lineage(gold, plan, home).deps_by_column["units_sold"]} == {
-        dg.AssetKey(["silver", code, "daily_store_fact"]) for code in ("alp_de", "nwg_us")}
+        dg.AssetKey(["silver", f"{code}__daily_store_fact"]) for code in ("alp_de", "nwg_us")}

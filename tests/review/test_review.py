@@ -71,16 +71,16 @@ def test_impact_of_a_retailer_change(retailer_change: Review) -> None:
     assert impact["retailer"] == "alp_de" and impact["objects"] == ["products", "sales"]
     owners = {a["key"]: a["owners"] for a in impact["assets"]}
     assert list(owners) == [
-        "bronze/alp_de/products",
-        "bronze/alp_de/sales",
-        "silver/alp_de/prod_dim",
-        "silver/alp_de/daily_store_fact",
-        "silver/alp_de/weekly_store_fact",
+        "bronze/alp_de__products",
+        "bronze/alp_de__sales",
+        "silver/alp_de__prod_dim",
+        "silver/alp_de__daily_store_fact",
+        "silver/alp_de__weekly_store_fact",
         "gold/prod_dim",
         "gold/daily_store_fact",
         "gold/weekly_store_fact",
     ]
-    assert owners["bronze/alp_de/sales"] == ["retail-emea@shelfguard.example"]
+    assert owners["bronze/alp_de__sales"] == ["retail-emea@shelfguard.example"]
     assert owners["gold/daily_store_fact"] == ["data-platform@shelfguard.example"]
     assert [(f["canonical_column"], f["object"], f["property"]) for f in impact["canonical_columns"]] == [
         ("prod_dim.brand", "products", "Marke"),
@@ -170,7 +170,7 @@ def test_impact_of_a_canonical_change_names_every_feeding_retailer(repo: Repo, r
     )
     (impact,) = review("--base", "main", "--format", "json").json["impact"]
     keys = [a["key"] for a in impact["assets"]]
-    assert {"silver/alp_de/prod_dim", "silver/nwg_us/prod_dim", "gold/prod_dim"} <= set(keys)
+    assert {"silver/alp_de__prod_dim", "silver/nwg_us__prod_dim", "gold/prod_dim"} <= set(keys)
     assert not any(k.startswith("bronze/") for k in keys)
     feeders = {(f["retailer"], f["object"], f["property"]) for f in impact["canonical_columns"]}
     assert ("alp_de", "products", "EAN") in feeders
@@ -184,7 +184,7 @@ def test_removed_contract_lists_the_assets_that_go(repo: Repo, review) -> None:
     (change,) = result.json["changes"]
     assert (change["change"], change["severity"]) == ("contract_removed", "breaking")
     (impact,) = result.json["impact"]
-    assert "bronze/nwg_us/pos_daily" in [a["key"] for a in impact["assets"]]
+    assert "bronze/nwg_us__pos_daily" in [a["key"] for a in impact["assets"]]
     assert "base revision" in impact["note"]
 
 

@@ -25,7 +25,7 @@ from tests.silver_gold.conftest import (
     nwg_line,
 )
 
-SILVER_FACT = dg.AssetKey(["silver", "nwg_us", "daily_store_fact"])
+SILVER_FACT = dg.AssetKey(["silver", "nwg_us__daily_store_fact"])
 GOLD_FACT = dg.AssetKey(["gold", "daily_store_fact"])
 
 
@@ -43,15 +43,15 @@ def test_every_retailer_feeds_generated_silver_assets_and_one_gold_asset_per_tab
     assert {k for k in keys if k.path[0] == "gold"} == {
         dg.AssetKey(["gold", t]) for t in ("prod_dim", "site_dim", "daily_store_fact", "weekly_store_fact")
     } | {GOLD_VIEWS_KEY}
-    assert dg.AssetKey(["silver", "pmp_ar", "weekly_store_fact"]) in keys
-    assert dg.AssetKey(["silver", "pmp_ar", "daily_store_fact"]) not in keys
+    assert dg.AssetKey(["silver", "pmp_ar__weekly_store_fact"]) in keys
+    assert dg.AssetKey(["silver", "pmp_ar__daily_store_fact"]) not in keys
     spec = spec_of(defs, SILVER_FACT)
-    assert spec.group_name == "silver" and spec.tags["retailer"] == "nwg_us"
+    assert spec.group_name == "nwg_us" and spec.tags["retailer"] == "nwg_us" and "silver" in spec.kinds
     assert spec.automation_condition == AUTOMATION
     assert {d.asset_key for d in spec.deps} == {
-        dg.AssetKey(["bronze", "nwg_us", "pos_daily"]),
-        dg.AssetKey(["silver", "nwg_us", "prod_dim"]),
-        dg.AssetKey(["silver", "nwg_us", "site_dim"]),
+        dg.AssetKey(["bronze", "nwg_us__pos_daily"]),
+        dg.AssetKey(["silver", "nwg_us__prod_dim"]),
+        dg.AssetKey(["silver", "nwg_us__site_dim"]),
     }
     assert spec.metadata["contract_id"] == "urn:shelfguard:canonical:pos"
     checks = {
@@ -66,7 +66,7 @@ def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
     selection = [
         k
         for k in defs.get_repository_def().asset_graph.get_all_asset_keys()
-        if k.path[0] == "gold" or k.path[:2] == ["silver", "nwg_us"]
+        if k.path[0] == "gold" or (k.path[0] == "silver" and k.path[1].startswith("nwg_us__"))
     ]
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), asset_selection=selection
@@ -79,7 +79,7 @@ def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
     assert metadata["action"].value == "published" and metadata["dagster/row_count"].value == 2
     lineage = metadata["dagster/column_lineage"].value
     assert lineage.deps_by_column["net_sales"] == [
-        dg.TableColumnDep(asset_key=dg.AssetKey(["bronze", "nwg_us", "pos_daily"]), column_name="sales_cents")
+        dg.TableColumnDep(asset_key=dg.AssetKey(["bronze", "nwg_us__pos_daily"]), column_name="sales_cents")
     ]
     products = result.asset_materializations_for_node("silver__nwg_us__prod_dim")[0].metadata
     (unmatched,) = products["unmatched_master_keys"].value  # no product master delivered yet
@@ -95,7 +95,7 @@ def test_a_delivery_flows_from_bronze_to_gold_with_check_results(defs, home):
     complete = [
         e
         for e in events
-        if e["eventType"] == "COMPLETE" and e["job"]["name"] == "silver.nwg_us.daily_store_fact.gate"
+        if e["eventType"] == "COMPLETE" and e["job"]["name"] == "silver.nwg_us__daily_store_fact.gate"
     ]
     assert complete and "dataQualityAssertions" in complete[0]["inputs"][0]["inputFacets"]
     evaluations = {(e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()}
@@ -132,8 +132,8 @@ def test_deliveries_reach_gold_by_automation_and_a_blocked_batch_stops_only_its_
     instance = dg.DagsterInstance.ephemeral()
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
     job = defs.resolve_implicit_global_asset_job_def()
-    bronze = [dg.AssetKey(["bronze", "nwg_us", "pos_daily"])] + [
-        dg.AssetKey(["bronze", "alp_de", obj]) for obj in alp
+    bronze = [dg.AssetKey(["bronze", "nwg_us__pos_daily"])] + [
+        dg.AssetKey(["bronze", f"alp_de__{obj}"]) for obj in alp
     ]
     assert job.execute_in_process(instance=instance, asset_selection=bronze).success  # as the sensors do
 
@@ -152,12 +152,13 @@ def test_deliveries_reach_gold_by_automation_and_a_blocked_batch_stops_only_its_
     assert not requested, "the automation settles once everything is up to date"
     ran = set().union(*requested_per_tick)
     assert {dg.AssetKey(["gold", t]) for t in ("prod_dim", "site_dim", "daily_store_fact")} <= ran
-    assert not any(k.path[:2] == ["silver", "kst_uk"] for k in ran), "retailers without data wait"
+    waiting = [k for k in ran if k.path[0] == "silver" and k.path[1].startswith("kst_uk__")]
+    assert not waiting, "retailers without data wait"
 
     gold = tables.read(gold_path(home, "daily_store_fact"))
     assert gold["retailer_code"].to_list() == ["alp_de"], "nwg_us's blocked batch stops nwg_us only"
     assert tables.read(gold_path(home, "prod_dim")).filter(pl.col("retailer_code") == "nwg_us").is_empty()
-    blocked = instance.get_latest_materialization_event(dg.AssetKey(["silver", "nwg_us", "prod_dim"]))
+    blocked = instance.get_latest_materialization_event(dg.AssetKey(["silver", "nwg_us__prod_dim"]))
     assert blocked.asset_materialization.metadata["action"].value == "blocked"
-    assert not evaluations[(dg.AssetKey(["silver", "nwg_us", "prod_dim"]), "prod_dim_gtin_format")].passed
-    assert evaluations[(dg.AssetKey(["silver", "alp_de", "prod_dim"]), "prod_dim_gtin_format")].passed
+    assert not evaluations[(dg.AssetKey(["silver", "nwg_us__prod_dim"]), "prod_dim_gtin_format")].passed
+    assert evaluations[(dg.AssetKey(["silver", "alp_de__prod_dim"]), "prod_dim_gtin_format")].passed
