@@ -30,7 +30,7 @@ from assets.freshness import Clock, format_duration, utc_now
 from assets.gating import check_specs
 from assets.ledger import read_ledger
 from assets.notifiers import Alert, AlertKind, NotifierResource
-from assets.plan import AssetNode, retailer_code
+from assets.plan import AssetNode, bronze_key, retailer_code
 from checks.contract import Contract
 from checks.rules import compile_rules
 from shelfguard.settings import DataHome
@@ -168,7 +168,7 @@ def run_line(run: dg.RunRecord | None) -> str:
 
 
 def asset_key_of(contract: Contract, object_name: str) -> dg.AssetKey:
-    return dg.AssetKey(["bronze", retailer_code(contract), object_name])
+    return dg.AssetKey(list(bronze_key(retailer_code(contract), object_name)))
 
 
 def delivery_processed_specs(contract: Contract) -> list[dg.AssetCheckSpec]:
