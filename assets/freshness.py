@@ -53,10 +53,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def bronze_asset_keys(contract: Contract) -> list[dg.AssetKey]:
-    """`bronze/<retailer>__<object>` for every delivered object of a retailer contract."""
+def bronze_asset_keys(contract: Contract) -> dict[str, dg.AssetKey]:
+    """`bronze/<retailer>__<object>` by object name, for every delivered object of a retailer contract."""
     code = retailer_code(contract)
-    return [dg.AssetKey(list(bronze_key(code, name))) for name in contract.object_names]
+    return {name: dg.AssetKey(list(bronze_key(code, name))) for name in contract.object_names}
 
 
 def _policy(sla: Sla, widen_by: timedelta = timedelta(0)) -> dg.FreshnessPolicy:
@@ -107,8 +107,8 @@ def delivery_on_time_check_specs(contract: Contract) -> list[dg.AssetCheckSpec]:
     the store file shows exactly which file is late.
     """
     specs = []
-    for key in bronze_asset_keys(contract):
-        sla = sla_for(contract, key.path[-1])
+    for name, key in bronze_asset_keys(contract).items():
+        sla = sla_for(contract, name)
         if sla is not None:
             specs.append(dg.AssetCheckSpec(
                 CHECK_NAME, asset=key, blocking=False,
@@ -225,11 +225,11 @@ def delivery_statuses(contracts: Iterable[Contract], instance: dg.DagsterInstanc
     ledger = read_ledger((home or DataHome.from_env()).warehouse)
     statuses = []
     for contract in contracts:
-        for key in bronze_asset_keys(contract):
-            sla = sla_for(contract, key.path[-1])
+        for name, key in bronze_asset_keys(contract).items():
+            sla = sla_for(contract, name)
             if sla is None:
                 continue
-            recorded = ledger_delivered_at(ledger, retailer_code(contract), key.path[-1])
+            recorded = ledger_delivered_at(ledger, retailer_code(contract), name)
             reported = last_delivered_at(instance, key)
             times = [t for t in (recorded.timestamp() if recorded else None, reported) if t is not None]
             last = timestamp_to_datetime(max(times, default=None))

@@ -20,8 +20,8 @@ contract = load_contract(os.environ["SHELFGUARD_TEST_CONTRACT"])
 
 defs = dg.Definitions(
     assets=[dg.AssetSpec(key, group_name="bronze",
-                         freshness_policy=freshness_policy_for(contract, key.path[-1]))
-            for key in bronze_asset_keys(contract)],
+                         freshness_policy=freshness_policy_for(contract, name))
+            for name, key in bronze_asset_keys(contract).items()],
     asset_checks=build_delivery_on_time_checks([contract]),
     sensors=[build_freshness_sensor([contract], minimum_interval_seconds=2)],
     resources={NOTIFIER_RESOURCE_KEY: NotifierResource(backoff_seconds=0.1)},

@@ -86,8 +86,8 @@ def test_silver_and_gold_tables_carry_the_canonical_freshness_policy():
 def test_definitions_from_every_repository_contract_load():
     contracts = load_retailer_contracts(CONTRACTS_DIR)
     bronze = [dg.AssetSpec(key, group_name="bronze",
-                           freshness_policy=freshness_policy_for(contract, key.path[-1]))
-              for contract in contracts for key in bronze_asset_keys(contract)]
+                           freshness_policy=freshness_policy_for(contract, name))
+              for contract in contracts for name, key in bronze_asset_keys(contract).items()]
     defs = dg.Definitions(assets=bronze, asset_checks=build_delivery_on_time_checks(contracts),
                           sensors=[build_freshness_sensor(contracts)],
                           resources={NOTIFIER_RESOURCE_KEY: NotifierResource()})

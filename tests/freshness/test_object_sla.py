@@ -68,8 +68,8 @@ def _contract(tmp_path, slas: str):
 def _statuses(contract, instance, deliveries: dict[str, datetime]) -> dict[str, DeliveryStatus]:
     for name, moment in deliveries.items():
         instance.report_runless_asset_event(dg.AssetMaterialization(
-            asset_key=dg.AssetKey(["bronze", "hvn_nl", name]), metadata={"delivered_at": moment.timestamp()}))
-    return {s.asset.split("/")[-1]: s.evaluation.status for s in delivery_statuses([contract], instance, NOW)}
+            asset_key=dg.AssetKey(["bronze", f"hvn_nl__{name}"]), metadata={"delivered_at": moment.timestamp()}))
+    return {s.asset.split("__")[-1]: s.evaluation.status for s in delivery_statuses([contract], instance, NOW)}
 
 
 def test_an_objects_own_sla_changes_only_that_objects_freshness(tmp_path, instance):
@@ -91,6 +91,6 @@ def test_policies_and_checks_follow_the_objects_sla(tmp_path):
     assert freshness_policy_for(contract, "verkoop").deadline_cron == "0 8 * * *"
     assert freshness_policy_for(contract, "artikelen").deadline_cron == "0 8 * * 1"
     assert freshness_policy_for(contract, "winkels") is None
-    specs = {spec.asset_key.path[-1]: spec for spec in delivery_on_time_check_specs(contract)}
+    specs = {spec.asset_key.path[-1].split("__")[-1]: spec for spec in delivery_on_time_check_specs(contract)}
     assert set(specs) == {"verkoop", "artikelen"}
     assert "0 8 * * 1" in specs["artikelen"].description and "0 8 * * *" in specs["verkoop"].description
