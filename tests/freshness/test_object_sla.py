@@ -68,8 +68,10 @@ def _contract(tmp_path, slas: str):
 def _statuses(contract, instance, deliveries: dict[str, datetime]) -> dict[str, DeliveryStatus]:
     for name, moment in deliveries.items():
         instance.report_runless_asset_event(dg.AssetMaterialization(
-            asset_key=dg.AssetKey(["bronze", f"hvn_nl__{name}"]), metadata={"delivered_at": moment.timestamp()}))
-    return {s.asset.split("__")[-1]: s.evaluation.status for s in delivery_statuses([contract], instance, NOW)}
+            asset_key=dg.AssetKey(["bronze", f"hvn_nl__{name}"]),
+            metadata={"delivered_at": moment.timestamp()}))
+    statuses = delivery_statuses([contract], instance, NOW)
+    return {s.asset.split("__")[-1]: s.evaluation.status for s in statuses}
 
 
 def test_an_objects_own_sla_changes_only_that_objects_freshness(tmp_path, instance):
