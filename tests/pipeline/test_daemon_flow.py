@@ -16,7 +16,7 @@ from shelfguard.settings import DataHome
 from tests.pipeline.daemon import running_daemon
 from tests.silver_gold.conftest import NWG_HEADER, land, nwg_line
 
-TIMEOUT_SECONDS = 420
+TIMEOUT_SECONDS = 900  # generous: catches a hang, not a slow shared machine
 
 
 def gold_rows(home: DataHome) -> pl.DataFrame | None:
