@@ -116,3 +116,21 @@ def test_canonical_role_errors(tree: Path, old: str, new: str, message: str) -> 
     edit(tree / "canonical" / "pos_canonical.odcs.yaml", old, new)
     found = lint(tree)
     assert any("pos_canonical.odcs.yaml:" in m and message in m for m in found), found
+
+
+def test_a_tenth_retailer_is_granted_from_its_own_folder_alone(tree: Path) -> None:
+    """Onboarding is one folder: a new retailer with its own key lints clean and is readable by its
+    owner group and, by the canonical rule, by the competition groups; nothing canonical edited."""
+    folder = tree / "retailers" / "hvn_nl"
+    folder.mkdir()
+    text = (tree / "retailers" / "nwg_us" / "nwg_us.odcs.yaml").read_text("utf-8")
+    for old, new in (("nwg_us", "hvn_nl"), ("SG_NWG_US", "SG_HVN_NL"), ("DP-1001", "DP-1010"),
+                     ("pos_analysts_americas", "hvn_key_account")):
+        text = text.replace(old, new)
+    (folder / "hvn_nl.odcs.yaml").write_text(text, "utf-8")
+    assert lint(tree) == []
+    plan = build_plan(tree)
+    table = by_group(access_grants(plan.canonical, plan.retailers))
+    assert table["hvn_key_account"] == {"SG_HVN_NL": False}
+    assert table["pos_analysts_all"]["SG_HVN_NL"] is True
+    assert "SG_HVN_NL" not in table["pos_analysts_emea"], "emea lists its competition keys explicitly"
