@@ -372,6 +372,10 @@ def type_option(logical_type: str, name: str, value: Any, type_format: str | Non
     cast = castability(logical_type, type_format, decimal_separator)
     if logical_type in ("integer", "number"):
         return _numeric_option(cast, name, value)
+    if type_format and parse_jdk(type_format).has_offset:
+        raise UnsupportedDefinition(f"logicalTypeOptions.{name}: values in {type_format!r} carry a zone "
+                                    "offset, which the gates judge by its form only, so bounds cannot be "
+                                    "compared")
     bound = parse_temporal_bound(logical_type, type_format, value, name)
     return _bounded(name, value, cast, ValueDomain.TEMPORAL, bound)
 

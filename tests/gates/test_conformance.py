@@ -351,6 +351,13 @@ CASES = [
          {"t": ["2024-01-01T00:00:00", "2024-01-01 00:00:01", "2024-02-01T00:00:00", "2024-01-31 23:59:59",
                 "2023-06-01T12:00:00"]},
          {"t_exclusiveMinimum": (2, 2), "t_maximum": (1, 1)}, "warn"),
+    Case("time_bounds", [prop("t", "time", **opts(minimum="08:00:00", exclusiveMaximum="20:00:00"), **WARN)],
+         {"t": ["08:00:00", "07:59:59", "20:00:00", "19:59:59", "25:00:00", None]},
+         {"t_type": (1, 1), "t_minimum": (1, 1), "t_exclusiveMaximum": (1, 1)}, "warn"),
+    Case("timestamp_bounds_with_zone_offsets_fail_closed", [prop("t", "timestamp", **opts(
+        format="yyyy-MM-dd'T'HH:mm:ssXXX", maximum="2024-01-31T23:59:59+00:00"))],
+         {"t": ["2024-01-01T10:00:00+02:00"]}, {"t_maximum": (None, 0)}, "block", passed={"t_maximum": False},
+         messages={"t_maximum": "zone offset"}),
     Case("native_date_bounds", [prop("d", "date", **opts(minimum="2024-01-01"), **WARN)],
          {"d": [date(2024, 1, 1), date(2023, 12, 31), None]}, {"d_minimum": (1, 1)}, "warn"),
     Case("array_options", [prop("tags", "array", **opts(minItems=1, maxItems=3, uniqueItems=True), **WARN)],
