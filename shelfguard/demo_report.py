@@ -10,7 +10,7 @@ import polars as pl
 from assets.ledger import HELD_BACK_VERDICTS, current_deliveries, latest_attempts, read_ledger
 from assets.plan import CANONICAL_OBJECTS, build_plan, retailer_code
 from assets.silver_publish import PROMOTED, silver_ledger
-from checks.gate import BLOCKED
+from checks.gate import BLOCKED, QUARANTINE_REASONS
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 
 SHORT = {"prod_dim": "prod", "site_dim": "site", "daily_store_fact": "daily", "weekly_store_fact": "weekly"}
@@ -81,7 +81,7 @@ QUARANTINE_SCHEMA = {
     "table": pl.String,
     "retailer_code": pl.String,
     "delivery_id": pl.String,
-    "quarantine_reasons": pl.List(pl.String),
+    QUARANTINE_REASONS: pl.List(pl.String),
 }
 
 
@@ -100,7 +100,7 @@ def _quarantined_rows(home: DataHome) -> pl.DataFrame:
                     pl.lit(table.name).alias("table"),
                     pl.col("_retailer_code" if stamped else "retailer_code").alias("retailer_code"),
                     pl.col("_delivery_id" if stamped else "delivery_id").alias("delivery_id"),
-                    "quarantine_reasons",
+                    QUARANTINE_REASONS,
                 ).collect()
             )
     return pl.concat(frames)
@@ -112,7 +112,7 @@ def pipeline_report(home: DataHome) -> PipelineReport:
     latest = latest_attempts(ledger)
     quarantined = _quarantined_rows(home)
     blocked_later = quarantined.filter(
-        pl.col("layer").is_in(["silver", "gold"]) & (pl.col("quarantine_reasons").list.first() == BLOCKED)
+        pl.col("layer").is_in(["silver", "gold"]) & (pl.col(QUARANTINE_REASONS).list.first() == BLOCKED)
     )
     promoted = silver_ledger(home, pl.col("state") == PROMOTED)
     held_back = latest.filter(pl.col("verdict").is_in(HELD_BACK_VERDICTS))
