@@ -12,6 +12,7 @@ import pytest
 
 from checks.diff import Severity
 from checks.diff.catalogue import CATALOGUE, ROWS, markdown_table
+from checks.diff.quality import VALUE_SETS
 from checks.diff.values import compare_type_options
 from tests.review.contract_edits import CANONICAL, REPO_ROOT, Edit, obj, prop, set_custom
 from tests.review.test_diff import BOTH, CONSUMER, PRODUCER, changes_after, the
@@ -319,3 +320,29 @@ def test_object_physical_name_is_still_the_pulled_table(tmp_path: Path) -> None:
         "delivery_changed",
     )
     assert (change.severity, change.field, change.property) == (B, "physicalName", None)
+
+
+def test_every_row_is_reported_by_a_walker() -> None:
+    """No dead rows: each key is named by a walker, literally or by an f-string's shape."""
+    import ast
+
+    walkers = Path(__file__).resolve().parents[2] / "checks" / "diff"
+    literals: set[str] = set()
+    shapes: list[re.Pattern[str]] = []
+    for path in walkers.glob("*.py"):
+        if path.name == "catalogue.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                literals.add(node.value)
+            elif isinstance(node, ast.JoinedStr):
+                fixed = [v.value for v in node.values if isinstance(v, ast.Constant)]
+                if sum(map(len, fixed)) >= 4:  # a shape like f"{a}_{b}" would match anything
+                    parts = [
+                        re.escape(v.value) if isinstance(v, ast.Constant) else r"\w+" for v in node.values
+                    ]
+                    shapes.append(re.compile("".join(parts)))
+    directions = ("narrowed", "widened", "tightened", "loosened", "changed")
+    literals |= {f"{prefix}_{d}" for prefix, _ in VALUE_SETS.values() for d in directions}
+    unused = [key for key in CATALOGUE if key not in literals and not any(s.fullmatch(key) for s in shapes)]
+    assert unused == []
