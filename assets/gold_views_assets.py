@@ -10,7 +10,7 @@ from assets.gating import contract_metadata
 from assets.gold_views import GoldViews, group_database_path
 from assets.lineage.column_lineage import dagster_column_lineage
 from assets.lineage.datasets import gold_views_lineage
-from assets.plan import CANONICAL_OBJECTS, PipelinePlan
+from assets.plan import CANONICAL_OBJECTS, PipelinePlan, gold_key
 from assets.resources.home import DataHomeResource
 from assets.resources.openlineage import OpenLineageResource
 from assets.silver_gold_assets import AUTOMATION
@@ -24,7 +24,7 @@ def build_gold_views_asset(plan: PipelinePlan) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=GOLD_VIEWS_KEY,
-        deps=[dg.AssetKey(["gold", obj]) for obj in CANONICAL_OBJECTS],
+        deps=[dg.AssetKey(list(gold_key(obj))) for obj in CANONICAL_OBJECTS],
         group_name="gold",
         owners=canonical.owners,
         kinds={"duckdb"},
