@@ -11,7 +11,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, Field
 
-from assets.plan import AssetNode, PipelinePlan, bronze_key, build_plan, column_mappings
+from assets.plan import AssetNode, ColumnMapping, PipelinePlan, bronze_key, build_plan, column_mappings
 from checks.contract import Contract, ContractError
 from checks.diff import Change, affects_data
 from shelfguard.review.git import ReviewError, Revision
@@ -162,16 +162,7 @@ def _retailer_feeds(
         for m in column_mappings(contract) if contract else []:
             if (m.retailer_object, m.retailer_column) in changed:
                 column = f"{m.canonical_object}.{m.canonical_column}"
-                feeds.setdefault(
-                    (column, m.retailer_object, m.retailer_column),
-                    CanonicalFeed(
-                        canonical_column=column,
-                        retailer=code,
-                        object=m.retailer_object,
-                        property=m.retailer_column,
-                        transform=m.transform,
-                    ),
-                )
+                feeds.setdefault((column, m.retailer_object, m.retailer_column), _feed(column, code, m))
     return list(feeds.values())
 
 
@@ -186,16 +177,18 @@ def _canonical_feeds(changes: list[Change], plan: PipelinePlan) -> list[Canonica
             for m in column_mappings(r)
             if f"{m.canonical_object}.{m.canonical_column}" == column
         ]
-        feeds += [
-            CanonicalFeed(
-                canonical_column=column,
-                retailer=code,
-                object=m.retailer_object,
-                property=m.retailer_column,
-                transform=m.transform,
-            )
-            for code, m in feeders
-        ]
+        feeds += [_feed(column, code, m) for code, m in feeders]
         if not feeders:
             feeds.append(CanonicalFeed(canonical_column=column))
     return feeds
+
+
+def _feed(column: str, code: str, mapping: ColumnMapping) -> CanonicalFeed:
+    """The canonical column `column` fed by one retailer column."""
+    return CanonicalFeed(
+        canonical_column=column,
+        retailer=code,
+        object=mapping.retailer_object,
+        property=mapping.retailer_column,
+        transform=mapping.transform,
+    )
