@@ -471,6 +471,20 @@ def _quality_rule(object_name: str, quality: dict[str, Any], property_name: str 
     )
 
 
+def implementation_of(rule: Rule) -> Any:
+    """A custom rule's `implementation` as data: ODCS writes it as a text block (YAML), or as YAML
+    directly. Text that is not YAML raises `ValueError` naming the rule."""
+    from checks.safe_yaml import YamlRefused, parse_bounded
+
+    implementation = rule.implementation
+    if not isinstance(implementation, str):
+        return implementation
+    try:
+        return parse_bounded(implementation)[0]
+    except YamlRefused as exc:
+        raise ValueError(f"rule {rule.id}: implementation is not YAML: {exc}") from None
+
+
 def _with_unique_ids(rules: list[Rule]) -> list[Rule]:
     """Generated ids can collide (two rules of one metric on one column): number the later ones."""
     seen: dict[str, int] = {}

@@ -26,6 +26,7 @@ Where an expectation does not mean our metric, the difference is closed before G
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from checks.engines.gx_worker import ExpectationOutcome, ExpectationSpec, GxRule
 from checks.engines.pandera_engine import RuleNotMeasurable, duplicate_rows, violation_expression
 from checks.engines.polars_common import native_kind, schema_difference
 from checks.engines.semantics import NativeKind, UnsupportedDefinition, text_values
-from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind
+from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind, implementation_of
 
 CHUNK_ROWS_ENV = "SHELFGUARD_GX_CHUNK_ROWS"
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -220,18 +221,33 @@ def _text_column(column: str, dtype: pl.DataType, derived: dict[str, pl.Expr]) -
 
 
 def _plan_custom(rule: Rule) -> _Planned:
-    """A contract's own expectation: `{expectation: <snake_case name>, kwargs: {...}}`, checked by
-    the worker, which also names the columns of its domain."""
-    implementation = rule.implementation
-    if not isinstance(implementation, dict) or "expectation" not in implementation:
-        raise GxRuleError(f"rule {rule.id}: implementation must be {{expectation: <name>, kwargs: {{...}}}}")
-    kwargs = dict(implementation.get("kwargs") or {})
-    expectation = ExpectationSpec(str(implementation["expectation"]), kwargs)
+    """A contract's own expectation, checked by the worker, which also names the columns of its
+    domain: `{expectation: <name>, kwargs: {...}}`, or the ODCS documentation's form
+    `{type: <name>, kwargs: {...}}` with camelCase kwargs (`minValue` is GX's `min_value`). On a
+    property, a column expectation without `column` is about that property."""
+    try:
+        implementation = implementation_of(rule)
+    except ValueError as exc:
+        raise GxRuleError(str(exc)) from None
+    name = implementation.get("expectation") or implementation.get("type") if isinstance(implementation,
+                                                                                         dict) else None
+    if not name:
+        raise GxRuleError(f"rule {rule.id}: implementation must be {{expectation: <name>, kwargs: {{...}}}} "
+                          "(or ODCS's {type: <name>, kwargs: {...}})")
+    kwargs = {_snake_case(str(k)): v for k, v in dict(implementation.get("kwargs") or {}).items()}
+    if rule.property is not None and str(name).startswith("expect_column_") and "column" not in kwargs:
+        kwargs["column"] = rule.property
+    expectation = ExpectationSpec(str(name), kwargs)
     try:
         columns = gx_worker.inspect_custom(expectation)
     except GxRuleError as exc:
         raise GxRuleError(f"rule {rule.id}: {exc}") from None
     return _Planned(rule, [expectation], columns=columns)
+
+
+def _snake_case(name: str) -> str:
+    """`minValue` -> `min_value` (GX's keyword arguments are snake_case; snake_case stays)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
 def _derive(derived: dict[str, pl.Expr], expression: pl.Expr) -> str:

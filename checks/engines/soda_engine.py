@@ -35,8 +35,7 @@ from checks.engines import semantics
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
 from checks.engines.duckdb_batch import batch_database
 from checks.engines.polars_common import schema_difference
-from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind
-from checks.safe_yaml import YamlRefused, parse_bounded
+from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind, implementation_of
 
 os.environ["SODA_CORE_TELEMETRY_ENABLED"] = "false"
 
@@ -257,12 +256,12 @@ def _has_variable_syntax(value: Any) -> bool:
 
 def _plan_custom(rule: Rule) -> _Planned:
     """A contract's own Soda v4 check (one mapping `{check_type: body}`), run on the batch table."""
-    implementation = rule.implementation
-    if isinstance(implementation, str):
-        try:
-            implementation = parse_bounded(implementation)[0]
-        except YamlRefused as exc:
-            raise SodaRuleError(f"rule {rule.id}: implementation is not YAML: {exc}") from None
+    try:
+        implementation = implementation_of(rule)
+    except ValueError as exc:
+        raise SodaRuleError(str(exc)) from None
+    if isinstance(implementation, dict) and "type" in implementation:
+        implementation = _from_soda_contract_v3(implementation)
     if not isinstance(implementation, dict) or len(implementation) != 1:
         raise SodaRuleError(f"rule {rule.id}: implementation must be one Soda check, e.g. "
                             "`failed_rows: {query: ...}`")
@@ -270,10 +269,27 @@ def _plan_custom(rule: Rule) -> _Planned:
     if body is not None and not isinstance(body, dict):
         raise SodaRuleError(f"rule {rule.id}: the body of `{check_type}` must be a mapping")
     body = {**(body or {}), **_label(rule)}
-    column = rule.property if check_type in COLUMN_CHECK_TYPES else None
-    if check_type in COLUMN_CHECK_TYPES and column is None:
+    on_column = check_type in COLUMN_CHECK_TYPES and not (check_type == "duplicate" and "columns" in body)
+    column = rule.property if on_column else None
+    if on_column and column is None:
         raise SodaRuleError(f"rule {rule.id}: a `{check_type}` check must be written on a property")
     return _Planned(rule, column, {check_type: body})
+
+
+def _from_soda_contract_v3(check: dict[str, Any]) -> dict[str, Any]:
+    """The ODCS documentation's Soda form (Soda 3 contracts: `type: duplicate_percent`, `columns`,
+    `must_be_less_than: 1.0` beside each other) as one Soda 4 check: `{duplicate: {columns: [...],
+    threshold: {metric: percent, must_be_less_than: 1.0}}}`."""
+    body = {k: v for k, v in check.items() if k != "type"}
+    name = str(check["type"])
+    threshold = {k: body.pop(k) for k in list(body) if k.startswith("must_")}
+    for suffix, metric in (("_percent", "percent"), ("_count", "count")):
+        if name.endswith(suffix) and name != "row_count":
+            name = name.removesuffix(suffix)
+            threshold["metric"] = metric
+    if threshold:
+        body["threshold"] = {**body.get("threshold", {}), **threshold}
+    return {name: body}
 
 
 def _dataset(table: str) -> str:
