@@ -12,7 +12,7 @@ import operator
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from checks.contract import Contract, custom_properties, properties_of
 
@@ -119,6 +119,14 @@ class Rule(BaseModel):
         "(the table's updated_at); None keeps the first in delivery order.",
     )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _single_column_reference(self) -> Rule:
+        """`references: table.column` alone (one column) says the referenced table and column too."""
+        if self.references and self.reference_table is None and "(" not in self.references:
+            table, _, column = self.references.rpartition(".")
+            self.reference_table, self.reference_columns = table, [column]
+        return self
 
     def is_row_level(self) -> bool:
         library_row_metric = self.kind == RuleKind.LIBRARY and self.metric in ROW_LEVEL_METRICS

@@ -2,9 +2,13 @@
 file and the numbers counted by hand (`expected.json`, its `about` says how). Every contract lints
 without errors, and `shelfguard check` gives the expected verdict and numbers with every engine.
 
-`expected.json`: `runs`, each with `data` (relative to the case folder; a glob or folder too),
-optional `server` and `object`, the `exit` status (2: with the `error` stderr names), the
-`verdict`, optional `rows` and `rows_quarantined`, and `rules`: rule id -> [value, violating rows].
+`expected.json`: optional `lint_warnings` (how many warnings lint gives: what the gates do not
+check), and `runs`, each with `data` (relative to the case folder; a glob or folder too), optional
+`server`, `object` and `references` (object -> file, `--reference`), the `exit` status (2: with the
+`error` stderr names), the `verdict`, optional `rows` and `rows_quarantined`, `rules`: rule id ->
+[value, violating rows], and `outcomes`: rule id -> outcome (for rules whose numbers an engine
+defines itself: custom rules, rules not evaluated).
+Adding a case is adding a folder.
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ def _runs() -> list[Any]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_contract_lints_without_errors(case: Path) -> None:
-    assert [p.location_message() for p in lint_paths([case / "contract.odcs.yaml"])] == []
+    problems = lint_paths([case / "contract.odcs.yaml"], with_warnings=True)
+    assert [p.location_message() for p in problems if p.is_error] == []
+    expected = json.loads((case / "expected.json").read_text()).get("lint_warnings")
+    if expected is not None:
+        assert len(problems) == expected, [p.location_message() for p in problems]
 
 
 @pytest.mark.parametrize("engine", engine_params())
@@ -44,6 +52,8 @@ def test_corpus_numbers_in_every_engine(case: Path, index: int, engine: str,
     for option in ("server", "object"):
         if option in run:
             argv += [f"--{option}", run[option]]
+    for name, path in run.get("references", {}).items():
+        argv += ["--reference", f"{name}={case / path}"]
     status = main(argv)
     out, err = capsys.readouterr()
     assert status == run["exit"], err
@@ -56,6 +66,8 @@ def test_corpus_numbers_in_every_engine(case: Path, index: int, engine: str,
         if key in run:
             assert result[key] == run[key]
     by_id = {r["id"]: r for r in result["rules"]}
-    for rule_id, (value, violating) in run["rules"].items():
+    for rule_id, (value, violating) in run.get("rules", {}).items():
         found = by_id[rule_id]
         assert (found["value"], found["violating_rows"]) == (pytest.approx(value), violating), found
+    for rule_id, outcome in run.get("outcomes", {}).items():
+        assert by_id[rule_id]["outcome"] == outcome, by_id[rule_id]
