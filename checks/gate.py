@@ -89,7 +89,9 @@ def run_gate(
     numbered = batch.with_row_index(ROW_NUMBER)
     context = BatchContext(object_name=object_name,
                            decimal_separator=decimal_separator or format_hints(contract)["decimal_separator"],
-                           references={**_self_reference(batch, object_name, rules), **(references or {})})
+                           references={**_self_reference(batch, object_name, rules), **(references or {})},
+                           column_types={r.property: (r.logical_type or "", r.type_format) for r in rules
+                                         if r.kind == RuleKind.TYPE and r.property})
     measured = _Measurer(numbered, context)
     rows = numbered.height if isinstance(numbered, pl.DataFrame) else \
         int(numbered.select(pl.len()).collect(engine="streaming").item())
@@ -116,7 +118,7 @@ def run_gate(
     measurements = measured.by_engine(engine, default_rules, required=True)
     for custom_engine, engine_rules in custom_rules.items():
         measurements.update(measured.by_engine(custom_engine, engine_rules, required=False))
-    measurements.update(measured.by_sql(sql_rules, [r for r in rules if r.kind == RuleKind.TYPE]))
+    measurements.update(measured.by_sql(sql_rules))
 
     quarantine_rows: dict[str, pl.Series] = {}
     for rule in rules:
@@ -181,14 +183,13 @@ class _Measurer:
         return {r.id: found.get(r.id) or Measurement(r.id, None, message=f"engine {name!r} returned nothing "
                                                      "for this rule", engine=name) for r in rules}
 
-    def by_sql(self, rules: list[Rule], type_rules: list[Rule]) -> dict[str, Measurement]:
-        """`type: sql` rules over the batch typed by the contract (the columns of `type_rules`)."""
+    def by_sql(self, rules: list[Rule]) -> dict[str, Measurement]:
+        """`type: sql` rules over the batch typed by the contract."""
         if not rules:
             return {}
         from checks.sql_rules import run_sql_rules
 
-        return {m.rule_id: m for m in run_sql_rules(self.numbered, rules, self.context.object_name,
-                                                    type_rules, self.context.decimal_separator)}
+        return {m.rule_id: m for m in run_sql_rules(self.numbered, rules, self.context)}
 
 
 def _not_evaluable(rule: Rule, missing: list[str], context: BatchContext) -> tuple[str, bool]:

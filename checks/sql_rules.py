@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from checks.engines.base import ROW_NUMBER, Measurement, quote_identifier
+from checks.engines.base import ROW_NUMBER, BatchContext, Measurement, quote_identifier
 from checks.errors import one_line
 from checks.rules import Rule
 
@@ -48,20 +48,17 @@ def render_query(query: str, object_name: str, property_name: str | None) -> str
     return rendered
 
 
-def run_sql_rules(batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule], object_name: str,
-                  type_rules: Sequence[Rule] = (), decimal_separator: str = ".") -> list[Measurement]:
-    """One measurement per rule: the number its query returns over the batch, or why there is none.
-    `type_rules` (the object's `<property>_type` rules) say which columns to type first."""
+def run_sql_rules(batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule],
+                  context: BatchContext) -> list[Measurement]:
+    """One measurement per rule: the number its query returns over the batch typed by the
+    contract (`context.column_types`), or why there is none."""
     if not rules:
         return []
     from checks.engines.duckdb_batch import batch_database
-    from checks.engines.pandera_engine import typed_column
+    from checks.engines.pandera_engine import typed_batch
 
-    table = batch.drop(ROW_NUMBER, strict=False)
-    schema = table.collect_schema()
-    typed = [typed_column(r.property, schema[r.property], r.logical_type or "", r.type_format,
-                          decimal_separator) for r in type_rules if r.property in schema]
-    table = table.with_columns([column for column in typed if column is not None])
+    object_name = context.object_name
+    table = typed_batch(batch.drop(ROW_NUMBER, strict=False), context)
     with batch_database({object_name: table}, lock_configuration=True) as connection:
         return [_measure(connection, rule, object_name) for rule in rules]
 

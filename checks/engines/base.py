@@ -27,6 +27,10 @@ class BatchContext:
     decimal_separator: str = "."
     references: dict[str, pl.DataFrame] = field(default_factory=dict)
     """Referenced tables for relationship rules, by object name (e.g. `prod_dim`)."""
+    column_types: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """logicalType and date format of each property with a castability rule: rules written against
+    typed values (`type: sql`, custom Soda and GX rules) see text columns as these types
+    (`checks.engines.pandera_engine.typed_batch`)."""
 
 
 @dataclass

@@ -36,7 +36,7 @@ import polars as pl
 from checks.engines import gx_worker
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
 from checks.engines.gx_worker import ExpectationOutcome, ExpectationSpec, GxRuleError
-from checks.engines.pandera_engine import RuleNotMeasurable, duplicate_rows, violation_expression
+from checks.engines.pandera_engine import RuleNotMeasurable, duplicate_rows, typed_batch, violation_expression
 from checks.engines.polars_common import native_kind, schema_difference
 from checks.engines.semantics import NativeKind, UnsupportedDefinition, text_values
 from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind, implementation_of
@@ -87,7 +87,8 @@ class GxEngine:
         if schema_items:
             _extend(results, _validate(pl.DataFrame(schema=schema).drop(ROW_NUMBER), schema_items))
         for item in custom_items:  # a custom expectation may aggregate: it sees the whole batch
-            whole = frame.select(_custom_columns(item, schema)).collect(engine="streaming")
+            columns = frame.select(_custom_columns(item, schema))
+            whole = typed_batch(columns, context).collect(engine="streaming")
             _extend(results, _validate(whole, [item]))
         if chunked_items:
             for chunk in _chunks(frame.select(_read_columns(chunked_items, schema)).with_columns(**derived)):

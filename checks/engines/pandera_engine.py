@@ -457,6 +457,14 @@ def _number(text: pl.Expr, decimal_separator: str) -> pl.Expr:
     return text.str.replace(decimal_separator, ".", literal=True).cast(pl.Float64, strict=False)
 
 
+def typed_batch(frame: pl.DataFrame | pl.LazyFrame, context: BatchContext) -> pl.DataFrame | pl.LazyFrame:
+    """The frame with its text columns typed by the contract (`context.column_types`)."""
+    schema = frame.collect_schema()
+    typed = [typed_column(name, schema[name], logical_type, type_format, context.decimal_separator)
+             for name, (logical_type, type_format) in context.column_types.items() if name in schema]
+    return frame.with_columns([column for column in typed if column is not None])
+
+
 def typed_column(column: str, dtype: pl.DataType, logical_type: str, type_format: str | None,
                  decimal_separator: str = ".") -> pl.Expr | None:
     """A text column as its logicalType (BIGINT-like Int64, Float64, Boolean, Date, Datetime), the

@@ -34,6 +34,7 @@ from checks.engines import duckdb_sql as sql
 from checks.engines import semantics
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
 from checks.engines.duckdb_batch import batch_database
+from checks.engines.pandera_engine import typed_batch
 from checks.engines.polars_common import schema_difference
 from checks.rules import DEFAULT_MISSING_VALUES, Rule, RuleKind, implementation_of
 
@@ -79,18 +80,21 @@ class SodaEngine:
         measurements: dict[str, Measurement] = {}
         planned: list[_Planned] = []
         schema = batch.collect_schema()
+        custom = any(rule.kind == RuleKind.CUSTOM for rule in rules)
+        table = _table_name(context, custom=custom)
         for rule in rules:
             try:
-                planned.append(_plan(rule, _table_name(context), schema, context))
+                planned.append(_plan(rule, table, schema, context))
             except (SodaRuleError, KeyError, ValueError) as exc:  # incl. semantics.UnsupportedDefinition
                 measurements[rule.id] = Measurement(rule.id, None, message=str(exc), engine=self.name)
         if not planned:
             return [measurements[rule.id] for rule in rules]
-        table = _table_name(context)
-        # Custom checks run the contract's SQL: the database has no file system or network access.
-        with batch_database({table: batch, **_reference_tables(rules, context)},
+        # Custom checks run the contract's SQL over the object's name, typed by the contract (as
+        # `type: sql` rules); our checks read the batch as delivered. No file system or network.
+        typed = {context.object_name: typed_batch(batch, context)} if custom else {}
+        with batch_database({table: batch, **typed, **_reference_tables(rules, context)},
                             lock_configuration=False) as connection:
-            if table != context.object_name:
+            if table != context.object_name and not custom:
                 connection.execute(f"CREATE VIEW {sql.quote(context.object_name)} AS "
                                    f"SELECT * FROM {sql.quote(table)}")
             _materialise_row_queries(connection, planned)
@@ -115,8 +119,10 @@ class SodaEngine:
         return [measurements[rule.id] for rule in rules]
 
 
-def _table_name(context: BatchContext) -> str:
-    return context.object_name if '"' not in context.object_name else BATCH_TABLE
+def _table_name(context: BatchContext, *, custom: bool) -> str:
+    """The batch as delivered is the object's table, unless the name holds a double quote (Soda
+    cannot quote it) or custom checks need the object's name for the typed batch."""
+    return context.object_name if '"' not in context.object_name and not custom else BATCH_TABLE
 
 
 def _reference_tables(rules: Sequence[Rule], context: BatchContext) -> dict[str, pl.DataFrame]:

@@ -430,6 +430,14 @@ CASES = [
          quality=[{"id": "no_bad_status", "type": "custom", "engine": "soda", **on_violation("warn"),
                    "implementation": "failed_rows:\n  name: Bad status\n  query: |\n"
                                      f"    SELECT * FROM {OBJECT} WHERE status = 'bad'\n"}]),
+    Case("custom_rules_see_the_batch_typed_by_the_contract", [prop("units", "integer", **WARN)],
+         {"units": ["5", "12", "x", "50"]},                                   # CSV text; x is null when typed
+         {"soda_big": (2, None), "gx_range": (2, None), "units_type": (1, 1)}, "warn",
+         quality=[{"id": "soda_big", "type": "custom", "engine": "soda", **WARN,
+                   "implementation": {"failed_rows": {"query": f"SELECT * FROM {OBJECT} WHERE units > 10"}}},
+                  {"id": "gx_range", "type": "custom", "engine": "greatExpectations", **WARN,
+                   "implementation": {"expectation": "expect_column_values_to_be_between",
+                                      "kwargs": {"column": "units", "min_value": 0, "max_value": 10}}}]),
     Case("custom_gx_rule", [prop("units", "integer")], {"units": [1, 5, 50, None]},
          {"units_plausible": (1, None)}, "warn",
          quality=[{"id": "units_plausible", "type": "custom", "engine": "greatExpectations",
