@@ -524,6 +524,10 @@ def _date_format_errors(contract: Contract) -> Iterator[ContractError]:
                                         *here, "logicalTypeOptions", "format")
 
 
+READING_OPTIONS = ("timezone", "defaultTimezone")
+"""Timestamp and time options that say how values are read, not which are valid."""
+
+
 def _type_option_warnings(contract: Contract) -> Iterator[ContractError]:
     """logicalTypeOptions the gates cannot check as written (an unknown string format, a pattern
     the linear-time engines refuse, a date bound in no known format), and array or object options
@@ -543,6 +547,10 @@ def _type_option_warnings(contract: Contract) -> Iterator[ContractError]:
             fmt = options.get("format") if logical_type in TEMPORAL_TYPES else None
             for name, value in options.items():
                 here = ("schema", i, "properties", j, "logicalTypeOptions", name)
+                if name in READING_OPTIONS and logical_type in TEMPORAL_TYPES:
+                    yield contract.warning(f"property {prop.get('name')!r}: logicalTypeOptions.{name} is not "
+                                           "checked by the gates (it says how values are read; silver reads "
+                                           "values without an offset in the retailer's timezone)", *here)
                 if name not in TYPE_OPTIONS[logical_type] or (name == "format" and fmt is not None):
                     continue
                 if logical_type == "string" and name == "format" and value in STRING_FORMATS_ANY_VALUE:

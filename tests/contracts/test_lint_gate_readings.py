@@ -52,3 +52,10 @@ def test_lint_says_mustBeBetween_includes_both_bounds(tmp_path: Path) -> None:
     path = contract_file(tmp_path, [prop("a", quality=[rule("a_nulls", "nullValues", mustBeBetween=[0, 5])])])
     (message,) = [m for _, m, error in _lint(path) if "mustBeBetween" in m and not error]
     assert "[0, 5] is read with both bounds included (0 ≤ value ≤ 5)" in message
+
+
+def test_timezone_options_are_named_as_not_checked(tmp_path: Path) -> None:
+    path = contract_file(tmp_path, [prop("ts", "timestamp", logicalTypeOptions={
+        "timezone": True, "defaultTimezone": "Europe/Berlin"})])
+    warnings = [m for _, m, error in _lint(path) if not error and "is not checked by the gates" in m]
+    assert len(warnings) == 2 and "timezone" in warnings[0] and "defaultTimezone" in warnings[1]
