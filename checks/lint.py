@@ -524,6 +524,28 @@ def _date_format_errors(contract: Contract) -> Iterator[ContractError]:
                                         *here, "logicalTypeOptions", "format")
 
 
+def _physical_name_warnings(contract: Contract) -> Iterator[ContractError]:
+    """A `physicalName` that is another property's name or physicalName: a delivered column of that
+    name is then read as the property whose name it is (checks.readers.with_logical_names)."""
+    for i, obj in _objects(contract):
+        names = {prop.get("name") for _, prop in _properties(obj)}
+        seen: dict[str, str] = {}
+        for j, prop in _properties(obj):
+            physical = prop.get("physicalName")
+            if not isinstance(physical, str) or physical == prop.get("name"):
+                continue
+            here = ("schema", i, "properties", j, "physicalName")
+            if physical in names:
+                yield contract.warning(f"property {prop.get('name')!r}: physicalName {physical!r} is the "
+                                       "name of another property; a column of that name is that property",
+                                       *here)
+            elif physical in seen:
+                yield contract.warning(f"property {prop.get('name')!r}: physicalName {physical!r} is also "
+                                       f"{seen[physical]!r}'s; a column of that name is read as one of them "
+                                       "only", *here)
+            seen.setdefault(physical, str(prop.get("name")))
+
+
 READING_OPTIONS = ("timezone", "defaultTimezone")
 """Timestamp and time options that say how values are read, not which are valid."""
 
@@ -835,6 +857,7 @@ CONTRACT_CHECKS = (
     _sla_errors,
     _date_format_errors,
     _type_option_warnings,
+    _physical_name_warnings,
     _between_readings,
     on_violation_errors,
     _role_errors,

@@ -59,3 +59,11 @@ def test_timezone_options_are_named_as_not_checked(tmp_path: Path) -> None:
         "timezone": True, "defaultTimezone": "Europe/Berlin"})])
     warnings = [m for _, m, error in _lint(path) if not error and "is not checked by the gates" in m]
     assert len(warnings) == 2 and "timezone" in warnings[0] and "defaultTimezone" in warnings[1]
+
+
+def test_ambiguous_physical_names_are_warnings(tmp_path: Path) -> None:
+    path = contract_file(tmp_path, [prop("store", physicalName="units"), prop("units"),
+                                    prop("a", physicalName="X"), prop("b", physicalName="X")])
+    warnings = [m for _, m, error in _lint(path) if not error and "physicalName" in m]
+    assert len(warnings) == 2, warnings
+    assert "is the name of another property" in warnings[0] and "is also 'a''s" in warnings[1]
