@@ -18,6 +18,7 @@ import dagster as dg
 
 from assets.bronze_assets import op_name
 from assets.definitions import build_definitions
+from assets.gold_views_assets import GOLD_VIEWS_KEY
 from assets.plan import bronze_key, build_plan
 from checks.engines import DEFAULT_ENGINE, warm_up
 from checks.gate import engines_for
@@ -185,10 +186,12 @@ def downstream_behind(home: DataHome, retailers: list[str]) -> list[str]:
 
 def _execute_downstream(defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[dg.AssetKey],
                         engine: str, log_level: str) -> dg.ExecuteInProcessResult:
+    """Silver and gold `keys`; with gold, the readers' views of it after it (docs/access.md)."""
+    selection = [*keys, GOLD_VIEWS_KEY] if any(k.path[0] == "gold" for k in keys) else keys
     return defs.resolve_implicit_global_asset_job_def().execute_in_process(
         run_config=_run_config(keys, engine, log_level),
         instance=instance,
-        asset_selection=keys,
+        asset_selection=selection,
         raise_on_error=False,
         tags={"shelfguard/run": "pipeline-downstream"},
     )
