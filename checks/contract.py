@@ -236,6 +236,11 @@ def schema_errors(
         message = (f"apiVersion must be one of {', '.join(SCHEMA_VERSIONS)} (the ODCS v3 versions); "
                    f"found {found!r}")
         return [ContractError(path, message, line, column)]
+    return _schema_errors_as(version, path, document, positions)
+
+
+def _schema_errors_as(version: str, path: Path, document: dict[str, Any],
+                      positions: dict[JsonPath, tuple[int, int]]) -> list[ContractError]:
     errors = []
     for error in sorted(_validator(version).iter_errors(_without_server_hints(document)),
                         key=lambda e: list(map(str, e.absolute_path))):
@@ -282,12 +287,22 @@ def read_document(path: Path) -> ReadDocument:
     problems = schema_errors(path, document, positions)
     api_version = str(document.get("apiVersion")) if isinstance(document, dict) else ""
     changes: list[Change] = []
+    lenient = []
+    if problems and needs_upgrade(api_version) and not _schema_errors_as(ODCS_API_VERSION, path, document,
+                                                                          positions):
+        # Written with v3.1 constructs under a v3.0 apiVersion, which the v3.1.0 schema allows.
+        first = problems[0]
+        message = (f"not valid against the {api_version} schema ({first.message}) but valid against the "
+                   f"{ODCS_API_VERSION} one, whose apiVersion values include {api_version}: read as "
+                   f"{ODCS_API_VERSION}")
+        lenient = [ContractError(path, message, first.line, first.column, WARNING)]
+        problems = []
     if not problems and needs_upgrade(api_version):
         changes = upgrade_tree(tree)
         document, positions = plain_with_positions(tree)
         problems = [ContractError(p.path, f"{api_version} construct without a v3.1 equivalent "
                                   f"(kept as written, not checked): {p.message}", p.line, p.column, WARNING)
-                    for p in schema_errors(path, document, positions)]
+                    for p in schema_errors(path, document, positions)] + lenient
     elif not problems and api_version in V2_API_VERSIONS:
         line, column = positions.get(("apiVersion",), (1, 1))
         problems = [ContractError(path, f"apiVersion {api_version} with the ODCS v3 structure: read as "

@@ -280,6 +280,30 @@ def _property_names(obj: dict[str, Any]) -> set[str]:
     return {str(prop.get("name")) for _, prop in _properties(obj)}
 
 
+HERE, ELSEWHERE, MISSING = "here", "elsewhere", "missing"
+
+
+def _resolution(contract: Contract, reference: str) -> str:
+    """Where `object.property` (shorthand) or `schema/<object>/properties/<property>` is: HERE,
+    ELSEWHERE (an object this contract does not have, or another file: valid ODCS, resolved by the
+    caller) or MISSING (this contract's object has no such property, or the reference is malformed)."""
+    if "#" in reference:
+        return ELSEWHERE
+    parts = reference.strip("/").split("/")
+    objects = [obj for _, obj in _objects(contract)]
+    if len(parts) == 4 and parts[0] == "schema" and parts[2] == "properties":
+        object_name = parts[1]
+    elif len(parts) == 1 and reference.count(".") == 1:
+        object_name = reference.split(".")[0]
+    elif len(parts) == 1 and "." not in reference and len(objects) == 1:
+        return HERE if _resolves(contract, reference) else MISSING
+    else:
+        return MISSING
+    if not any(object_name in (obj.get("name"), obj.get("id")) for obj in objects):
+        return ELSEWHERE
+    return HERE if _resolves(contract, reference) else MISSING
+
+
 def _resolves(contract: Contract, reference: str) -> bool:
     """Whether `object.property` (shorthand) or `schema/<object>/properties/<property>` exists here."""
     if "#" in reference:
@@ -448,9 +472,18 @@ def _reference_errors(
 ) -> Iterator[ContractError]:
     targets = relationship.get(end)
     for n, target in enumerate(targets if isinstance(targets, list) else [targets]):
-        if isinstance(target, str) and not _resolves(contract, target):
-            where = (*here, end, n) if isinstance(targets, list) else (*here, end)
+        if not isinstance(target, str):
+            continue
+        where = (*here, end, n) if isinstance(targets, list) else (*here, end)
+        found = _resolution(contract, target)
+        if found == MISSING:
             yield contract.error(f"relationship {end} {target!r}: no such property in this contract", *where)
+        elif found == ELSEWHERE and end == "to":
+            local = target.rpartition("#")[2].strip("/")
+            table = local.split("/")[1] if "/" in local else local.split(".")[0]
+            yield contract.warning(f"relationship to {target!r}: an object of another contract; the gate "
+                                   f"checks it when given the table (`--reference {table}=PATH`), else "
+                                   "lists it not_evaluated", *where)
 
 
 def _object_sla_errors(contract: Contract, delivery: list[tuple[int, dict]]) -> Iterator[ContractError]:
@@ -462,7 +495,7 @@ def _object_sla_errors(contract: Contract, delivery: list[tuple[int, dict]]) -> 
             parse_sla(contract, i, entry)
         except ContractError as exc:
             yield exc
-        for name in sorted(element_objects(entry)):
+        for name in sorted(element_objects(contract, entry)):
             if name not in contract.object_names:
                 continue  # an unknown element is reported below with the other element references
             if _custom(contract.object(name)).get("refresh") == ONE_OFF:
@@ -502,7 +535,11 @@ def _sla_errors(contract: Contract) -> Iterator[ContractError]:
                 f"SLA schedule {schedule!r} is not a valid cron expression", *here, "schedule"
             )
         for element in str(sla.get("element") or "").split(","):
-            if element.strip() and not _resolves(contract, element.strip()):
+            found = _resolution(contract, element.strip()) if element.strip() else HERE
+            if found == ELSEWHERE:
+                yield contract.warning(f"SLA element {element.strip()!r}: not an object of this contract; "
+                                       "the SLA is read for the contract as a whole", *here, "element")
+            elif found == MISSING:
                 yield contract.error(
                     f"SLA element {element.strip()!r}: no such property in this contract", *here, "element"
                 )

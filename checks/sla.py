@@ -95,9 +95,11 @@ def delivery_sla_entries(contract: Contract) -> list[tuple[int, dict[str, Any]]]
     return [(i, e) for i, e in enumerate(contract.sla) if e.get("property") in SLA_PROPERTIES]
 
 
-def element_objects(entry: dict[str, Any]) -> set[str]:
-    """The schema objects an SLA entry's `element` names (`object` or `object.property`, comma separated)."""
-    return {e.strip().split(".")[0] for e in str(entry.get("element") or "").split(",") if e.strip()}
+def element_objects(contract: Contract, entry: dict[str, Any]) -> set[str]:
+    """The schema objects an SLA entry's `element` names (`object` or `object.property`, comma
+    separated; read by `qualified_element`)."""
+    element = qualified_element(contract, str(entry.get("element") or "")) or ""
+    return {e.strip().split(".")[0] for e in element.split(",") if e.strip()}
 
 
 def sla_for(contract: Contract, object_name: str) -> Sla | None:
@@ -109,7 +111,7 @@ def sla_for(contract: Contract, object_name: str) -> Sla | None:
     if refresh == ONE_OFF:
         return None
     for index, entry in delivery_sla_entries(contract):
-        if object_name in element_objects(entry):
+        if object_name in element_objects(contract, entry):
             return parse_sla(contract, index, entry)
     return sla_of(contract)
 
@@ -166,8 +168,8 @@ def qualified_element(contract: Contract, element: str | None) -> str | None:
     names = contract.object_names
     parts = []
     for part in (p.strip() for p in element.split(",") if p.strip()):
-        if "." not in part and "/" not in part and len(names) == 1:
-            parts.append(f"{names[0]}.{part}")
+        if "." not in part and "/" not in part:  # an object, or a column of the only object
+            parts.append(f"{names[0]}.{part}" if len(names) == 1 and part not in names else part)
         else:
             parts.append(".".join(reference_parts(part, contract)))
     return ",".join(parts)

@@ -173,3 +173,46 @@ def test_v32_lints_with_warnings_for_what_is_not_checked(tmp_path: Path, capsys)
     assert rules["order_customer_fk"].references == "customers.customer_id"
     assert rules["attributes_type"].kind == rules["embedding_type"].kind == RuleKind.NOT_CHECKED
     assert rules["orders_rowCount"].metric == "rowCount"
+
+
+V31_SHAPED = """\
+apiVersion: {version}
+kind: DataContract
+id: urn:test:v31-shaped
+version: 1.0.0
+status: active
+schema:
+  - name: orders
+    properties:
+      - name: order_id
+        logicalType: integer
+        quality:
+          - metric: nullValues
+            mustBe: 0
+      - name: opens
+        logicalType: time
+"""
+
+
+def test_v30_label_with_v31_constructs_is_read_as_v31(tmp_path: Path) -> None:
+    """The v3.1.0 schema's apiVersion enum includes v3.0.x: a file it accepts is accepted, with a
+    warning, even where the v3.0.2 schema refuses it (the ODCS examples do this: `metric`, `time`)."""
+    path = write(tmp_path, V31_SHAPED.format(version="v3.0.2"))
+    problems = lint_paths([path], with_warnings=True)
+    assert [p.message for p in problems if p.is_error] == []
+    assert any("valid against the v3.1.0 one" in p.message for p in problems), problems
+    assert load_contract(path).document["apiVersion"] == "v3.1.0"
+
+
+def test_references_outside_the_contract_are_warnings(tmp_path: Path) -> None:
+    """A relationship to an object of another contract is checked when the caller gives its table;
+    an SLA element naming no object here is read for the whole contract: valid ODCS, not errors."""
+    text = V31_SHAPED.format(version="v3.1.0").replace(
+        "        logicalType: integer\n", "        logicalType: integer\n        relationships:\n"
+        "          - to: customers.customer_id\n", 1)
+    text += "slaProperties:\n  - property: latency\n    value: 1\n    unit: d\n    element: tab1.day\n"
+    problems = lint_paths([write(tmp_path, text)], with_warnings=True)
+    assert [p.message for p in problems if p.is_error] == []
+    messages = [p.message for p in problems]
+    assert any("--reference customers=PATH" in m for m in messages), messages
+    assert any("SLA element 'tab1.day': not an object of this contract" in m for m in messages), messages
