@@ -22,3 +22,39 @@ def test_cli_and_checks_do_not_import_heavy_engines() -> None:
     output = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                             check=True)
     assert json.loads(output.stdout) == []
+
+
+STARTUP_HEAVY = ("dagster", "great_expectations", "soda_core", "soda_duckdb", "deltalake", "sqlalchemy")
+"""What neither `shelfguard check` (default engine, a CSV or Parquet file) nor `contracts lint` needs."""
+
+
+def modules_loaded_by(argv: list[str]) -> set[str]:
+    """The top-level packages a whole `shelfguard ARGV` run has imported when it ends."""
+    code = (
+        "import sys\n"
+        "from shelfguard.cli import main\n"
+        f"status = main({argv!r})\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                            timeout=300, check=True)
+    return set(output.stdout.split())
+
+
+def test_check_loads_only_what_the_default_engine_needs(tmp_path: Path) -> None:
+    import polars as pl
+
+    data = tmp_path / "sales.parquet"
+    pl.DataFrame({"transaction_id": ["T1"], "sale_date": ["2024-01-01"]}).write_parquet(data)
+    for path in (data, tmp_path / "sales.csv"):
+        if path.suffix == ".csv":
+            pl.read_parquet(data).write_csv(path)
+        loaded = modules_loaded_by(["check", "--contract", "benchmarks/pos_sales_bench.odcs.yaml",
+                                    "--data", str(path), "--object", "pos_sales"])
+        assert "pandera" in loaded  # the default engine ran
+        assert not loaded & set(STARTUP_HEAVY), path.suffix
+
+
+def test_contracts_lint_loads_no_engine_library() -> None:
+    loaded = modules_loaded_by(["contracts", "lint"])
+    assert not loaded & {*STARTUP_HEAVY, "pandas", "pandera", "pyarrow"}
