@@ -26,6 +26,7 @@ from checks.access import (
 )
 from checks.contract import (
     DELIVERY_SERVER,
+    WARNING,
     Contract,
     ContractError,
     JsonPath,
@@ -295,6 +296,8 @@ def _resolution(contract: Contract, reference: str) -> str:
         object_name = parts[1]
     elif len(parts) == 1 and reference.count(".") == 1:
         object_name = reference.split(".")[0]
+    elif len(parts) == 1 and "." not in reference and any(reference == obj.get("name") for obj in objects):
+        return HERE  # an object (an SLA element may name one)
     elif len(parts) == 1 and "." not in reference and len(objects) == 1:
         return HERE if _resolves(contract, reference) else MISSING
     else:
@@ -516,7 +519,13 @@ def _sla_errors(contract: Contract) -> Iterator[ContractError]:
     from croniter import croniter
 
     delivery = delivery_sla_entries(contract)
-    yield from _object_sla_errors(contract, delivery)
+    ours = _is_retailer(contract) or "layer" in _custom(contract.document)
+    for problem in _object_sla_errors(contract, delivery):
+        # Our pipeline's contracts need an SLA the freshness sensor can judge; any other valid
+        # contract is only told that this one is not judged.
+        yield problem if ours else ContractError(
+            problem.path, f"{problem.message}; the freshness sensor does not judge this SLA", problem.line,
+            problem.column, WARNING)
     entries = [
         (i, sla)
         for i, sla in enumerate(_list(contract.document.get("slaProperties")))

@@ -216,3 +216,14 @@ def test_references_outside_the_contract_are_warnings(tmp_path: Path) -> None:
     messages = [p.message for p in problems]
     assert any("--reference customers=PATH" in m for m in messages), messages
     assert any("SLA element 'tab1.day': not an object of this contract" in m for m in messages), messages
+
+
+def test_an_sla_the_sensor_cannot_judge_is_a_warning_outside_the_pipeline(tmp_path: Path) -> None:
+    """`latency` in milliseconds, an `element` naming an object: valid ODCS; only the pipeline's own
+    contracts (retailers, layers) need an SLA the freshness sensor can judge."""
+    text = V31_SHAPED.format(version="v3.1.0") + (
+        "  - name: stock\n    properties:\n      - name: day\n        logicalType: date\n"
+        "slaProperties:\n  - property: latency\n    value: 500\n    unit: ms\n    element: orders\n")
+    problems = lint_paths([write(tmp_path, text)], with_warnings=True)
+    assert [(p.is_error, "unit 'ms'" in p.message and "does not judge" in p.message) for p in problems] == [
+        (False, True)], [p.location_message() for p in problems]
