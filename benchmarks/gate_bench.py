@@ -1,12 +1,14 @@
 """Gate benchmark: every engine against a hand-written single-pass Polars floor, on N rows of POS sales.
 
     uv run python benchmarks/gate_bench.py [--rows 2000000] [--engines pandera,soda,gx] [--seed 7]
-                                           [--keep DIR]
+                                           [--format csv|parquet|delta] [--keep DIR]
 
 It writes a CSV of N sales lines (about 1 % of them faulty: bad GTINs and GLNs, unknown currencies
 and store formats, duplicate lines and transaction ids) in chunks, so `--rows 10000000` fits in
-memory, and judges it with `pos_sales_bench.odcs.yaml` (25 rules). Each measurement runs in a fresh
-process so that its peak RSS is its own:
+memory, and judges it with `pos_sales_bench.odcs.yaml` (25 rules). With `--format parquet` or
+`delta` the same rows (every column text, as the CSV is read) are written as a Parquet file or a
+Delta table and everything below reads that instead. Each measurement runs in a fresh process so
+that its peak RSS is its own:
 - the floor: the same rules written by hand as one Polars `select` over the batch (duplicates: the
   members of duplicated keys, then the kept row chosen among those few rows), plus the split into
   published and quarantined rows;
@@ -15,6 +17,10 @@ process so that its peak RSS is its own:
   it (pandera: Polars' streaming engine; Soda: into a DuckDB table that spills to disk; GX: chunk by
   chunk), versus a process that only reads the file and runs the floor (each run `--repeat` times
   in turns, the best time counts). Its peak RSS shows what a file larger than memory would cost.
+- start-up: `shelfguard check` on a 10-row file of the same format against `python -c "import
+  polars"` (the best of `--repeat` runs each);
+- contract load: `checks.contract.load_contract` of a generated 3,000-line nested contract
+  (`large_contract.py`) in a fresh process, imports excluded.
 Every engine's numbers are compared with the floor's before any time is reported.
 """
 
@@ -40,7 +46,14 @@ REPO = HERE.parent
 CONTRACT = HERE / "pos_sales_bench.odcs.yaml"
 OBJECT = "pos_sales"
 CHUNK_ROWS = 1_000_000
+from large_contract import large_contract_text  # noqa: E402  (this folder, run as a script)
+
 TARGETS = {"pandera": 1.3, "soda": 3.0, "check": 1.5}
+STARTUP_TARGET_SECONDS = 1.0
+"""`shelfguard check` on 10 rows at most this much above `python -c "import polars"`."""
+CONTRACT_LOAD_TARGET_SECONDS = 0.5
+CONTRACT_LINES = 3_000
+FORMATS_WRITTEN = ("csv", "parquet", "delta")
 
 FAULTS = {  # share of rows per fault kind, about 1 % in all
     "bad_gtin": 0.003, "bad_gln": 0.002, "bad_currency": 0.0015, "bad_store_format": 0.001,
@@ -125,8 +138,34 @@ def _sales_chunk(rng: np.random.Generator, offset: int, n: int, store_gln: pl.Se
 
 
 def read_batch(path: Path) -> pl.DataFrame:
-    """The file as delivered: every column text, an empty field null (as the gate reads CSV)."""
+    """The file as delivered: every column text, an empty field null (as the gate reads CSV); a
+    Parquet file or a Delta table (a folder) as written by `write_data`."""
+    if path.is_dir():
+        return pl.read_delta(str(path))
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
     return pl.read_csv(path, infer_schema=False)
+
+
+def write_data(folder: Path, rows: int, seed: int, data_format: str) -> Path:
+    """The benchmark's input in `data_format`: the CSV, or its rows as Parquet or a Delta table."""
+    csv = folder / f"pos_sales_{rows}_{seed}.csv"
+    write_sales_csv(csv, rows, seed)
+    if data_format == "csv":
+        return csv
+    target = csv.with_suffix(".parquet" if data_format == "parquet" else "")
+    frame = pl.scan_csv(csv, infer_schema=False)
+    if data_format == "parquet":
+        frame.sink_parquet(target)
+    else:
+        frame.collect().write_delta(str(target))
+    csv.unlink()
+    return target
+
+
+def data_size_mb(path: Path) -> float:
+    files = path.rglob("*") if path.is_dir() else [path]
+    return sum(f.stat().st_size for f in files if f.is_file()) / 1e6
 
 
 # -- the floor: the benchmark contract's rules, written by hand as one Polars pass -----------------
@@ -274,8 +313,7 @@ def check_process(data: Path, repeat: int, engine: str) -> dict[str, Any]:
     """The whole `shelfguard check --engine ENGINE` process (as CI runs it: the file is scanned and
     streamed, never loaded whole), and for the default engine the read-and-floor process, run in
     turns `repeat` times; the best time of each, and its peak RSS."""
-    command = [str(Path(sys.executable).with_name("shelfguard")), "check", "--contract", str(CONTRACT),
-               "--data", str(data), "--object", OBJECT, "--format", "json", "--engine", engine]
+    command = check_command(data, engine)
     checks, floors = [], []
     for _ in range(repeat):
         checks.append(spawn(command))
@@ -289,6 +327,42 @@ def check_process(data: Path, repeat: int, engine: str) -> dict[str, Any]:
     return found
 
 
+def check_command(data: Path, engine: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("shelfguard")), "check", "--contract", str(CONTRACT),
+            "--data", str(data), "--object", OBJECT, "--format", "json", "--engine", engine]
+
+
+def startup(folder: Path, data_format: str, repeat: int) -> dict[str, float]:
+    """`shelfguard check` (default engine) on a 10-row file of the format against a process that
+    only imports Polars, in turns; the best of each."""
+    small_folder = folder / "startup"
+    small_folder.mkdir(exist_ok=True)
+    small = write_data(small_folder, 10, 7, data_format)
+    checks, imports = [], []
+    for _ in range(repeat):
+        checks.append(spawn(check_command(small, "pandera"))[0])
+        imports.append(spawn([sys.executable, "-c", "import polars"])[0])
+    return {"check_seconds": min(checks), "import_polars_seconds": min(imports)}
+
+
+def contract_load(folder: Path, repeat: int) -> dict[str, float]:
+    """The first `load_contract` of a generated 3,000-line nested contract in a fresh process
+    (imports excluded: start-up counts them); the best of `repeat` processes."""
+    path = folder / "large_contract.odcs.yaml"
+    path.write_text(large_contract_text(CONTRACT_LINES))
+    seconds = [json.loads(spawn(this_script("--load-contract", "--data", str(path)))[3])["seconds"]
+               for _ in range(repeat)]
+    return {"lines": path.read_text().count("\n"), "seconds": min(seconds)}
+
+
+def load_contract_once(path: Path) -> dict[str, float]:
+    from checks.contract import load_contract
+
+    started = time.perf_counter()
+    load_contract(path)
+    return {"seconds": time.perf_counter() - started}
+
+
 def differences(run: dict[str, Any], reference: dict[str, Any]) -> list[str]:
     """Where an engine's numbers differ from the floor's (there must be none)."""
     found = [f"{rule}: {run['counts'].get(rule)} != floor {count}"
@@ -298,12 +372,14 @@ def differences(run: dict[str, Any], reference: dict[str, Any]) -> list[str]:
     return found
 
 
-def report(rows: int, runs: dict[str, dict[str, Any]], checks: list[dict[str, Any]]) -> str:
-    """The figures as a Markdown table (what docs/performance.md shows)."""
+def report(rows: int, data_format: str, runs: dict[str, dict[str, Any]], checks: list[dict[str, Any]],
+           started: dict[str, float], loaded: dict[str, float]) -> str:
+    """The figures as Markdown tables (what docs/performance.md shows)."""
     floor_seconds = runs["floor"]["seconds"]
-    lines = [f"{rows:,} rows, {len(runs['floor']['counts'])} rule counts compared, {os.cpu_count()} cores, "
-             f"best of {len(runs['floor']['timings'])} runs; reading the CSV (all text): "
-             f"{runs['floor']['read_seconds']:.2f} s",
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [f"{rows:,} rows, {len(runs['floor']['counts'])} rule counts compared, {os.cpu_count()} cores "
+             f"(load average at the end {load}), best of {len(runs['floor']['timings'])} runs; reading the "
+             f"{data_format} (all text): {runs['floor']['read_seconds']:.2f} s",
              "",
              "| run | start-up s | seconds | rows/s | peak RSS MB | x floor | target |",
              "|---|---:|---:|---:|---:|---:|---|"]
@@ -333,6 +409,15 @@ def report(rows: int, runs: dict[str, dict[str, Any]], checks: list[dict[str, An
             lines.append(f"| read + floor process | {default['floor_seconds']:.2f} | "
                          f"{rows / default['floor_seconds']:,.0f} | {default['floor_peak_rss_mb']:,.0f} | "
                          "1.00 | |")
+    above = started["check_seconds"] - started["import_polars_seconds"]
+    lines += ["", "| start-up and contract load | seconds | target |", "|---|---:|---|",
+              f"| `check` on 10 rows ({data_format}) | {started['check_seconds']:.2f} | |",
+              f"| `python -c \"import polars\"` | {started['import_polars_seconds']:.2f} | |",
+              f"| `check` above `import polars` | {above:.2f} | <= {STARTUP_TARGET_SECONDS} "
+              f"{'met' if above <= STARTUP_TARGET_SECONDS else 'MISSED'} |",
+              f"| load a {loaded['lines']:,}-line nested contract | {loaded['seconds']:.2f} | "
+              f"<= {CONTRACT_LOAD_TARGET_SECONDS} "
+              f"{'met' if loaded['seconds'] <= CONTRACT_LOAD_TARGET_SECONDS else 'MISSED'} |"]
     return "\n".join(lines)
 
 
@@ -342,12 +427,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="pandera,soda,gx")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine; the best counts")
-    parser.add_argument("--keep", type=Path, help="write the CSV into this folder and keep it")
+    parser.add_argument("--format", dest="data_format", choices=FORMATS_WRITTEN, default="csv",
+                        help="the input every run reads: the CSV, or its rows as Parquet or a Delta table")
+    parser.add_argument("--keep", type=Path, help="write the data into this folder and keep it")
     parser.add_argument("--no-check", action="store_true", help="skip the `shelfguard check` process run")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--read-and-floor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--load-contract", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.load_contract:
+        print(json.dumps(load_contract_once(args.data)))
+        return 0
     if args.worker:
         print(json.dumps(worker(args.worker, args.data, args.repeat)))
         return 0
@@ -358,11 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gate_bench_") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        data = folder / f"pos_sales_{args.rows}_{args.seed}.csv"
         started = time.perf_counter()
-        write_sales_csv(data, args.rows, args.seed)
-        print(f"wrote {data.stat().st_size / 1e6:,.0f} MB of CSV in {time.perf_counter() - started:.1f} s",
-              flush=True)
+        data = write_data(folder, args.rows, args.seed, args.data_format)
+        print(f"wrote {data_size_mb(data):,.0f} MB of {args.data_format} in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
         runs = {"floor": measure_in_process("floor", data, args.repeat)}
         for engine in [name.strip() for name in args.engines.split(",") if name.strip()]:
             runs[engine] = measure_in_process(engine, data, args.repeat)
@@ -373,7 +463,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{engine}: {runs[engine]['seconds']:.2f} s, the same numbers as the floor", flush=True)
         engines = [name for name in runs if name != "floor"]
         checks = [] if args.no_check else [check_process(data, args.repeat, engine) for engine in engines]
-        print(report(args.rows, runs, checks))
+        started_up = startup(folder, args.data_format, args.repeat)
+        loaded = contract_load(folder, args.repeat)
+        print(report(args.rows, args.data_format, runs, checks, started_up, loaded))
     return 0
 
 
