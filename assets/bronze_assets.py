@@ -203,7 +203,7 @@ def _materialize_result(
     engine: str,
 ) -> dg.MaterializeResult:
     batches = [
-        CheckedBatch(o.entry.delivery_id, o.gate, o.violating_sample, o.entry.quarantine_path)
+        CheckedBatch(o.entry.delivery_id, o.gate, o.violating_sample, o.entry.quarantine_path, o.entry.source)
         for o in outcomes
         if o.gate is not None
     ]
@@ -223,7 +223,7 @@ def _materialize_result(
         "dagster/column_lineage": bronze_column_lineage(contract, node.object),
         "deliveries": len(entries),
         "delivery_id": ", ".join(e.delivery_id for e in entries),
-        "delivered_at": max(e.delivered_at.timestamp() for e in entries),
+        "delivered_at": dg.MetadataValue.timestamp(max(e.delivered_at for e in entries)),
         "rows_delivered": sum(e.rows for e in entries),
         "rows_accepted": sum(e.rows_published for e in entries if e.verdict not in HELD_BACK_VERDICTS),
         "rows_quarantined": sum(e.rows_quarantined for e in entries),
