@@ -67,7 +67,7 @@ class SlaEvaluation(BaseModel):
     last_delivery: datetime | None = Field(None, description="When the newest delivery arrived (UTC).")
     expected_by: datetime | None = Field(
         None,
-        description="Late: the deadline that was missed. On time: when the next delivery is due. "
+        description="Late: the first deadline that was missed. On time: when the next delivery is due. "
         "None when nothing was ever delivered and the SLA has no schedule.",
     )
     lateness_seconds: float | None = Field(None, description="Seconds past expected_by when late, else None.")
@@ -197,7 +197,8 @@ def evaluate(sla: Sla, last_delivery: datetime | None, now: datetime) -> SlaEval
         elif last >= _window_start(sla, due):
             status, expected_by = DeliveryStatus.ON_TIME, _next_unmet_deadline(sla, last, now)
         else:
-            status, expected_by = DeliveryStatus.LATE, due
+            # Late since the first deadline the newest delivery did not meet, however many passed since.
+            status, expected_by = DeliveryStatus.LATE, _next_unmet_deadline(sla, last, last)
     lateness = (now - expected_by).total_seconds() if status is DeliveryStatus.LATE else None
     return SlaEvaluation(status=status, evaluated_at=now, last_delivery=last, expected_by=expected_by,
                          lateness_seconds=lateness)
@@ -219,7 +220,8 @@ def _window_start(sla: Sla, deadline: datetime) -> datetime:
 
 
 def _next_unmet_deadline(sla: Sla, last: datetime, now: datetime) -> datetime:
-    """The first deadline after `now` that the delivery at `last` does not already satisfy."""
+    """The first deadline after `now` that the delivery at `last` does not already satisfy (with
+    `now` = `last`: the first deadline it missed)."""
     from croniter import croniter
 
     ticks = croniter(sla.schedule, now.astimezone(sla.zone))
