@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -291,6 +292,7 @@ class ReadDocument:
 READ_CACHE_SIZE = 64
 """Contract readings kept per process (the pipeline loads each contract for many assets)."""
 _read_cache: OrderedDict[tuple[str, str], ReadDocument] = OrderedDict()
+_read_cache_lock = threading.Lock()  # gates of one process may load contracts from several threads
 
 
 def read_document(path: Path) -> ReadDocument:
@@ -299,12 +301,15 @@ def read_document(path: Path) -> ReadDocument:
     copy of the document, so changing it changes no other caller's."""
     text = read_contract_text(path)
     key = (str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
-    read = _read_cache.get(key)
+    with _read_cache_lock:
+        read = _read_cache.get(key)
     if read is None:
-        read = _read_cache[key] = parse_document(path, text)
+        read = parse_document(path, text)
+    with _read_cache_lock:
+        _read_cache[key] = read
+        _read_cache.move_to_end(key)
         while len(_read_cache) > READ_CACHE_SIZE:
             _read_cache.popitem(last=False)
-    _read_cache.move_to_end(key)
     return replace(read, document=copy.deepcopy(read.document), positions=dict(read.positions),
                    problems=list(read.problems), changes=list(read.changes))
 
