@@ -17,6 +17,7 @@ One view definition (`select_sql`), two places it runs:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -288,6 +289,23 @@ def load_directory(path: Path) -> dict[str, list[str]]:
 
 class DirectoryError(ValueError):
     """The reader directory file cannot be read."""
+
+
+DEMO_READER_DOMAIN = "demo.example"
+
+
+def write_demo_directory(home: DataHome, groups: Sequence[str]) -> Path | None:
+    """A reader directory with one demo user per group (`<group>@demo.example`), so that the demo's
+    gold can be read through the views at once. An existing directory is the operator's: left alone."""
+    path = home.directory_file
+    if path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Demo readers written by `shelfguard demo`: one user per group of the contracts' roles.",
+             "users:"]
+    lines += [f"  {json.dumps(f'{group}@{DEMO_READER_DOMAIN}')}: [{json.dumps(group)}]" for group in groups]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
 
 
 def connect(

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         f"(DAGSTER_HOME={home.dagster_home}); lineage: `uv run shelfguard lineage --help`; "
         "SLA status: `uv run shelfguard freshness`."
     )
+    print_demo_readers(home)
     if errors:
         print("\nThe pipeline itself failed:", *errors, sep="\n  ", file=sys.stderr)
         return 1
@@ -99,3 +100,17 @@ def run_demo_pipeline(home: DataHome, *, engine: str) -> list[str]:
         # step-failure tracebacks; a real failure comes back from `errors()` and is printed.
         run = run_pipeline(home, engine=engine, log_level="CRITICAL")
     return run.errors()
+
+
+def print_demo_readers(home: DataHome) -> None:
+    """Give the demo one reader per group (unless a directory exists) and say how to read as one."""
+    from assets.gold_views import load_directory, write_demo_directory
+    from assets.plan import build_plan
+    from checks.access import groups
+
+    plan = build_plan(CONTRACTS_DIR)
+    write_demo_directory(home, groups(plan.canonical, plan.retailers))
+    users = sorted(load_directory(home.directory_file))
+    if users:
+        print(f"Gold through the views as a reader ({home.directory_file}): "
+              f"`uv run shelfguard sql --as {users[0]} \"SELECT ...\"`; readers: {', '.join(users)}.")
