@@ -106,11 +106,14 @@ def print_demo_readers(home: DataHome) -> None:
     """Give the demo one reader per group (unless a directory exists) and say how to read as one."""
     from assets.gold_views import load_directory, write_demo_directory
     from assets.plan import build_plan
-    from checks.access import groups
+    from checks.access import access_grants, groups
 
     plan = build_plan(CONTRACTS_DIR)
     write_demo_directory(home, groups(plan.canonical, plan.retailers))
-    users = sorted(load_directory(home.directory_file))
+    granted = {grant.group for grant in access_grants(plan.canonical, plan.retailers)}
+    # Readers whose groups are granted something first: the example should show rows.
+    users = sorted(load_directory(home.directory_file).items(), key=lambda u: (not granted & set(u[1]), u[0]))
     if users:
         print(f"Gold through the views as a reader ({home.directory_file}): "
-              f"`uv run shelfguard sql --as {users[0]} \"SELECT ...\"`; readers: {', '.join(users)}.")
+              f"`uv run shelfguard sql --as {users[0][0]} \"SELECT ...\"`; "
+              f"readers: {', '.join(user for user, _ in users)}.")
