@@ -8,6 +8,7 @@ and temporary folder, so a test can assert that nothing was written outside the 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -32,7 +33,8 @@ class CliRun:
 def run_cli(args: list[str], *, home: Path, work: Path, timeout: float,
             env: dict[str, str] | None = None) -> CliRun:
     """The `shelfguard` console script with SHELFGUARD_HOME=`home`, cwd and TMPDIR under `work`;
-    killed after `timeout` seconds. Peak RSS comes from the child's own rusage (`os.wait4`)."""
+    killed after `timeout` seconds. Peak RSS is the CLI's own rusage, taken by a small launcher
+    (see `_LAUNCHER`)."""
     cwd, tmp = work / "cwd", work / "tmp"
     cwd.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
@@ -41,24 +43,38 @@ def run_cli(args: list[str], *, home: Path, work: Path, timeout: float,
     started = time.monotonic()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         command = [str(Path(sys.executable).parent / "shelfguard"), *args]
-        process = subprocess.Popen(command, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=stdout,
-                                   stderr=stderr)
+        report = work / "rusage"
+        process = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(report), *command], cwd=cwd,
+                                   env=child_env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                   start_new_session=True)
         killed = threading.Event()
 
         def kill() -> None:
             killed.set()
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)  # the launcher and the CLI share its session
 
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         finally:
             timer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return CliRun(code=process.returncode, stdout=out.read_text("utf-8", "replace"),
+        code, max_rss_kb = map(int, report.read_text().split()) if report.exists() else (-signal.SIGKILL, 0)
+    return CliRun(code=code, stdout=out.read_text("utf-8", "replace"),
                   stderr=err.read_text("utf-8", "replace"), seconds=time.monotonic() - started,
-                  peak_rss_mb=usage.ru_maxrss / 1024, timed_out=killed.is_set())
+                  peak_rss_mb=max_rss_kb / 1024, timed_out=killed.is_set())
+
+
+_LAUNCHER = """
+import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+"""Spawns the CLI and writes its exit code and peak RSS (KiB). Linux carries a process's RSS high-water
+mark over fork and exec, so the CLI spawned straight from pytest would report at least pytest's own
+size; spawned from this small launcher it reports its own."""
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
