@@ -21,3 +21,14 @@ def shelfguard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("SHELFGUARD_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one Spark session of the test run (`checks.spark_session`: local Sail unless SPARK_REMOTE or
+    Databricks Connect is configured), started on first use and stopped at the end of the session."""
+    from checks import spark_session
+
+    session = spark_session.spark_session()
+    yield session
+    spark_session.stop()
