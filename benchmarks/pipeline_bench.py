@@ -42,7 +42,7 @@ def _child(step: str, home: Path, engine: str, retailers: list[str], instance_ki
     """Run one pipeline step in this process (called in a fresh interpreter) and measure it."""
     import dagster as dg
 
-    from assets import tables
+    from assets.storage import tables
     from checks.engines import gx_worker
     from shelfguard.dagster_home import open_instance
     from shelfguard.demo_sources import demo_sources

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from assets.durability import exclusive, write_atomically
+from assets.storage.durability import exclusive, write_atomically
 from shelfguard.settings import DataHome
 
 DAGSTER_YAML = """\

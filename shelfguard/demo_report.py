@@ -7,9 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.ledger import HELD_BACK_VERDICTS, current_deliveries, latest_attempts, read_ledger
+from assets.bronze.ledger import HELD_BACK_VERDICTS, current_deliveries, latest_attempts, read_ledger
 from assets.plan import CANONICAL_OBJECTS, build_plan, retailer_code
-from assets.silver_publish import PROMOTED, silver_ledger
+from assets.silver.publish import PROMOTED, silver_ledger
 from checks.gate import BLOCKED, QUARANTINE_REASONS
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 

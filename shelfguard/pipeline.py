@@ -16,9 +16,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.bronze_assets import op_name
 from assets.definitions import build_definitions
-from assets.gold_views_assets import GOLD_VIEWS_KEY
+from assets.definitions.bronze import op_name
+from assets.definitions.gold_views import GOLD_VIEWS_KEY
 from assets.plan import bronze_key, build_plan
 from checks.engines import DEFAULT_ENGINE, warm_up
 from checks.gate import engines_for
@@ -156,11 +156,11 @@ def downstream_behind(home: DataHome, retailers: list[str]) -> list[str]:
     Dimension deliveries are not recorded per delivery in silver; the run that took them in promotes them."""
     import polars as pl
 
-    from assets import tables
-    from assets.gold import gold_path, taken_versions
-    from assets.ledger import ACCEPTED_VERDICTS, latest_attempts, read_ledger
+    from assets.bronze.ledger import ACCEPTED_VERDICTS, latest_attempts, read_ledger
+    from assets.gold.publish import gold_path, taken_versions
     from assets.plan import CANONICAL_FACTS, CANONICAL_OBJECTS
-    from assets.silver_publish import silver_ledger, silver_path
+    from assets.silver.publish import silver_ledger, silver_path
+    from assets.storage import tables
 
     plan = build_plan(CONTRACTS_DIR)
     feeds_facts = {

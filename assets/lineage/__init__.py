@@ -1,7 +1,7 @@
 """OpenLineage for shelfguard: dataset names, facets from the contracts, emitting, and browsing.
 
 Dagster-free except `column_lineage` and `sources` (the resource in
-`assets/resources/openlineage.py` wraps the rest):
+`assets/definitions/resources/openlineage.py` wraps the rest):
 - `naming`: OpenLineage dataset names of files, Delta tables, databases and APIs;
 - `facets`: facets built from contracts and gate results, including our own two;
 - `datasets`: the inputs and outputs of each bronze, silver and gold asset, with column lineage;

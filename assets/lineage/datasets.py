@@ -4,7 +4,8 @@ We know from the contracts what each table reads and writes, column by column, s
 here rather than guessed from Dagster: bronze reads the delivery (landing file, database table or
 API endpoint), silver reads the retailer's bronze tables (facts also its silver dimensions,
 dimensions also the corporate master files), gold reads the silver tables of every retailer. The
-transformations named here follow `assets.mapping` and `assets.silver`, whose constants they reuse.
+transformations named here follow `assets.silver.mapping` and `assets.silver.transform`, whose
+constants they reuse.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 from openlineage.client.facet_v2 import InputDatasetFacet, column_lineage_dataset
 
-from assets.mapping import ID_COLUMNS, STAMP_COLUMNS
 from assets.plan import (
     CANONICAL_FACTS,
     CANONICAL_OBJECTS,
@@ -28,7 +28,8 @@ from assets.plan import (
     retailer_code,
     silver_key,
 )
-from assets.silver import DIMS, enrichments
+from assets.silver.mapping import ID_COLUMNS, STAMP_COLUMNS
+from assets.silver.transform import DIMS, enrichments
 from checks.access import masked_measures
 from checks.contract import Contract, custom_properties, properties_of
 from shelfguard.settings import DataHome
@@ -53,8 +54,9 @@ WEEKLY_ROLLUP = {
     "updated_at": ("updated_at", "AGGREGATION", "latest of the week"),
     "ingested_at": ("ingested_at", "AGGREGATION", "latest of the week"),
 }
-"""weekly_store_fact from daily_store_fact for retailers that deliver daily (`assets.silver.weekly_rollup`):
-the key columns as they are, these as said, the others from the week's latest row."""
+"""weekly_store_fact from daily_store_fact for retailers that deliver daily
+(`assets.silver.transform.weekly_rollup`): the key columns as they are, these as said, the others
+from the week's latest row."""
 
 ExtraFields = Iterable[tuple[str, str]]
 

@@ -104,7 +104,7 @@ def run_demo_pipeline(home: DataHome, *, engine: str) -> list[str]:
 
 def print_demo_readers(home: DataHome) -> None:
     """Give the demo one reader per group (unless a directory exists) and say how to read as one."""
-    from assets.gold_views import load_directory, write_demo_directory
+    from assets.gold.views import load_directory, write_demo_directory
     from assets.plan import build_plan
     from checks.access import access_grants, groups
 

@@ -22,7 +22,7 @@ from shelfguard.settings import CONTRACTS_DIR, DataHome
 if TYPE_CHECKING:
     import dagster as dg
 
-    from assets.freshness import AssetDeliveryStatus
+    from assets.definitions.freshness import AssetDeliveryStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assets.freshness import delivery_statuses, utc_now
+    from assets.definitions.freshness import delivery_statuses, utc_now
     from assets.plan import load_retailer_contracts
     from checks.contract import ContractError
 
@@ -62,7 +62,7 @@ def _instance(dagster_home: Path) -> dg.DagsterInstance:
 
 
 def _print_table(statuses: Sequence[AssetDeliveryStatus], timezones: dict[str, str]) -> None:
-    from assets.freshness import format_duration
+    from assets.definitions.freshness import format_duration
 
     header = ("RETAILER", "ASSET", "SLA", "LAST DELIVERY", "EXPECTED BY", "STATUS")
     rows = [header]

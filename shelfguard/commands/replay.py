@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from assets.ledger import HELD_BACK_VERDICTS
+from assets.bronze.ledger import HELD_BACK_VERDICTS
 from checks.engines import DEFAULT_ENGINE, ENGINES
 from shelfguard.cli import UsageError
 
@@ -27,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
     import dagster as dg
     import polars as pl
 
-    from assets.bronze_assets import bronze_run_config
+    from assets.bronze.ledger import latest_attempts, ledger_path, read_ledger
     from assets.definitions import build_definitions
-    from assets.ledger import latest_attempts, ledger_path, read_ledger
+    from assets.definitions.bronze import bronze_run_config
     from assets.plan import bronze_key
     from shelfguard.dagster_home import open_instance
     from shelfguard.settings import DataHome

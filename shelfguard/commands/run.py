@@ -2,11 +2,11 @@
 Dagster jobs and gates as the sensors, in-process on the data home's instance.
 
 Per retailer it lists what is waiting (landed files the delivery ledger has not recorded, the same
-judgement as the retailer's sensor: `assets.deliveries.waiting_files`), runs the retailer's ingest job
-over them and prints each delivery's verdict; then one run takes every accepted delivery on to silver
-and gold, and the demo's report closes. What the ledger already holds is never taken in again, so a
-second call adds nothing. Blocked deliveries are an outcome, not an error: the exit status is 1 only
-when the pipeline itself failed.
+judgement as the retailer's sensor: `assets.definitions.deliveries.waiting_files`), runs the
+retailer's ingest job over them and prints each delivery's verdict; then one run takes every
+accepted delivery on to silver and gold, and the demo's report closes. What the ledger already
+holds is never taken in again, so a second call adds nothing. Blocked deliveries are an outcome,
+not an error: the exit status is 1 only when the pipeline itself failed.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _selected(plan, requested: list[str] | None) -> list[str]:
 
 def missing_pull_settings(contract) -> list[str]:
     """The environment variables a pull retailer's contract names that are not set."""
-    from assets.channels import server_options
+    from assets.intake.channels import server_options
 
     options = server_options(contract)
     names = [str(options[o]) for o in ("urlEnv", "tokenEnv") if options.get(o)]
@@ -121,9 +121,9 @@ def ingest(home: DataHome, plan, code: str, *, instance, engine: str) -> tuple[i
     """One retailer's waiting deliveries through its ingest job; prints each one's verdict."""
     import polars as pl
 
-    from assets.bronze_assets import channel_of
-    from assets.deliveries import waiting_files
-    from assets.ledger import HELD_BACK_VERDICTS, read_ledger
+    from assets.bronze.ledger import HELD_BACK_VERDICTS, read_ledger
+    from assets.definitions.bronze import channel_of
+    from assets.definitions.deliveries import waiting_files
     from assets.plan import retailer_code
     from shelfguard.pipeline import ingest_retailer, step_errors
 

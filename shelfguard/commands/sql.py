@@ -1,6 +1,6 @@
 """`shelfguard sql --as USER ["SELECT …"]`: query the gold views as a reader.
 
-The connection is the one `assets.gold_views.connect` gives the Python entry point: only the views
+The connection is the one `assets.gold.views.connect` gives the Python entry point: only the views
 exist on it, evaluated for the user's groups (from `SHELFGUARD_HOME/access/directory.yaml`) and
 today's date before the first statement; files, network, extensions and settings are off limits.
 Without a query it reads statements from standard input (`;`-terminated; a prompt on a terminal).
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
-    from assets.gold_views import DirectoryError, connect, load_directory
+    from assets.gold.views import DirectoryError, connect, load_directory
     from shelfguard.settings import DataHome
 
     home = DataHome.from_env()

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assets.gold_views import databricks_policy_sql, duckdb_views_sql
+    from assets.gold.views import databricks_policy_sql, duckdb_views_sql
     from assets.plan import build_plan
     from checks.contract import ContractError
     from shelfguard.settings import CONTRACTS_DIR

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from assets.ledger import HELD_BACK_VERDICTS, UNREADABLE
+from assets.bronze.ledger import HELD_BACK_VERDICTS, UNREADABLE
 from checks.contract import Contract
 from checks.diff import Change, Severity, affects_data
 
@@ -93,7 +93,7 @@ class DryRun(BaseModel):
 
 
 Reader = Callable[[Contract], "pl.DataFrame"]
-"""Reads one batch as one revision takes it in; raises `assets.bronze.UnreadableDelivery`."""
+"""Reads one batch as one revision takes it in; raises `assets.bronze.ingest.UnreadableDelivery`."""
 Gate = Callable[[Contract, "pl.DataFrame"], "GateRun"]
 """One revision's gate on a batch that revision read."""
 
@@ -176,7 +176,7 @@ def compare(
 
 def judge(contract: Contract | None, object_name: str, read: Reader, gate: Gate) -> SideOutcome:
     """One revision's verdict on one batch, read and gated the way its layer does."""
-    from assets.bronze import UnreadableDelivery
+    from assets.bronze.ingest import UnreadableDelivery
     from checks.gate import GateError
 
     if contract is None or object_name not in contract.object_names:

@@ -2,7 +2,7 @@
 (the trials of the dry run; a delivery is *replayed* only by `shelfguard replay`).
 
 - a retailer delivering files: its latest files in `landing/<code>/`, read with each revision's
-  format hints as bronze reads them (`assets.bronze.read_delivery`);
+  format hints as bronze reads them (`assets.bronze.ingest.read_delivery`);
 - a retailer pulled from a database or an API: its latest deliveries in bronze, the rows as
   delivered (the delivery ledger names them; an unreadable pull is read from its quarantined copy);
 - the canonical contract: the current silver table of a retailer feeding a changed object, fitted
@@ -33,14 +33,14 @@ from shelfguard.settings import DataHome
 
 T = TypeVar("T")
 CORPORATE = "corporate"
-"""The landing folder of the corporate master files (`assets.silver_publish.read_master`)."""
+"""The landing folder of the corporate master files (`assets.silver.publish.read_master`)."""
 
 
 def try_landing(
     base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` landing files of a retailer object (newest by file time)."""
-    from assets.bronze import gate_delivery, landing_files, read_delivery
+    from assets.bronze.ingest import gate_delivery, landing_files, read_delivery
 
     folder = home.landing_for(retailer_code(head))
     files = {p for side in _having(object_name, base, head) for p in landing_files(home, side, object_name)}
@@ -67,8 +67,8 @@ def try_bronze(
     base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` deliveries of a pulled retailer object, as bronze holds them."""
-    from assets.bronze import bronze_rows, gate_delivery
-    from assets.ledger import latest_attempts, ledger_path, read_ledger
+    from assets.bronze.ingest import bronze_rows, gate_delivery
+    from assets.bronze.ledger import latest_attempts, ledger_path, read_ledger
 
     code = retailer_code(head)
     entries = (
@@ -105,8 +105,8 @@ def try_silver(
     engine: str = DEFAULT_ENGINE,
 ) -> DryRun | None:
     """Both canonical gates on a retailer's current silver table of `object_name`; None without one."""
-    from assets import tables
-    from assets.silver_publish import references_for, silver_dims, silver_path
+    from assets.silver.publish import references_for, silver_dims, silver_path
+    from assets.storage import tables
     from checks.gate import run_gate
 
     path = silver_path(home, code, object_name)
@@ -151,7 +151,7 @@ def try_master(
     base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` files of a master object (latest by name, as silver takes them)."""
-    from assets.bronze import object_option
+    from assets.bronze.ingest import object_option
     from checks.gate import run_gate
 
     folder = home.landing_for(CORPORATE)
@@ -185,7 +185,7 @@ def _read_pulled(
     object_name: str, entry: dict, rows: pl.DataFrame | None, contract: Contract
 ) -> pl.DataFrame:
     """A pulled delivery's rows with the columns it came with; an unreadable one from quarantine."""
-    from assets.bronze import UnreadableDelivery, read_delivery
+    from assets.bronze.ingest import UnreadableDelivery, read_delivery
 
     if entry["in_bronze"] and rows is not None:
         delivered = rows.filter(pl.col("_delivery_id") == entry["delivery_id"])
@@ -199,8 +199,8 @@ def _read_pulled(
 def _fit(object_name: str, rows: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     """Silver rows in this revision's columns and types: what silver would build for it (a column
     it adds is null, as an unmapped column is); values that do not convert make the batch unreadable."""
-    from assets.bronze import UnreadableDelivery
-    from assets.mapping import canonical_schema
+    from assets.bronze.ingest import UnreadableDelivery
+    from assets.silver.mapping import canonical_schema
     from checks.errors import one_line
 
     schema = canonical_schema(contract, object_name)
@@ -216,7 +216,7 @@ def _fit(object_name: str, rows: pl.DataFrame, contract: Contract) -> pl.DataFra
 
 
 def _read_master(path: Path, contract: Contract) -> pl.DataFrame:
-    from assets.bronze import UnreadableDelivery
+    from assets.bronze.ingest import UnreadableDelivery
     from checks.readers import DataReadError, format_hints, read_batch
 
     try:

@@ -10,7 +10,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from assets.gold_views import databricks_policy_sql
+from assets.gold.views import databricks_policy_sql
 from assets.plan import CANONICAL_OBJECTS, build_plan
 from checks.access import groups
 from shelfguard.cli import main

@@ -3,7 +3,7 @@ directory."""
 
 from __future__ import annotations
 
-from assets.gold_views import load_directory, write_demo_directory
+from assets.gold.views import load_directory, write_demo_directory
 from assets.plan import build_plan
 from checks.access import groups
 from shelfguard.settings import CONTRACTS_DIR, DataHome

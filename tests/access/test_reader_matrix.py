@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.gold_views import GoldViews, group_database_path, open_reader
+from assets.gold.views import GoldViews, group_database_path, open_reader
 from assets.plan import CANONICAL_OBJECTS, build_plan
 from checks.access import access_grants
 from shelfguard.demo_data import generate

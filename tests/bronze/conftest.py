@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.bronze_assets import bronze_run_config
+from assets.definitions.bronze import bronze_run_config
 from checks.contract import Contract, load_contract
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"

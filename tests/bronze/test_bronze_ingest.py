@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.bronze import ingest, landing_delivery, promotable_rows, replay
-from assets.ledger import latest_attempts, read_ledger
+from assets.bronze.ingest import ingest, landing_delivery, promotable_rows, replay
+from assets.bronze.ledger import latest_attempts, read_ledger
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import HEADER, nwg_row, write_nwg
 

@@ -11,11 +11,16 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from assets.bronze_assets import bronze_run_config
+from assets.bronze.ledger import read_ledger
 from assets.definitions import build_definitions
-from assets.deliveries import CHECK_NAME, DeliveriesCursor, build_ingest_job, build_retailer_sensor
-from assets.ledger import read_ledger
-from assets.notifiers import NotifierResource
+from assets.definitions.bronze import bronze_run_config
+from assets.definitions.deliveries import (
+    CHECK_NAME,
+    DeliveriesCursor,
+    build_ingest_job,
+    build_retailer_sensor,
+)
+from assets.definitions.resources.notifiers import NotifierResource
 from assets.plan import build_plan
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import CONTRACTS, nwg_row, write_nwg

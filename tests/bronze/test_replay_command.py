@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from assets.bronze import ingest, landing_delivery
-from assets.ledger import read_ledger
+from assets.bronze.ingest import ingest, landing_delivery
+from assets.bronze.ledger import read_ledger
 from shelfguard.cli import main
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import nwg_row, write_nwg

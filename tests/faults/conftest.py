@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assets.durability import KILL_AT, orphan_files
+from assets.storage.durability import KILL_AT, orphan_files
 from shelfguard.demo_data import generate
 from shelfguard.settings import DataHome
 from tests.conftest import REPO_ROOT

@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 from deltalake.exceptions import CommitFailedError
 
-from assets import durability
-from assets.bronze import ingest, landing_delivery
-from assets.durability import guarded, orphan_files, retry_commit
-from assets.ledger import LEDGER_SCHEMA, last_watermark, read_ledger
-from assets.silver_publish import BLOCKED, PROMOTED, SILVER_LEDGER, record_states
+from assets.bronze.ingest import ingest, landing_delivery
+from assets.bronze.ledger import LEDGER_SCHEMA, last_watermark, read_ledger
+from assets.silver.publish import BLOCKED, PROMOTED, SILVER_LEDGER, record_states
+from assets.storage import durability
+from assets.storage.durability import guarded, orphan_files, retry_commit
 from checks.contract import Contract, load_contract
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import CONTRACTS, nwg_row, write_nwg
@@ -40,7 +40,7 @@ def test_rows_whose_ledger_entry_never_landed_are_rolled_back_before_the_deliver
         if name == "bronze.data":
             raise Crash(name)
 
-    monkeypatch.setattr("assets.bronze.kill_point", die)
+    monkeypatch.setattr("assets.bronze.ingest.kill_point", die)
     with pytest.raises(Crash):
         ingest(home, nwg_contract, delivery)
     bronze = home.table("bronze", "nwg_us__pos_daily")

@@ -6,14 +6,14 @@ import os
 
 import dagster as dg
 
-from assets.freshness import (
+from assets.definitions.freshness import (
     NOTIFIER_RESOURCE_KEY,
     bronze_asset_keys,
     build_delivery_on_time_checks,
     build_freshness_sensor,
     freshness_policy_for,
 )
-from assets.notifiers import NotifierResource
+from assets.definitions.resources.notifiers import NotifierResource
 from checks.contract import load_contract
 
 contract = load_contract(os.environ["SHELFGUARD_TEST_CONTRACT"])

@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from assets.definitions import build_definitions
-from assets.freshness import NOTIFIER_RESOURCE_KEY, build_freshness_sensor
-from assets.notifiers import NotifierResource
+from assets.definitions.freshness import NOTIFIER_RESOURCE_KEY, build_freshness_sensor
+from assets.definitions.resources.notifiers import NotifierResource
 from checks.contract import load_contract
 from tests.bronze.conftest import CONTRACTS, materialize_bronze, nwg_row, write_nwg
 

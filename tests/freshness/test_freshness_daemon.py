@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.freshness import CHECK_NAME
+from assets.definitions.freshness import CHECK_NAME
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]

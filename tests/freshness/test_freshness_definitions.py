@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.definitions import build_definitions
-from assets.freshness import (
+from assets.definitions.freshness import (
     CHECK_NAME,
     NOTIFIER_RESOURCE_KEY,
     bronze_asset_keys,
@@ -19,7 +19,7 @@ from assets.freshness import (
     delivery_on_time_check_specs,
     freshness_policy_for,
 )
-from assets.notifiers import NotifierResource
+from assets.definitions.resources.notifiers import NotifierResource
 from assets.plan import load_retailer_contracts, retailer_code
 from checks.contract import load_contract
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from assets.notifiers import Alert, AlertKind, NotifierResource
+from assets.definitions.resources.notifiers import Alert, AlertKind, NotifierResource
 
 ALERT = Alert(kind=AlertKind.LATE, retailer="nwg_us", asset="bronze/nwg_us__pos_daily",
               contract_id="urn:shelfguard:retailer:nwg_us", status="late", lateness_seconds=60.0,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from assets.freshness import CHECK_NAME, NOTIFIER_RESOURCE_KEY, build_freshness_sensor
-from assets.notifiers import NotifierResource
+from assets.definitions.freshness import CHECK_NAME, NOTIFIER_RESOURCE_KEY, build_freshness_sensor
+from assets.definitions.resources.notifiers import NotifierResource
 
 DAILY_NY = 'property: freshness\nvalue: 1\nunit: d\nscheduler: cron\nschedule: "0 6 * * *"'
 WEEKLY_BERLIN = 'property: freshness\nvalue: 7\nunit: d\nscheduler: cron\nschedule: "0 9 * * 1"'

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.freshness import delivery_on_time_check_specs, delivery_statuses, freshness_policy_for
+from assets.definitions.freshness import delivery_on_time_check_specs, delivery_statuses, freshness_policy_for
 from checks.contract import load_contract
 from checks.sla import DeliveryStatus
 

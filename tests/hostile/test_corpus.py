@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assets.ledger import read_ledger
+from assets.bronze.ledger import read_ledger
 from shelfguard.demo_data import generate
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import HEADER, nwg_row

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.bronze import (
+from assets.bronze.ingest import (
     BronzeWriter,
     landing_delivery,
     landing_files,
@@ -17,7 +17,7 @@ from assets.bronze import (
     promotable_rows,
     replay,
 )
-from assets.ledger import read_ledger
+from assets.bronze.ledger import read_ledger
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import nwg_row, write_nwg
 

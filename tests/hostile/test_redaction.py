@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assets.bronze import ingest
-from assets.channels import ChannelError, api_delivery, database_delivery, server_options
-from assets.ledger import read_ledger
+from assets.bronze.ingest import ingest
+from assets.bronze.ledger import read_ledger
+from assets.intake.channels import ChannelError, api_delivery, database_delivery, server_options
 from checks.contract import load_contract
 from checks.errors import one_line
 from checks.redaction import redact

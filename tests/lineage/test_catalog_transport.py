@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.resources.openlineage import OpenLineageResource
+from assets.definitions.resources.openlineage import OpenLineageResource
 from shelfguard.settings import DataHome
 
 API_KEY = "catalog-key-0123456789"

@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.bronze_assets import op_name
 from assets.definitions import build_definitions
+from assets.definitions.bronze import op_name
 from assets.plan import build_plan
 from shelfguard.demo_data import generate
 from shelfguard.settings import DataHome

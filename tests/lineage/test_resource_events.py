@@ -7,13 +7,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.lineage.column_lineage import dagster_column_lineage
+from assets.definitions.column_lineage import dagster_column_lineage
+from assets.definitions.resources.openlineage import OpenLineageResource
 from assets.lineage.datasets import bronze_output, checked, gold_lineage, silver_lineage, source_dataset
 from assets.lineage.emit import LineageEmitter, make_client
 from assets.lineage.facets import DATA_CONTRACT_FACET, FRESHNESS_FACET, table_metrics
 from assets.lineage.naming import DatasetId
 from assets.plan import build_plan
-from assets.resources.openlineage import OpenLineageResource
 from checks.contract import load_contract
 from shelfguard.settings import DataHome
 from tests.lineage.pipeline import emit_pipeline, gate_result

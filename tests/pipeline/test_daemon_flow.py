@@ -10,8 +10,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets import tables
-from assets.gold import gold_path
+from assets.gold.publish import gold_path
+from assets.storage import tables
 from shelfguard.settings import DataHome
 from tests.pipeline.daemon import running_daemon
 from tests.silver_gold.conftest import NWG_HEADER, land, nwg_line

@@ -9,11 +9,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.bronze import promotable_rows
-from assets.ledger import current_deliveries, latest_attempts, read_ledger
+from assets.bronze.ingest import promotable_rows
+from assets.bronze.ledger import current_deliveries, latest_attempts, read_ledger
 from assets.lineage.graph import LineageStore
 from assets.lineage.naming import table_dataset
-from assets.mapping import feeding_objects
 from assets.plan import (
     CANONICAL_DIMS,
     CANONICAL_FACTS,
@@ -22,7 +21,8 @@ from assets.plan import (
     build_plan,
     retailer_code,
 )
-from assets.silver_publish import is_rollup, ledger_states, silver_ledger
+from assets.silver.mapping import feeding_objects
+from assets.silver.publish import is_rollup, ledger_states, silver_ledger
 from checks.gate import run_gate
 from shelfguard.demo_data import generate
 from shelfguard.demo_report import pipeline_report

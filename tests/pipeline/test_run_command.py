@@ -8,10 +8,10 @@ import shutil
 import polars as pl
 import pytest
 
-from assets import tables
-from assets.gold import gold_path
-from assets.ledger import read_ledger
+from assets.bronze.ledger import read_ledger
+from assets.gold.publish import gold_path
 from assets.plan import CANONICAL_OBJECTS
+from assets.storage import tables
 from shelfguard.cli import main
 from shelfguard.demo_data import generate
 from shelfguard.settings import DataHome

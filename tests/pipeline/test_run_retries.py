@@ -11,7 +11,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from assets.ledger import read_ledger
+from assets.bronze.ledger import read_ledger
 from shelfguard.settings import DataHome
 from tests.pipeline.daemon import running_daemon
 from tests.silver_gold.conftest import NWG_HEADER, land, nwg_line

@@ -13,10 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assets.bronze import frame_sha256, ingest, landing_delivery, landing_files, object_option
-from assets.channels import database_delivery
+from assets.bronze.ingest import frame_sha256, ingest, landing_delivery, landing_files, object_option
+from assets.intake.channels import database_delivery
 from assets.plan import fed_objects
-from assets.silver_publish import publish_silver
+from assets.silver.publish import publish_silver
 from checks.contract import load_contract
 from shelfguard.demo_data import GenerationReport, generate
 from shelfguard.demo_sources import demo_sources

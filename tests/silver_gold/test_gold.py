@@ -7,8 +7,7 @@ from decimal import Decimal
 import polars as pl
 from deltalake import DeltaTable
 
-from assets import tables
-from assets.gold import (
+from assets.gold.publish import (
     gold_path,
     gold_quarantine_path,
     prepare_batches,
@@ -16,7 +15,8 @@ from assets.gold import (
     publish_gold,
     taken_versions,
 )
-from assets.silver_publish import MasterData, publish_silver
+from assets.silver.publish import MasterData, publish_silver
+from assets.storage import tables
 from tests.silver_gold.conftest import deliver_alp, deliver_nwg, nwg_line, retailer
 from tests.silver_gold.test_silver_publish import OBJECTS
 
@@ -144,7 +144,7 @@ def test_a_silver_publish_during_a_gold_run_neither_blocks_nor_leaks_into_its_ba
 def test_a_large_batch_is_published_in_parts_by_date_and_the_version_recorded_last(
     home, canonical, master, monkeypatch
 ):
-    monkeypatch.setattr("assets.gold.CHUNK_ROWS", 2)
+    monkeypatch.setattr("assets.gold.publish.CHUNK_ROWS", 2)
     deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1"), nwg_line(item="2")], day=6)
     deliver_nwg(home, "nwg_pos_20260106.csv", [nwg_line(day="01/06/2026", item="1")], day=7)
     for obj in OBJECTS:

@@ -10,9 +10,9 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from assets import tables
-from assets.gold_views import GoldViews, databricks_policy_sql
-from assets.mapping import canonical_schema
+from assets.gold.views import GoldViews, databricks_policy_sql
+from assets.silver.mapping import canonical_schema
+from assets.storage import tables
 from checks.access import access_grants
 from shelfguard.settings import DataHome
 from tests.silver_gold.conftest import retailer

@@ -10,10 +10,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets import tables
-from assets.gold import gold_path
+from assets.gold.publish import gold_path
 from assets.plan import CANONICAL_FACTS, CANONICAL_OBJECTS, build_plan
-from assets.silver import FACT_DATES
+from assets.silver.transform import FACT_DATES
+from assets.storage import tables
 from checks.gate import run_gate
 from shelfguard.demo_data import generate
 from shelfguard.demo_data.faults import FAULTS

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from assets.mapping import map_to_canonical
+from assets.silver.mapping import map_to_canonical
 from tests.silver_gold.conftest import bronze, retailer
 
 NWG_ROW = {

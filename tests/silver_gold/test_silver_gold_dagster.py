@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from ruamel.yaml import YAML
 
-from assets import tables
 from assets.definitions import build_definitions
-from assets.gold import gold_path
-from assets.gold_views_assets import GOLD_VIEWS_KEY
-from assets.silver_gold_assets import AUTOMATION, RECONCILIATION_CHECK
+from assets.definitions.gold_views import GOLD_VIEWS_KEY
+from assets.definitions.silver_gold import AUTOMATION, RECONCILIATION_CHECK
+from assets.gold.publish import gold_path
+from assets.storage import tables
 from tests.silver_gold.conftest import (
     ALP_FILES,
     ALP_HEADERS,

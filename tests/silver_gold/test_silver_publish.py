@@ -10,11 +10,9 @@ from decimal import Decimal
 import polars as pl
 from deltalake import DeltaTable
 
-from assets import tables
-from assets.bronze import ingest, landing_delivery
-from assets.mapping import canonical_schema
-from assets.silver import changes, natural_key, weekly_rollup
-from assets.silver_publish import (
+from assets.bronze.ingest import ingest, landing_delivery
+from assets.silver.mapping import canonical_schema
+from assets.silver.publish import (
     MasterData,
     ledger_states,
     publish_silver,
@@ -24,6 +22,8 @@ from assets.silver_publish import (
     silver_path,
     silver_quarantine_path,
 )
+from assets.silver.transform import changes, natural_key, weekly_rollup
+from assets.storage import tables
 from checks.gate import run_gate
 from tests.silver_gold.conftest import deliver, deliver_alp, deliver_nwg, nwg_line, retailer
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import polars as pl
 
 from assets.keys import surrogate_key
-from assets.mapping import canonical_schema, map_to_canonical
-from assets.silver import (
+from assets.silver.mapping import canonical_schema, map_to_canonical
+from assets.silver.transform import (
     build_dimension,
     enrichments,
     latest_per_key,

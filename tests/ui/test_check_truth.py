@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from assets.definitions import build_definitions
-from assets.gating import CheckedBatch, check_description, check_name, check_names, check_results
+from assets.definitions.gating import CheckedBatch, check_description, check_name, check_names, check_results
 from checks.contract import HOLDS_DATA_BACK
 from checks.result import ContractRef, GateResult, Outcome, RuleResult
 from checks.rules import Rule, RuleKind

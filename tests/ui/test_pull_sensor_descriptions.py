@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.bronze_assets import channel_of
-from assets.channels import server_options
 from assets.definitions import build_definitions
+from assets.definitions.bronze import channel_of
+from assets.intake.channels import server_options
 from assets.plan import load_retailer_contracts, retailer_code
 from tests.conftest import CONTRACTS_DIR
 

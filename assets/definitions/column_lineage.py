@@ -4,7 +4,7 @@ The asset graph in the Dagster UI is the local lineage browser; `dagster/column_
 materialisation lets it show, per column, the columns of upstream assets it was computed from.
 Silver and gold derive it from the OpenLineage `columnLineage` facet of the asset's output, so both
 views always agree. Bronze keeps every delivered column as it came, so each bronze column is the
-same column of its source asset (`assets.lineage.sources`), as in `bronze_output`; which delivered
+same column of its source asset (`assets.definitions.sources`), as in `bronze_output`; which delivered
 file it came from is in the OpenLineage events and `shelfguard lineage`.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import dagster as dg
 from openlineage.client.event_v2 import OutputDataset
 
+from assets.definitions.sources import source_key
 from assets.lineage.naming import DatasetId, table_dataset
-from assets.lineage.sources import source_key
 from assets.plan import PipelinePlan
 from checks.contract import Contract, properties_of
 from shelfguard.settings import DataHome

@@ -13,18 +13,25 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from assets import tables
-from assets.freshness import canonical_freshness_policy
-from assets.gating import CheckedBatch, Metadata, check_results, check_specs, column_schema, contract_metadata
-from assets.gold import GoldOutcome, gold_path, partition_columns, publish_gold
-from assets.lineage.column_lineage import dagster_column_lineage
+from assets.definitions.column_lineage import dagster_column_lineage
+from assets.definitions.freshness import canonical_freshness_policy
+from assets.definitions.gating import (
+    CheckedBatch,
+    Metadata,
+    check_results,
+    check_specs,
+    column_schema,
+    contract_metadata,
+)
+from assets.definitions.resources.home import DataHomeResource
+from assets.definitions.resources.notifiers import NotifierResource
+from assets.definitions.resources.openlineage import OpenLineageResource
+from assets.gold.publish import GoldOutcome, gold_path, partition_columns, publish_gold
 from assets.lineage.datasets import gated_batch, gold_lineage, silver_lineage
-from assets.notifiers import NotifierResource
 from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, AssetNode, PipelinePlan, retailer_code
-from assets.resources.home import DataHomeResource
-from assets.resources.openlineage import OpenLineageResource
-from assets.silver import date_partitions
-from assets.silver_publish import MasterData, SilverOutcome, publish_silver, read_master
+from assets.silver.publish import MasterData, SilverOutcome, publish_silver, read_master
+from assets.silver.transform import date_partitions
+from assets.storage import tables
 from checks.engines import DEFAULT_ENGINE
 from checks.rules import compile_rules
 

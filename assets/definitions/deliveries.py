@@ -22,14 +22,14 @@ import dagster as dg
 import polars as pl
 from pydantic import BaseModel, Field, ValidationError
 
-from assets.bronze import landing_delivery, landing_source, new_landing_files
-from assets.bronze_assets import bronze_run_config, channel_of
-from assets.channels import server_options
-from assets.freshness import CHECK_NAME as ON_TIME_CHECK
-from assets.freshness import Clock, format_duration, utc_now
-from assets.gating import check_specs
-from assets.ledger import read_ledger
-from assets.notifiers import Alert, AlertKind, NotifierResource
+from assets.bronze.ingest import landing_delivery, landing_source, new_landing_files
+from assets.bronze.ledger import read_ledger
+from assets.definitions.bronze import bronze_run_config, channel_of
+from assets.definitions.freshness import CHECK_NAME as ON_TIME_CHECK
+from assets.definitions.freshness import Clock, format_duration, utc_now
+from assets.definitions.gating import check_specs
+from assets.definitions.resources.notifiers import Alert, AlertKind, NotifierResource
+from assets.intake.channels import server_options
 from assets.plan import AssetNode, bronze_key, retailer_code
 from checks.contract import Contract
 from checks.rules import compile_rules

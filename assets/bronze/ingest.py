@@ -22,8 +22,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
-from assets.durability import copy_atomically, guarded, kill_point, retry_commit, write_atomically
-from assets.ledger import (
+from assets.bronze.ledger import (
     LEDGER_SCHEMA,
     UNREADABLE,
     LedgerEntry,
@@ -33,7 +32,8 @@ from assets.ledger import (
     read_ledger,
 )
 from assets.plan import bronze_table, retailer_code
-from assets.tables import scope_predicate, sql_literal
+from assets.storage.durability import copy_atomically, guarded, kill_point, retry_commit, write_atomically
+from assets.storage.tables import scope_predicate, sql_literal
 from checks.contract import Contract, custom_properties, properties_of
 from checks.engines import DEFAULT_ENGINE
 from checks.engines.base import ROW_NUMBER

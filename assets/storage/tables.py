@@ -16,8 +16,8 @@ from pathlib import Path
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from assets.durability import retry_commit
 from assets.keys import surrogate_keys
+from assets.storage.durability import retry_commit
 
 TABLE_CONFIGURATION = {"delta.enableChangeDataFeed": "true"}
 DELETE_FLAG = "_sg_delete"

@@ -1,6 +1,8 @@
-"""The Dagster code location, generated from the contracts.
+"""The Dagster layer: the code location generated from the contracts, and (in the modules of this
+package) the assets, checks, sensors and resources that wire the Dagster-free pipeline steps.
 
-`uv run dg dev` loads `defs` from here; the demo and the tests build the same definitions with
+`uv run dg dev`, `shelfguard ui` and the daemon load `defs` from here (a `@dg.definitions` function,
+so importing this package builds nothing); the demo and the tests build the same definitions with
 `build_definitions`.
 """
 
@@ -10,21 +12,25 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.bronze_assets import build_bronze_asset
-from assets.deliveries import build_delivery_processed_checks, build_ingest_job, build_retailer_sensor
-from assets.freshness import (
+from assets.definitions.bronze import build_bronze_asset
+from assets.definitions.deliveries import (
+    build_delivery_processed_checks,
+    build_ingest_job,
+    build_retailer_sensor,
+)
+from assets.definitions.freshness import (
     NOTIFIER_RESOURCE_KEY,
     build_delivery_on_time_checks,
     build_freshness_sensor,
     freshness_policy_for,
 )
-from assets.gold_views_assets import build_gold_views_asset
-from assets.lineage.sources import source_spec
-from assets.notifiers import NotifierResource
+from assets.definitions.gold_views import build_gold_views_asset
+from assets.definitions.resources.home import DataHomeResource
+from assets.definitions.resources.notifiers import NotifierResource
+from assets.definitions.resources.openlineage import OpenLineageResource
+from assets.definitions.silver_gold import silver_gold_assets
+from assets.definitions.sources import source_spec
 from assets.plan import PipelinePlan, build_plan, contracts_fingerprint, retailer_code
-from assets.resources.home import DataHomeResource
-from assets.resources.openlineage import OpenLineageResource
-from assets.silver_gold_assets import silver_gold_assets
 from shelfguard.settings import CONTRACTS_DIR
 
 
@@ -83,4 +89,7 @@ def _build(contracts_dir: Path) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The definitions of the project's contracts folder, built when Dagster loads the location."""
+    return build_definitions()

@@ -21,11 +21,17 @@ import polars as pl
 from deltalake import DeltaTable
 from pydantic import BaseModel, ConfigDict, Field
 
-from assets import tables
-from assets.bronze import bronze_columns, promotable_rows, promotable_scan
-from assets.durability import guarded, kill_point, retry_commit
-from assets.ledger import current_deliveries, read_ledger
-from assets.mapping import (
+from assets.bronze.ingest import bronze_columns, promotable_rows, promotable_scan
+from assets.bronze.ledger import current_deliveries, read_ledger
+from assets.plan import (
+    CANONICAL_DIMS,
+    CANONICAL_FACTS,
+    column_mappings,
+    fed_objects,
+    retailer_code,
+    silver_table,
+)
+from assets.silver.mapping import (
     ORDER_COLUMNS,
     STAMP_COLUMNS,
     RetailerProfile,
@@ -36,15 +42,7 @@ from assets.mapping import (
     observation_columns,
     parse_failures,
 )
-from assets.plan import (
-    CANONICAL_DIMS,
-    CANONICAL_FACTS,
-    column_mappings,
-    fed_objects,
-    retailer_code,
-    silver_table,
-)
-from assets.silver import (
+from assets.silver.transform import (
     FACT_DATES,
     build_dimension,
     chain_versions,
@@ -57,6 +55,8 @@ from assets.silver import (
     week_end,
     weekly_rollup,
 )
+from assets.storage import tables
+from assets.storage.durability import guarded, kill_point, retry_commit
 from checks.contract import Contract, custom_properties
 from checks.engines import DEFAULT_ENGINE
 from checks.gate import GateRun, run_gate

@@ -6,14 +6,14 @@ after every gold publish (declarative automation), recorded in lineage like ever
 
 import dagster as dg
 
-from assets.gating import contract_metadata
-from assets.gold_views import GoldViews, group_database_path
-from assets.lineage.column_lineage import dagster_column_lineage
+from assets.definitions.column_lineage import dagster_column_lineage
+from assets.definitions.gating import contract_metadata
+from assets.definitions.resources.home import DataHomeResource
+from assets.definitions.resources.openlineage import OpenLineageResource
+from assets.definitions.silver_gold import AUTOMATION
+from assets.gold.views import GoldViews, group_database_path
 from assets.lineage.datasets import gold_views_lineage
 from assets.plan import CANONICAL_OBJECTS, PipelinePlan, gold_key
-from assets.resources.home import DataHomeResource
-from assets.resources.openlineage import OpenLineageResource
-from assets.silver_gold_assets import AUTOMATION
 from shelfguard.settings import DataHome
 
 GOLD_VIEWS_KEY = dg.AssetKey(["gold", "reader_views"])

@@ -31,10 +31,10 @@ import duckdb
 import polars as pl
 from deltalake import DeltaTable
 
-from assets import tables
-from assets.mapping import canonical_schema
 from assets.plan import CANONICAL_OBJECTS
-from assets.silver import FACT_DATES
+from assets.silver.mapping import canonical_schema
+from assets.silver.transform import FACT_DATES
+from assets.storage import tables
 from checks.access import Grant, access_grants, groups, masked_measures, masking_horizon_days
 from checks.contract import Contract, properties_of
 from shelfguard.settings import DataHome

@@ -1,4 +1,5 @@
-"""Generated bronze assets: one asset per retailer object (their jobs and sensors: `assets.deliveries`).
+"""Generated bronze assets: one asset per retailer object (their jobs and sensors:
+`assets.definitions.deliveries`).
 
 Nothing here is per retailer: adding a folder under contracts/retailers/ adds its assets and checks.
 """
@@ -11,7 +12,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.bronze import (
+from assets.bronze.ingest import (
     STAMP_SCHEMA,
     BronzeWriter,
     Delivery,
@@ -20,17 +21,24 @@ from assets.bronze import (
     new_landing_files,
     replay,
 )
-from assets.channels import ChannelError, api_delivery, database_delivery
-from assets.gating import CheckedBatch, Metadata, check_results, check_specs, column_schema, contract_metadata
-from assets.ledger import HELD_BACK_VERDICTS, last_watermark, read_ledger
-from assets.lineage.column_lineage import bronze_column_lineage
+from assets.bronze.ledger import HELD_BACK_VERDICTS, last_watermark, read_ledger
+from assets.definitions.column_lineage import bronze_column_lineage
+from assets.definitions.gating import (
+    CheckedBatch,
+    Metadata,
+    check_results,
+    check_specs,
+    column_schema,
+    contract_metadata,
+)
+from assets.definitions.resources.home import DataHomeResource
+from assets.definitions.resources.notifiers import NotifierResource
+from assets.definitions.resources.openlineage import OpenLineageResource
+from assets.definitions.sources import source_key
+from assets.intake.channels import ChannelError, api_delivery, database_delivery
 from assets.lineage.datasets import bronze_output, source_dataset
 from assets.lineage.facets import metrics_facet
-from assets.lineage.sources import source_key
-from assets.notifiers import NotifierResource
 from assets.plan import AssetNode, retailer_code
-from assets.resources.home import DataHomeResource
-from assets.resources.openlineage import OpenLineageResource
 from checks.contract import Contract
 from checks.engines import DEFAULT_ENGINE
 from checks.rules import compile_rules

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.gating import column_schema, contract_metadata
+from assets.definitions.gating import column_schema, contract_metadata
 from assets.plan import asset_key, bronze_table, retailer_code
 from checks.contract import Contract
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.durability import guarded, retry_commit
+from assets.storage.durability import guarded, retry_commit
 from shelfguard.settings import DataHome
 
 ACCEPTED_VERDICTS = ("pass", "warn", "quarantine")

@@ -3,7 +3,7 @@
 Pure functions over Polars frames (no I/O, no Dagster), so every rule of the canonical model is
 tested on small frames: deduplication (latest `updated_at` wins, then the later delivery), SCD2
 versions (ADR 0010), surrogate keys (ADR 0007), enrichment from corporate master data and the
-weekly roll-up of daily facts. `assets.silver_publish` runs them against the Delta tables with
+weekly roll-up of daily facts. `assets.silver.publish` runs them against the Delta tables with
 the silver gate (write–audit–publish).
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from assets.keys import PRODUCT_KEY, SITE_KEY, canonical_string_expr, with_surrogate_key
-from assets.mapping import LINEAGE_COLUMNS, ORDER_COLUMNS, next_local_midnight_utc
+from assets.silver.mapping import LINEAGE_COLUMNS, ORDER_COLUMNS, next_local_midnight_utc
 from checks.contract import Contract, properties_of
 
 VERSION_COLUMNS = ("valid_from", "valid_to", "is_current")

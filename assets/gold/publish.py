@@ -18,12 +18,12 @@ import polars as pl
 from deltalake import DeltaTable
 from pydantic import BaseModel, ConfigDict, Field
 
-from assets import tables
-from assets.durability import guarded, kill_point
-from assets.mapping import canonical_schema
 from assets.plan import CANONICAL_FACTS
-from assets.silver import FACT_DATES, date_partitions, natural_key
-from assets.silver_publish import references_for, silver_dims, silver_path
+from assets.silver.mapping import canonical_schema
+from assets.silver.publish import references_for, silver_dims, silver_path
+from assets.silver.transform import FACT_DATES, date_partitions, natural_key
+from assets.storage import tables
+from assets.storage.durability import guarded, kill_point
 from checks.contract import Contract
 from checks.engines import DEFAULT_ENGINE
 from checks.gate import QUARANTINE_REASONS, run_gate

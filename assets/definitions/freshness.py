@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import BaseModel, Field, ValidationError
 
-from assets.ledger import last_delivered_at as ledger_delivered_at
-from assets.ledger import read_ledger
-from assets.notifiers import Alert, AlertKind, NotifierResource
+from assets.bronze.ledger import last_delivered_at as ledger_delivered_at
+from assets.bronze.ledger import read_ledger
+from assets.definitions.resources.notifiers import Alert, AlertKind, NotifierResource
 from assets.plan import bronze_key, retailer_code
 from checks.contract import Contract
 from checks.sla import (

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from assets.bronze import Delivery, frame_sha256, object_option
+from assets.bronze.ingest import Delivery, frame_sha256, object_option
 from assets.plan import retailer_code
 from checks.contract import Contract, custom_properties, properties_of
 from checks.errors import one_line, safe_message

@@ -1,0 +1,1 @@
+"""Silver: mapping to the canonical model, SCD2 dimensions, keyed facts, gated publish (Dagster-free)."""
