@@ -11,7 +11,8 @@ engine's internal `hash()` or any set/dict iteration order. The algorithm, in fu
    value can equal, since an escaped backslash is always doubled).
 4. Join the escaped values with `|` and take the lowercase hex sha256 of the UTF-8 bytes.
 
-`key_sql` is the same algorithm as a DuckDB (and, with `sha2(…, 256)`, Spark) SQL expression.
+`key_sql` is the same algorithm as a DuckDB SQL expression, `spark_key` as a PySpark column
+(`sha2(concat_ws('|', …), 256)`; Spark and Sail have SHA-256 natively).
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
 
 SEPARATOR = "|"
 ESCAPE = "\\"
 NULL_MARKER = "\\N"
 PRODUCT_KEY = ("product_id", "retailer_code", "updated_at")
 SITE_KEY = ("site_id", "retailer_code", "updated_at")
+SPARK_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
+"""The same form as a Spark datetime pattern (rendered in the session time zone, which must be UTC)."""
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 """strftime form of canonical timestamps (Python and DuckDB: `%f` is six digits of microseconds)."""
 
@@ -118,3 +125,59 @@ def key_sql(columns: Sequence[tuple[str, str]]) -> str:
     decimal, boolean. Timestamp columns must be TIMESTAMP WITH TIME ZONE."""
     parts = ", ".join(_sql_text(name, kind) for name, kind in columns)
     return f"sha256(concat_ws('{SEPARATOR}', {parts}))"
+
+
+def _spark_text(name: str, kind: str) -> Column:
+    from pyspark.sql import functions as F
+
+    column = F.col(name)
+    if kind == "timestamp":
+        text = F.date_format(column, SPARK_TIMESTAMP_FORMAT)
+    elif kind == "date":
+        text = F.date_format(column, "yyyy-MM-dd")
+    elif kind == "boolean":
+        text = F.when(column, F.lit("true")).when(~column, F.lit("false"))
+    elif kind in ("string", "integer", "decimal"):
+        text = column.cast("string")
+    else:
+        raise TypeError(f"no canonical text form for column {name!r} of type {kind}")
+    doubled = F.replace(text, F.lit(ESCAPE), F.lit(ESCAPE * 2))
+    escaped = F.replace(doubled, F.lit(SEPARATOR), F.lit(ESCAPE + SEPARATOR))
+    return F.coalesce(escaped, F.lit(NULL_MARKER))
+
+
+SPARK_KINDS = {
+    "timestamp": "timestamp",
+    "date": "date",
+    "boolean": "boolean",
+    "string": "string",
+    "bigint": "integer",
+    "int": "integer",
+    "smallint": "integer",
+    "tinyint": "integer",
+}
+
+
+def spark_kind(simple_type: str) -> str:
+    """The canonical text kind of a Spark column type (`DataType.simpleString()`)."""
+    if simple_type.startswith("decimal"):
+        return "decimal"
+    if simple_type not in SPARK_KINDS:
+        raise TypeError(f"no canonical text form for Spark type {simple_type}")
+    return SPARK_KINDS[simple_type]
+
+
+def spark_key(frame: DataFrame, columns: Sequence[str]) -> Column:
+    """The key of `columns` of a Spark frame, as a column: the same bytes hashed as `surrogate_key`.
+
+    Timestamps are rendered in the session time zone, so the session must run in UTC
+    (`checks.spark_session` sets it); anything else is refused rather than hashed differently.
+    """
+    from pyspark.sql import functions as F
+
+    zone = frame.sparkSession.conf.get("spark.sql.session.timeZone")
+    types = dict(frame.dtypes)
+    if zone != "UTC" and any(types[c] == "timestamp" for c in columns):
+        raise ValueError(f"surrogate keys need a Spark session in UTC, not {zone}")
+    parts = [_spark_text(c, spark_kind(types[c])) for c in columns]
+    return F.sha2(F.concat_ws(SEPARATOR, *parts), 256)
