@@ -217,3 +217,15 @@ def build_plan(contracts_dir: Path) -> PipelinePlan:
             )
         )
     return PipelinePlan(canonical, master, retailers, nodes)
+
+
+def server_options(contract: Contract) -> dict:
+    """The contract's server with its customProperties as plain keys (`urlEnv`, `tokenEnv`, ...)."""
+    server = contract.server()
+    return {**server, **custom_properties(server.get("customProperties"))}
+
+
+def object_option(contract: Contract, object_name: str, name: str, default: str | None = None) -> str | None:
+    """An object's customProperty (`filePattern`, `refresh`, `watermark`, ...) as text."""
+    value = custom_properties(contract.object(object_name).get("customProperties")).get(name, default)
+    return None if value is None else str(value)

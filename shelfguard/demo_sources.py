@@ -13,9 +13,8 @@ import os
 from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 
-from assets.definitions.bronze import channel_of
-from assets.intake.channels import server_options
-from assets.plan import load_retailer_contracts, retailer_code
+from assets.intake import channel_of
+from assets.plan import load_retailer_contracts, retailer_code, server_options
 from shelfguard.retailer_api import serve_retailer_api
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 

@@ -12,15 +12,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from assets.bronze.ingest import (
-    STAMP_SCHEMA,
-    BronzeWriter,
-    Delivery,
-    IngestOutcome,
-    landing_delivery,
-    new_landing_files,
-    replay,
-)
+from assets.bronze.ingest import STAMP_SCHEMA, BronzeWriter, IngestOutcome, replay
 from assets.bronze.ledger import HELD_BACK_VERDICTS, last_watermark, read_ledger
 from assets.definitions.column_lineage import bronze_column_lineage
 from assets.definitions.gating import (
@@ -35,7 +27,8 @@ from assets.definitions.resources.home import DataHomeResource
 from assets.definitions.resources.notifiers import NotifierResource
 from assets.definitions.resources.openlineage import OpenLineageResource
 from assets.definitions.sources import source_key
-from assets.intake.channels import ChannelError, api_delivery, database_delivery
+from assets.intake import LANDING, channel_of, get_channel
+from assets.intake.base import ChannelError, Delivery, IntakeRequest
 from assets.lineage.datasets import bronze_output, source_dataset
 from assets.lineage.facets import metrics_facet
 from assets.plan import AssetNode, retailer_code
@@ -60,11 +53,6 @@ class BronzeConfig(dg.Config):
     engine: str = Field(DEFAULT_ENGINE, description="Gate engine: one of checks.engines.ENGINES.")
 
 
-def channel_of(contract: Contract) -> str:
-    server_type = contract.server().get("type") or "local"
-    return {"api": "api", "custom": "database"}.get(server_type, "landing")
-
-
 def op_name(key: dg.AssetKey) -> str:
     return key.to_python_identifier()
 
@@ -81,19 +69,11 @@ def pending_deliveries(
     ledger: pl.DataFrame,
 ) -> list[Delivery]:
     """New landing files (or the given ones), or one pull from where the ledger's watermark says."""
-    channel = channel_of(contract)
-    if channel == "landing":
-        paths = (
-            [Path(p) for p in config.files]
-            if config.files
-            else new_landing_files(home, contract, object_name, ledger)
-        )
-        landing = home.landing_for(retailer_code(contract))
-        return [landing_delivery(contract, object_name, p, landing) for p in paths]
-    pull = database_delivery if channel == "database" else api_delivery
-    watermark = last_watermark(ledger, retailer_code(contract), object_name)
-    delivery = pull(contract, object_name, watermark, datetime.now(UTC))
-    return [delivery] if delivery else []
+    code = retailer_code(contract)
+    return get_channel(channel_of(contract)).deliveries(IntakeRequest(
+        home=home, contract=contract, object_name=object_name, ledger=ledger, now=datetime.now(UTC),
+        watermark=last_watermark(ledger, code, object_name), files=[Path(p) for p in config.files],
+    ))
 
 
 def build_bronze_asset(
@@ -148,7 +128,7 @@ def build_bronze_asset(
                 source_dataset(
                     contract,
                     node.object,
-                    Path(o.entry.source) if o.entry.channel == "landing" else None,
+                    Path(o.entry.source) if o.entry.channel == LANDING else None,
                     gate=o.gate,
                     metrics=metrics_facet(o.entry.rows, o.null_counts),
                 )

@@ -22,15 +22,15 @@ import dagster as dg
 import polars as pl
 from pydantic import BaseModel, Field, ValidationError
 
-from assets.bronze.ingest import landing_delivery, landing_source, new_landing_files
 from assets.bronze.ledger import read_ledger
-from assets.definitions.bronze import bronze_run_config, channel_of
+from assets.definitions.bronze import bronze_run_config
 from assets.definitions.freshness import CHECK_NAME as ON_TIME_CHECK
 from assets.definitions.freshness import Clock, format_duration, utc_now
 from assets.definitions.gating import check_specs
 from assets.definitions.resources.notifiers import Alert, AlertKind, NotifierResource
-from assets.intake.channels import server_options
-from assets.plan import AssetNode, bronze_key, retailer_code
+from assets.intake import channel_of, get_channel
+from assets.intake.landing import landing_delivery, landing_source, new_landing_files
+from assets.plan import AssetNode, bronze_key, retailer_code, server_options
 from checks.contract import Contract
 from checks.rules import compile_rules
 from shelfguard.settings import DataHome
@@ -173,7 +173,7 @@ def asset_key_of(contract: Contract, object_name: str) -> dg.AssetKey:
 
 def delivery_processed_specs(contract: Contract) -> list[dg.AssetCheckSpec]:
     """One `delivery_processed` check on each bronze asset of a landing retailer."""
-    if channel_of(contract) != "landing":
+    if get_channel(channel_of(contract)).polled:
         return []
     after = format_duration(minutes_setting("SHELFGUARD_STUCK_AFTER_MINUTES", STUCK_AFTER).total_seconds())
     return [
@@ -259,11 +259,12 @@ def build_retailer_sensor(contract: Contract, nodes: list[AssetNode], job: Asset
     """
     code = retailer_code(contract)
     channel = channel_of(contract)
+    polled = get_channel(channel).polled
     # a run takes in and gates deliveries; delivery_on_time and delivery_processed are the sensors' to judge
     gate_checks = {node.object: [spec.key for spec in check_specs(compile_rules(contract, node.object),
                                                                   asset_key_of(contract, node.object))]
                    for node in nodes}
-    if channel == "landing":
+    if not polled:
         description = (f"Starts bronze ingestion for each file {code} lands that the delivery ledger has not "
                        "recorded; launches it again when its run was lost; alerts when one stays waiting.")
     else:
@@ -278,15 +279,13 @@ def build_retailer_sensor(contract: Contract, nodes: list[AssetNode], job: Asset
     @dg.sensor(
         name=f"{code}_deliveries",
         job=job,
-        minimum_interval_seconds=60 if channel == "landing" else 900,
+        minimum_interval_seconds=900 if polled else 60,
         description=description,
-        default_status=dg.DefaultSensorStatus.RUNNING
-        if channel == "landing"
-        else dg.DefaultSensorStatus.STOPPED,
+        default_status=dg.DefaultSensorStatus.STOPPED if polled else dg.DefaultSensorStatus.RUNNING,
     )
     def deliveries_sensor(context: dg.SensorEvaluationContext,
                           shelfguard_notifier: NotifierResource) -> dg.SensorResult:
-        if channel != "landing":
+        if polled:
             return dg.SensorResult(run_requests=[
                 dg.RunRequest(asset_selection=[asset_key_of(contract, node.object)],
                               asset_check_keys=gate_checks[node.object],

@@ -26,6 +26,7 @@ from assets.plan import (
     bronze_table,
     column_mappings,
     retailer_code,
+    server_options,
     silver_key,
 )
 from assets.silver.mapping import ID_COLUMNS, STAMP_COLUMNS
@@ -68,8 +69,7 @@ class LineageError(ValueError):
 def _server(contract: Contract) -> dict[str, Any]:
     if not contract.servers:
         raise LineageError(f"{contract.path}: the contract has no server, so its source cannot be named")
-    server = contract.server()
-    return {**server, **custom_properties(server.get("customProperties"))}
+    return server_options(contract)
 
 
 Location = str | os.PathLike[str] | None

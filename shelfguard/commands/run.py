@@ -73,7 +73,7 @@ def _selected(plan, requested: list[str] | None) -> list[str]:
 
 def missing_pull_settings(contract) -> list[str]:
     """The environment variables a pull retailer's contract names that are not set."""
-    from assets.intake.channels import server_options
+    from assets.plan import server_options
 
     options = server_options(contract)
     names = [str(options[o]) for o in ("urlEnv", "tokenEnv") if options.get(o)]
@@ -122,8 +122,8 @@ def ingest(home: DataHome, plan, code: str, *, instance, engine: str) -> tuple[i
     import polars as pl
 
     from assets.bronze.ledger import HELD_BACK_VERDICTS, read_ledger
-    from assets.definitions.bronze import channel_of
     from assets.definitions.deliveries import waiting_files
+    from assets.intake import LANDING, channel_of
     from assets.plan import retailer_code
     from shelfguard.pipeline import ingest_retailer, step_errors
 
@@ -131,7 +131,7 @@ def ingest(home: DataHome, plan, code: str, *, instance, engine: str) -> tuple[i
     nodes = plan.retailer_nodes(code, "bronze")
     channel = channel_of(contract)
     before = read_ledger(home.warehouse)
-    if channel == "landing":
+    if channel == LANDING:
         files: dict[str, list[Path]] = {}
         for landed in waiting_files(home, contract, nodes, before, {}):
             files.setdefault(landed.object_name, []).append(landed.path)
@@ -153,14 +153,14 @@ def ingest(home: DataHome, plan, code: str, *, instance, engine: str) -> tuple[i
     after = read_ledger(home.warehouse)
     new = after.join(before.select("delivery_id", "attempt"), on=["delivery_id", "attempt"], how="anti")
     for entry in new.sort("ingested_at", "delivery_id").iter_rows(named=True):
-        source = Path(entry["source"]).name if entry["channel"] == "landing" else entry["channel"]
+        source = Path(entry["source"]).name if entry["channel"] == LANDING else entry["channel"]
         held = entry["verdict"] in HELD_BACK_VERDICTS
         accepted = f"{entry['rows_published']:,} accepted, {entry['rows_quarantined']:,} quarantined"
         detail = (entry["blocking_rules"] or entry["reason"][:80]) if held else accepted
         print(f"   {'':<8} {entry['object']:<14} {source:<32} {entry['verdict']:<10} "
               f"{entry['rows']:>8,} rows  {detail}", flush=True)
-    if channel == "landing":
-        repeated = sum(map(len, files.values())) - new.filter(pl.col("channel") == "landing").height
+    if channel == LANDING:
+        repeated = sum(map(len, files.values())) - new.filter(pl.col("channel") == LANDING).height
         if repeated > 0:
             print(f"   {'':<8} {repeated} file(s) with the same content as another delivery: taken in once")
     elif new.is_empty():

@@ -40,7 +40,8 @@ def try_landing(
     base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` landing files of a retailer object (newest by file time)."""
-    from assets.bronze.ingest import gate_delivery, landing_files, read_delivery
+    from assets.bronze.ingest import gate_delivery, read_delivery
+    from assets.intake.landing import landing_files
 
     folder = home.landing_for(retailer_code(head))
     files = {p for side in _having(object_name, base, head) for p in landing_files(home, side, object_name)}
@@ -151,7 +152,7 @@ def try_master(
     base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` files of a master object (latest by name, as silver takes them)."""
-    from assets.bronze.ingest import object_option
+    from assets.plan import object_option
     from checks.gate import run_gate
 
     folder = home.landing_for(CORPORATE)

@@ -10,10 +10,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.bronze.ingest import file_sha256, ingest
+from assets.bronze.ingest import ingest
 from assets.bronze.ledger import latest_attempts, read_ledger
 from assets.definitions import build_definitions
-from assets.intake.channels import api_delivery, server_options
+from assets.intake.api import api_delivery
+from assets.intake.landing import file_sha256
+from assets.plan import server_options
 from checks.contract import load_contract
 from shelfguard.demo_data import generate
 from shelfguard.demo_sources import demo_sources

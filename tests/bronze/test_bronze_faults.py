@@ -9,8 +9,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.bronze.ingest import file_sha256, promotable_rows
+from assets.bronze.ingest import promotable_rows
 from assets.bronze.ledger import current_deliveries, latest_attempts, read_ledger
+from assets.intake.landing import file_sha256
 from shelfguard.demo_data import generate
 from shelfguard.demo_sources import demo_sources
 from shelfguard.pipeline import run_pipeline

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.bronze.ingest import ingest, landing_delivery, promotable_rows, replay
+from assets.bronze.ingest import ingest, promotable_rows, replay
 from assets.bronze.ledger import latest_attempts, read_ledger
+from assets.intake.landing import landing_delivery
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import HEADER, nwg_row, write_nwg
 

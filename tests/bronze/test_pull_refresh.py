@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from assets.intake.channels import database_delivery, pull_watermark
+from assets.intake.base import pull_watermark
+from assets.intake.database import database_delivery
 from checks.contract import load_contract
 from shelfguard.demo_data import generate
 from shelfguard.demo_sources import demo_sources

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from assets.bronze.ingest import ingest, landing_delivery
+from assets.bronze.ingest import ingest
 from assets.bronze.ledger import read_ledger
+from assets.intake.landing import landing_delivery
 from shelfguard.cli import main
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import nwg_row, write_nwg

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 from deltalake.exceptions import CommitFailedError
 
-from assets.bronze.ingest import ingest, landing_delivery
+from assets.bronze.ingest import ingest
 from assets.bronze.ledger import LEDGER_SCHEMA, last_watermark, read_ledger
+from assets.intake.landing import landing_delivery
 from assets.silver.publish import BLOCKED, PROMOTED, SILVER_LEDGER, record_states
 from assets.storage import durability
 from assets.storage.durability import guarded, orphan_files, retry_commit

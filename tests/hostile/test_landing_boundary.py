@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assets.bronze.ingest import (
-    BronzeWriter,
-    landing_delivery,
-    landing_files,
-    new_landing_files,
-    promotable_rows,
-    replay,
-)
+from assets.bronze.ingest import BronzeWriter, promotable_rows, replay
 from assets.bronze.ledger import read_ledger
+from assets.intake.landing import landing_delivery, landing_files, new_landing_files
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import nwg_row, write_nwg
 

@@ -11,7 +11,10 @@ import pytest
 
 from assets.bronze.ingest import ingest
 from assets.bronze.ledger import read_ledger
-from assets.intake.channels import ChannelError, api_delivery, database_delivery, server_options
+from assets.intake.api import api_delivery
+from assets.intake.base import ChannelError
+from assets.intake.database import database_delivery
+from assets.plan import server_options
 from checks.contract import load_contract
 from checks.errors import one_line
 from checks.redaction import redact

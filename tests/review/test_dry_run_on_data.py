@@ -13,9 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assets.bronze.ingest import frame_sha256, ingest, landing_delivery, landing_files, object_option
-from assets.intake.channels import database_delivery
-from assets.plan import fed_objects
+from assets.bronze.ingest import ingest
+from assets.intake.base import frame_sha256
+from assets.intake.database import database_delivery
+from assets.intake.landing import landing_delivery, landing_files
+from assets.plan import fed_objects, object_option
 from assets.silver.publish import publish_silver
 from checks.contract import load_contract
 from shelfguard.demo_data import GenerationReport, generate

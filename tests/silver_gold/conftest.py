@@ -99,7 +99,8 @@ def deliver(
     encoding: str = "utf-8",
 ):
     """Write a landing file and take it into bronze (the real bronze gate and ledger)."""
-    from assets.bronze.ingest import ingest, landing_delivery
+    from assets.bronze.ingest import ingest
+    from assets.intake.landing import landing_delivery
 
     path = land(home, str(contract.custom["retailerCode"]), name, [header, *lines], encoding=encoding)
     return ingest(home, contract, landing_delivery(contract, object_name, path), now=at)

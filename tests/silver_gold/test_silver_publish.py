@@ -10,7 +10,8 @@ from decimal import Decimal
 import polars as pl
 from deltalake import DeltaTable
 
-from assets.bronze.ingest import ingest, landing_delivery
+from assets.bronze.ingest import ingest
+from assets.intake.landing import landing_delivery
 from assets.silver.mapping import canonical_schema
 from assets.silver.publish import (
     MasterData,

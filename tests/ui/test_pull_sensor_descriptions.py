@@ -5,9 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.definitions import build_definitions
-from assets.definitions.bronze import channel_of
-from assets.intake.channels import server_options
-from assets.plan import load_retailer_contracts, retailer_code
+from assets.intake import channel_of
+from assets.plan import load_retailer_contracts, retailer_code, server_options
 from tests.conftest import CONTRACTS_DIR
 
 

@@ -1,9 +1,6 @@
-"""Pull channels: a retailer's database and a retailer's HTTP API, incremental by watermark, or
-whole for an object whose contract says `refresh: full` (ADR 0017).
-
-Each pull is one delivery (a batch id = its content hash), so a pull that returns what was
-already taken in is ingested once, like a re-delivered file.
-"""
+"""The HTTP API channel: every page of a retailer's endpoint dated on or after the watermark, or
+every page for an object whose contract says `refresh: full` (ADR 0017), with bounded retries. Each
+pull is one delivery (its batch id the content hash)."""
 
 from __future__ import annotations
 
@@ -14,90 +11,31 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 import polars as pl
 
-from assets.bronze.ingest import Delivery, frame_sha256, object_option
-from assets.plan import retailer_code
-from checks.contract import Contract, custom_properties, properties_of
+from assets.intake.base import (
+    ChannelError,
+    Delivery,
+    IntakeRequest,
+    environment_setting,
+    frame_sha256,
+    pull_watermark,
+)
+from assets.plan import object_option, retailer_code, server_options
+from checks.contract import Contract, properties_of
 from checks.errors import one_line, safe_message
 from checks.formats import jdk_to_strptime
 from checks.redaction import redact_url
 
 
-class ChannelError(Exception):
-    """A pull that could not be made (configuration missing, source down after retries)."""
+class ApiChannel:
+    polled: ClassVar[bool] = True
 
-
-def server_options(contract: Contract) -> dict:
-    server = contract.server()
-    return {**server, **custom_properties(server.get("customProperties"))}
-
-
-def _env(contract: Contract, option: str) -> str:
-    name = server_options(contract).get(option)
-    if not name:
-        raise ChannelError(f"{contract.path}: server customProperty {option!r} is not set")
-    value = os.environ.get(str(name))
-    if not value:
-        raise ChannelError(f"environment variable {name} is not set (contract {contract.path}, {option})")
-    return value
-
-
-def pull_watermark(contract: Contract, object_name: str, watermark: str | None) -> str | None:
-    """Where a pull starts: after the last watermark, or from the start for a `refresh: full`
-    object, whose every delivery is the retailer's whole state (unchanged content is then one
-    delivery: bronze takes the same content in once)."""
-    return None if object_option(contract, object_name, "refresh") == "full" else watermark
-
-
-def database_delivery(
-    contract: Contract, object_name: str, watermark: str | None, now: datetime
-) -> Delivery | None:
-    """Rows changed after `watermark` in the object's table (the whole table for `refresh: full`);
-    None when nothing changed."""
-    from sqlalchemy import create_engine, text
-
-    watermark = pull_watermark(contract, object_name, watermark)
-
-    url = _env(contract, "urlEnv")
-    obj = contract.object(object_name)
-    table = obj.get("physicalName") or object_name
-    column = object_option(contract, object_name, "watermark", "updated_at")
-    try:
-        engine = create_engine(url)
-    except Exception as exc:  # an unknown dialect or a malformed URL
-        raise ChannelError(f"{redact_url(url)}: cannot connect: {one_line(exc)}") from None
-    try:
-        quote = engine.dialect.identifier_preparer.quote
-        query = f"SELECT * FROM {quote(table)}"
-        parameters = {}
-        if watermark is not None:
-            query += f" WHERE {quote(column)} > :watermark"
-            parameters["watermark"] = watermark
-        query += f" ORDER BY {quote(column)}"
-        with engine.connect() as connection:
-            frame = pl.read_database(
-                text(query), connection, execute_options={"parameters": parameters}, infer_schema_length=None
-            )
-    except Exception as exc:
-        raise ChannelError(f"{redact_url(url)}: cannot read table {table!r}: {one_line(exc)}") from None
-    finally:
-        engine.dispose()
-    if frame.is_empty():
-        return None
-    new_watermark = str(frame[column].cast(pl.String).max())
-    return Delivery(
-        retailer_code=retailer_code(contract),
-        object_name=object_name,
-        channel="database",
-        source=f"{redact_url(url)}#{table}",
-        content_sha256=frame_sha256(frame),
-        period=f"{watermark or 'start'}..{new_watermark}",
-        delivered_at=now,
-        frame=frame,
-        watermark=new_watermark,
-    )
+    def deliveries(self, request: IntakeRequest) -> list[Delivery]:
+        delivery = api_delivery(request.contract, request.object_name, request.watermark, request.now)
+        return [delivery] if delivery else []
 
 
 def api_delivery(
@@ -115,7 +53,7 @@ def api_delivery(
     watermark = pull_watermark(contract, object_name, watermark)
     options = server_options(contract)
     base = os.environ.get(str(options.get("locationEnv") or ""), "") or options["location"]
-    token = _env(contract, "tokenEnv")
+    token = environment_setting(contract, "tokenEnv")
     endpoint = object_option(contract, object_name, "endpoint", f"/{object_name}")
     column = object_option(contract, object_name, "watermark", "date")
     params: dict[str, str | int] = {"page_size": int(options.get("pageSize") or 500)}
