@@ -11,31 +11,22 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import date, datetime, timedelta
-from typing import ClassVar
 
 import polars as pl
 
 from assets.intake.base import (
     ChannelError,
     Delivery,
-    IntakeRequest,
+    PullChannel,
     environment_setting,
-    frame_sha256,
     pull_watermark,
+    pulled_delivery,
 )
-from assets.plan import object_option, retailer_code, server_options
+from assets.plan import object_option, server_options
 from checks.contract import Contract, properties_of
 from checks.errors import one_line, safe_message
 from checks.formats import jdk_to_strptime
 from checks.redaction import redact_url
-
-
-class ApiChannel:
-    polled: ClassVar[bool] = True
-
-    def deliveries(self, request: IntakeRequest) -> list[Delivery]:
-        delivery = api_delivery(request.contract, request.object_name, request.watermark, request.now)
-        return [delivery] if delivery else []
 
 
 def api_delivery(
@@ -75,17 +66,8 @@ def api_delivery(
         return None
     frame = pl.DataFrame(rows, infer_schema_length=None)
     new_watermark = (_latest_day(contract, object_name, frame, column) + timedelta(days=1)).isoformat()
-    return Delivery(
-        retailer_code=retailer_code(contract),
-        object_name=object_name,
-        channel="api",
-        source=redact_url(f"{base.rstrip('/')}{endpoint}"),
-        content_sha256=frame_sha256(frame),
-        period=f"{watermark or 'start'}..{new_watermark}",
-        delivered_at=now,
-        frame=frame,
-        watermark=new_watermark,
-    )
+    source = redact_url(f"{base.rstrip('/')}{endpoint}")
+    return pulled_delivery(contract, object_name, "api", source, frame, watermark, new_watermark, now)
 
 
 def _latest_day(contract: Contract, object_name: str, frame: pl.DataFrame, column: str) -> date:
@@ -122,3 +104,7 @@ def _get_json(url: str, token: str, *, timeout: float, retries: int, backoff: fl
         if attempt < retries:
             time.sleep(backoff * 2**attempt)
     raise ChannelError(f"{redact_url(url)}: no answer after {retries + 1} tries ({safe_message(last_error)})")
+
+
+class ApiChannel(PullChannel):
+    pull = staticmethod(api_delivery)

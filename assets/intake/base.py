@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import ClassVar, Protocol
 
 import polars as pl
 
-from assets.plan import object_option, server_options
+from assets.plan import object_option, retailer_code, server_options
 from checks.contract import Contract
 from shelfguard.settings import DataHome
 
@@ -70,6 +70,34 @@ class Channel(Protocol):
     polled: ClassVar[bool]
 
     def deliveries(self, request: IntakeRequest) -> list[Delivery]: ...
+
+
+class PullChannel:
+    """A channel the retailer's sensor polls: one pull from the object's watermark is at most one
+    delivery. A subclass gives `pull(contract, object_name, watermark, now) -> Delivery | None`."""
+
+    polled: ClassVar[bool] = True
+    pull: ClassVar[Callable[[Contract, str, str | None, datetime], Delivery | None]]
+
+    def deliveries(self, request: IntakeRequest) -> list[Delivery]:
+        delivery = type(self).pull(request.contract, request.object_name, request.watermark, request.now)
+        return [delivery] if delivery else []
+
+
+def pulled_delivery(contract: Contract, object_name: str, channel: str, source: str, frame: pl.DataFrame,
+                    watermark: str | None, new_watermark: str, now: datetime) -> Delivery:
+    """One pull as a delivery: its id from the rows' content, its period from watermark to watermark."""
+    return Delivery(
+        retailer_code=retailer_code(contract),
+        object_name=object_name,
+        channel=channel,
+        source=source,
+        content_sha256=frame_sha256(frame),
+        period=f"{watermark or 'start'}..{new_watermark}",
+        delivered_at=now,
+        frame=frame,
+        watermark=new_watermark,
+    )
 
 
 def frame_sha256(frame: pl.DataFrame) -> str:

@@ -5,30 +5,21 @@ the content hash), so a pull that returns what was already taken in is ingested 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
 import polars as pl
 
 from assets.intake.base import (
     ChannelError,
     Delivery,
-    IntakeRequest,
+    PullChannel,
     environment_setting,
-    frame_sha256,
     pull_watermark,
+    pulled_delivery,
 )
-from assets.plan import object_option, retailer_code
+from assets.plan import object_option
 from checks.contract import Contract
 from checks.errors import one_line
 from checks.redaction import redact_url
-
-
-class DatabaseChannel:
-    polled: ClassVar[bool] = True
-
-    def deliveries(self, request: IntakeRequest) -> list[Delivery]:
-        delivery = database_delivery(request.contract, request.object_name, request.watermark, request.now)
-        return [delivery] if delivery else []
 
 
 def database_delivery(
@@ -67,14 +58,9 @@ def database_delivery(
     if frame.is_empty():
         return None
     new_watermark = str(frame[column].cast(pl.String).max())
-    return Delivery(
-        retailer_code=retailer_code(contract),
-        object_name=object_name,
-        channel="database",
-        source=f"{redact_url(url)}#{table}",
-        content_sha256=frame_sha256(frame),
-        period=f"{watermark or 'start'}..{new_watermark}",
-        delivered_at=now,
-        frame=frame,
-        watermark=new_watermark,
-    )
+    source = f"{redact_url(url)}#{table}"
+    return pulled_delivery(contract, object_name, "database", source, frame, watermark, new_watermark, now)
+
+
+class DatabaseChannel(PullChannel):
+    pull = staticmethod(database_delivery)
