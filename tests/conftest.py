@@ -12,6 +12,14 @@ CONTRACTS_DIR = REPO_ROOT / "contracts"
 
 os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+FIXTURE_START = "2025-03-24"
+FIXTURE_AS_OF = "2025-12-31T00:00:00Z"
+"""The demo data of the tests is a fixed calendar (from a Monday: 14 days are two whole weeks touching
+two months) seen from a fixed moment after all of it arrived, so fault targets, file names and the
+report are the same on any day; tests of the calendar that ends on its reference moment unset the
+start (tests/generator/test_demo_calendar.py)."""
+os.environ.setdefault("SHELFGUARD_DEMO_START", FIXTURE_START)
+os.environ.setdefault("SHELFGUARD_DEMO_AS_OF", FIXTURE_AS_OF)
 
 
 @pytest.fixture

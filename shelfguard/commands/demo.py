@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 
 from checks.engines import DEFAULT_ENGINE, ENGINES
 from shelfguard.cli import UsageError
@@ -37,13 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--products", type=int, default=20, help="products in the catalogue (default 20)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES), help="gate engine")
+    from shelfguard.commands.demo_data import add_as_of_argument
+
+    add_as_of_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from shelfguard.commands.demo_data import parsed_as_of
+
+    as_of = parsed_as_of(args)
     home = DataHome.from_env().ensure()
     if not lint_contracts():
         return 1
-    generate_demo_data(home, days=args.days, stores=args.stores, products=args.products, seed=args.seed)
+    generate_demo_data(home, days=args.days, stores=args.stores, products=args.products, seed=args.seed,
+                       as_of=as_of)
     errors = run_demo_pipeline(home, engine=args.engine)
     from shelfguard.demo_report import print_pipeline_report
 
@@ -70,17 +78,19 @@ def lint_contracts() -> bool:
     return not problems
 
 
-def generate_demo_data(home: DataHome, *, days: int, stores: int, products: int, seed: int) -> None:
+def generate_demo_data(home: DataHome, *, days: int, stores: int, products: int, seed: int,
+                       as_of: datetime | None = None) -> None:
     from checks.contract import ContractError
     from shelfguard.demo_data import generate
 
     try:
-        report = generate(home, days=days, stores=stores, products=products, seed=seed, faults=DEMO_FAULTS)
+        report = generate(home, days=days, stores=stores, products=products, seed=seed, faults=DEMO_FAULTS,
+                          as_of=as_of)
     except (ValueError, ContractError) as exc:
         raise UsageError(str(exc)) from None
     print(
         f"2. demo data: {len(report.deliveries)} deliveries of {len(report.retailers)} retailers "
-        f"({report.start} to {report.end}) under {home.root}"
+        f"({report.start} to {report.end}, as of {report.as_of:%Y-%m-%d %H:%M} UTC) under {home.root}"
     )
     for injection in report.injections:
         print(f"   fault {injection.fault:<17} {injection.retailer}/{injection.object}: {injection.effect}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from shelfguard.cli import UsageError
@@ -18,7 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         DEFAULT_DAYS,
         DEFAULT_PRODUCTS,
         DEFAULT_SEED,
-        DEFAULT_START,
         DEFAULT_STORES,
     )
 
@@ -45,10 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--start",
-        default=DEFAULT_START.isoformat(),
         metavar="YYYY-MM-DD",
-        help=f"first business date (default {DEFAULT_START.isoformat()})",
+        help="a fixed first business date (default $SHELFGUARD_DEMO_START, else the calendar ends today)",
     )
+    add_as_of_argument(parser)
     parser.add_argument(
         "--retailer",
         action="extend",
@@ -64,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
     from shelfguard.settings import DataHome
 
     try:
-        start = date.fromisoformat(args.start)
+        start = date.fromisoformat(args.start) if args.start else None
     except ValueError:
         raise UsageError(f"--start {args.start!r} is not a date (YYYY-MM-DD)") from None
+    as_of = parsed_as_of(args)
     home = DataHome.from_env()
     try:
         report = generate(
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             faults=parse_faults(args.faults),
             start=start,
+            as_of=as_of,
             retailers=args.retailer,
         )
     except ValueError as exc:
@@ -86,6 +87,24 @@ def run(args: argparse.Namespace) -> int:
     print(summary(report))
     print(f"wrote {len(report.deliveries)} deliveries under {home.root}; report: {home.root / REPORT_FILE}")
     return 0
+
+
+def add_as_of_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD[THH:MM]",
+        help="the demo's reference moment: its calendar ends that day and nothing arriving later is "
+        "written (default $SHELFGUARD_DEMO_AS_OF, else now; a date alone is its midnight UTC)",
+    )
+
+
+def parsed_as_of(args: argparse.Namespace) -> datetime | None:
+    from shelfguard.demo_data import parse_moment
+
+    try:
+        return parse_moment(args.as_of) if args.as_of else None
+    except ValueError as exc:
+        raise UsageError(f"--as-of {exc}") from None
 
 
 def parse_faults(text: str) -> list[str]:

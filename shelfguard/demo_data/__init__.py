@@ -6,12 +6,12 @@ transforms, date formats, file format and hints, shape, cadence and file names. 
 on demand and recorded in the `GenerationReport`. See docs/demo-data.md.
 """
 
+from shelfguard.demo_data.calendar import AS_OF_ENV, START_ENV, parse_moment
 from shelfguard.demo_data.faults import FAULTS
 from shelfguard.demo_data.generator import (
     DEFAULT_DAYS,
     DEFAULT_PRODUCTS,
     DEFAULT_SEED,
-    DEFAULT_START,
     DEFAULT_STORES,
     REPORT_FILE,
     generate,
@@ -20,10 +20,12 @@ from shelfguard.demo_data.generator import (
 from shelfguard.demo_data.models import Delivery, FaultInjection, GenerationReport, MasterData
 
 __all__ = [
+    "AS_OF_ENV",
+    "START_ENV",
+    "parse_moment",
     "DEFAULT_DAYS",
     "DEFAULT_PRODUCTS",
     "DEFAULT_SEED",
-    "DEFAULT_START",
     "DEFAULT_STORES",
     "FAULTS",
     "REPORT_FILE",

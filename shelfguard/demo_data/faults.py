@@ -5,7 +5,7 @@ Targets are chosen from the contracts, deterministically: each fault form has an
 retailers are taken in code order, rotated by the form's position in `VARIANTS` so that faults
 spread over retailers; within the retailer the first eligible object (facts first) and a period
 near the middle of the range that no other fault uses. The latest period is kept for
-`late_delivery`.
+`late_delivery`, which goes only to a retailer with an earlier period (late, not never delivered).
 """
 
 from __future__ import annotations
@@ -136,6 +136,11 @@ def assign_faults(selected: set[str], planned: list[Planned]) -> dict[str, str]:
         if not eligible:
             not_injected[variant.label] = "no generated retailer's contract allows it"
             continue
+        if variant.latest:  # late after an earlier period on time, not a retailer that never delivered
+            eligible = [code for code in eligible if len({d.period.start for d in by_retailer[code]}) > 1]
+            if not eligible:
+                not_injected[variant.label] = "no eligible retailer has two periods due; generate more days"
+                continue
         rotated = eligible[number % len(eligible) :] + eligible[: number % len(eligible)]
         for code in rotated:
             chosen = _choose(by_retailer[code], variant, number, used, latest[code])

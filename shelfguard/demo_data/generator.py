@@ -16,6 +16,7 @@ from typing import Any
 
 from checks.contract import Contract, ContractError, contract_files, load_contract, properties_of
 from shelfguard.demo_data import faults as fault_forms
+from shelfguard.demo_data.calendar import fixed_start, reference_moment, retailer_days
 from shelfguard.demo_data.faults import FAULTS, Applied, apply_row_fault, assign_faults, restate, truncate
 from shelfguard.demo_data.models import Delivery, FaultInjection, GenerationReport, MasterData
 from shelfguard.demo_data.naming import alternate_name
@@ -44,8 +45,6 @@ DEFAULT_DAYS = 14
 DEFAULT_STORES = 5
 DEFAULT_PRODUCTS = 20
 DEFAULT_SEED = 42
-DEFAULT_START = date(2025, 3, 24)
-"""A Monday: the default 14 days are two whole weeks and touch two months."""
 REPORT_FILE = "demo_data_report.json"
 CORPORATE = "corporate"
 
@@ -90,11 +89,16 @@ def generate(
     products: int = DEFAULT_PRODUCTS,
     seed: int = DEFAULT_SEED,
     faults: Iterable[str] = (),
-    start: date = DEFAULT_START,
+    start: date | None = None,
+    as_of: datetime | None = None,
     retailers: Iterable[str] | None = None,
     contracts_dir: Path = CONTRACTS_DIR,
 ) -> GenerationReport:
     """Write deterministic deliveries for the retailers (default: every active retailer contract).
+
+    The calendar (`shelfguard.demo_data.calendar`) ends on the reference date `as_of` (default
+    `SHELFGUARD_DEMO_AS_OF`, else now) unless `start` (default `SHELFGUARD_DEMO_START`) fixes its
+    first day; nothing that would arrive after `as_of` is written.
 
     Replaces what an earlier run wrote for them: `landing/<code>/`, `landing/corporate/`,
     `sources/<code>.sqlite`, `sources/<code>_api/`. A retailer whose contract the generator cannot
@@ -108,15 +112,19 @@ def generate(
     skipped: dict[str, str] = {}
     specs = retailer_specs(contracts_dir, skipped)
     codes = _checked_retailers(specs, retailers, skipped)
-    dates = [start + timedelta(days=i) for i in range(days)]
+    moment = reference_moment(as_of)
+    first_day = fixed_start(start)
+    calendars = {code: retailer_days(spec, days, moment, first_day) for code, spec in specs.items()}
+    dates = sorted({day for code in codes for day in calendars[code]})
     items = catalog(seed, products)
     truths = {
-        code: build_truth(spec, items, seed=seed, stores=stores, days=dates) for code, spec in specs.items()
+        code: build_truth(spec, items, seed=seed, stores=stores, days=calendars[code])
+        for code, spec in specs.items()
     }
     planned = []
     for code in list(codes):
         try:
-            planned.extend(plan_retailer(specs[code], truths[code], dates))
+            planned.extend(plan_retailer(specs[code], truths[code], calendars[code], moment))
         except ContractError as exc:
             skipped[code] = exc.location_message()
             codes.remove(code)
@@ -126,7 +134,7 @@ def generate(
 
     home.ensure()
     _clear(home, codes)
-    writer = _Writer(home, truths)
+    writer = _Writer(home, truths, moment)
     master = writer.master_data(
         _contract(contracts_dir / "canonical" / "corporate_master.odcs.yaml"),
         [truths[code] for code in specs if specs[code].contract.status == "active"],
@@ -138,6 +146,7 @@ def generate(
         seed=seed,
         start=dates[0],
         end=dates[-1],
+        as_of=moment,
         days=days,
         stores=stores,
         products=products,
@@ -195,9 +204,10 @@ def _sha256(data: bytes) -> str:
 class _Writer:
     """Writes deliveries and remembers what it wrote."""
 
-    def __init__(self, home: DataHome, truths: dict[str, RetailerTruth]):
+    def __init__(self, home: DataHome, truths: dict[str, RetailerTruth], as_of: datetime):
         self.home = home
         self.truths = truths
+        self.as_of = as_of
         self.written: list[Delivery] = []
         self.injections: list[FaultInjection] = []
         self._databases: dict[str, sqlite3.Connection] = {}
@@ -328,6 +338,13 @@ class _Writer:
                 )
                 return
             arrival = delivery.due.astimezone(UTC) + timedelta(hours=fault_forms.LATE_BY_HOURS)
+            if arrival > self.as_of:
+                effect = (
+                    f"not delivered yet: due {delivery.due.astimezone(UTC).isoformat()}, it arrives "
+                    f"{fault_forms.LATE_BY_HOURS} h late, after the reference moment {self.as_of.isoformat()}"
+                )
+                self._inject(delivery, delivery.location, Applied(variant.fault, effect, variant.name))
+                return
             effect = (
                 f"arrived {fault_forms.LATE_BY_HOURS} h after its deadline "
                 f"{delivery.due.astimezone(UTC).isoformat()}"
@@ -428,6 +445,10 @@ class _Writer:
         name = alternate_name(delivery.obj, Path(delivery.location).name, 2)
         assert name is not None, "faults needing a second name only go to objects with a periodPattern"
         location = str(Path(delivery.location).with_name(name))
+        if arrival > self.as_of:
+            effect = f"second file not delivered yet: it arrives after {self.as_of:%Y-%m-%dT%H:%M}Z"
+            self._inject(delivery, delivery.location, Applied(fault, effect))
+            return
         self._write_file(location, data, arrival)
         effect = (
             "same bytes again under a second name: ingest once"

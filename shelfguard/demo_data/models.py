@@ -76,6 +76,7 @@ class GenerationReport(BaseModel):
     seed: int
     start: date
     end: date
+    as_of: datetime = Field(description="The reference moment (UTC): nothing arriving later was written.")
     days: int
     stores: int = Field(description="Stores per retailer.")
     products: int = Field(description="Products in the catalogue (every retailer lists all).")

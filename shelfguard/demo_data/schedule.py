@@ -63,13 +63,19 @@ class Planned:
         return next((variant for variant in self.variants if variant.fault == fault), None)
 
 
-def plan_retailer(spec: RetailerSpec, truth: RetailerTruth, days: list[date]) -> list[Planned]:
-    """Every delivery of the retailer over the days. Dimensions of a database or API that refresh
-    incrementally are delivered once (with the first period); landing dimensions come with every period."""
+def plan_retailer(
+    spec: RetailerSpec, truth: RetailerTruth, days: list[date], as_of: datetime
+) -> list[Planned]:
+    """Every delivery of the retailer over the days that is due by `as_of` (a period whose deadline is
+    still ahead is not delivered yet, so the latest period is the one due last). Dimensions of a
+    database or API that refresh incrementally are delivered once (with the first period); landing
+    dimensions come with every period."""
     zone = ZoneInfo(spec.timezone)
     planned = []
     for number, period in enumerate(periods(spec.cadence, days[0], days[-1])):
         due = deadline(spec.sla, period, zone)
+        if due > as_of:
+            continue
         for obj in spec.objects:
             if number > 0 and not obj.is_fact and spec.channel != "landing" and obj.refresh != "full":
                 continue
