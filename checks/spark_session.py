@@ -147,3 +147,11 @@ def _quiet_client() -> None:
 
 
 atexit.register(stop)
+
+
+def adopt(session: SparkSession, target: SparkTarget) -> None:
+    """Make a session this process already has (a Databricks job cluster's own) the process's
+    session, so that every caller uses it; `stop()` then stops only the session."""
+    global _current
+    with _lock:
+        _current = _Started(os.getpid(), session, target, None)

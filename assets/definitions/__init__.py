@@ -28,8 +28,10 @@ from assets.definitions.gold_views import build_gold_views_asset
 from assets.definitions.resources.home import DataHomeResource
 from assets.definitions.resources.notifiers import NotifierResource
 from assets.definitions.resources.openlineage import OpenLineageResource
+from assets.definitions.resources.spark import SPARK_RESOURCE_KEY, spark_resource_from_env
 from assets.definitions.silver_gold import silver_gold_assets
 from assets.definitions.sources import source_spec
+from assets.definitions.spark_jobs import SPARK_JOB_RESOURCE_KEY, spark_job_from_env
 from assets.plan import PipelinePlan, build_plan, contracts_fingerprint, retailer_code
 from shelfguard.settings import CONTRACTS_DIR
 
@@ -85,6 +87,9 @@ def _build(contracts_dir: Path) -> dg.Definitions:
             "home": DataHomeResource(),
             "openlineage": OpenLineageResource(),
             NOTIFIER_RESOURCE_KEY: NotifierResource(),
+            # Spark retailers' steps: a session here (local Sail / remote), or a Pipes job (ADR 0022)
+            SPARK_RESOURCE_KEY: spark_resource_from_env(),
+            SPARK_JOB_RESOURCE_KEY: spark_job_from_env(),
         },
     )
 
