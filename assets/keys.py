@@ -167,8 +167,8 @@ def spark_kind(simple_type: str) -> str:
     return SPARK_KINDS[simple_type]
 
 
-def spark_key(frame: DataFrame, columns: Sequence[str]) -> Column:
-    """The key of `columns` of a Spark frame, as a column: the same bytes hashed as `surrogate_key`.
+def spark_key_text(frame: DataFrame, columns: Sequence[str]) -> Column:
+    """The canonical string of the key columns, as a Spark column (`canonical_string_expr`).
 
     Timestamps are rendered in the session time zone, so the session must run in UTC
     (`checks.spark_session` sets it); anything else is refused rather than hashed differently.
@@ -179,5 +179,11 @@ def spark_key(frame: DataFrame, columns: Sequence[str]) -> Column:
     types = dict(frame.dtypes)
     if zone != "UTC" and any(types[c] == "timestamp" for c in columns):
         raise ValueError(f"surrogate keys need a Spark session in UTC, not {zone}")
-    parts = [_spark_text(c, spark_kind(types[c])) for c in columns]
-    return F.sha2(F.concat_ws(SEPARATOR, *parts), 256)
+    return F.concat_ws(SEPARATOR, *(_spark_text(c, spark_kind(types[c])) for c in columns))
+
+
+def spark_key(frame: DataFrame, columns: Sequence[str]) -> Column:
+    """The key of `columns` of a Spark frame, as a column: the same bytes hashed as `surrogate_key`."""
+    from pyspark.sql import functions as F
+
+    return F.sha2(spark_key_text(frame, columns), 256)

@@ -161,20 +161,29 @@ class UnmatchedKeys:
         }
 
 
+def _normaliser(key: str):
+    return _gtin14 if key == "gtin" else (lambda c: c.str.strip_chars())
+
+
+def master_lookup(enrichment: Enrichment, master_rows: pl.DataFrame | None) -> pl.DataFrame:
+    """The master's rows by normalised key (`_match`), the first row of each key (both engines)."""
+    columns = list(enrichment.columns)
+    if master_rows is None or master_rows.is_empty():
+        return pl.DataFrame(schema={"_match": pl.String, **{c: pl.String for c in columns}})
+    return master_rows.select(
+        _normaliser(enrichment.key)(pl.col(enrichment.key).cast(pl.String)).alias("_match"),
+        *(pl.col(c).cast(pl.String) for c in columns),
+    ).unique("_match", keep="first", maintain_order=True)
+
+
 def enrich(
     versions: pl.DataFrame, enrichment: Enrichment, master_rows: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, UnmatchedKeys]:
     """Copy the master's columns onto every version by key; report distinct keys without a match."""
     key = enrichment.key
-    normalise = _gtin14 if key == "gtin" else (lambda c: c.str.strip_chars())
+    normalise = _normaliser(key)
     columns = list(enrichment.columns)
-    if master_rows is None or master_rows.is_empty():
-        lookup = pl.DataFrame(schema={"_match": pl.String, **{c: pl.String for c in columns}})
-    else:
-        lookup = master_rows.select(
-            normalise(pl.col(key).cast(pl.String)).alias("_match"),
-            *(pl.col(c).cast(pl.String) for c in columns),
-        ).unique("_match", keep="first", maintain_order=True)
+    lookup = master_lookup(enrichment, master_rows)
     base = versions.drop([c for c in columns if c in versions.columns])
     joined = base.with_columns(normalise(pl.col(key)).alias("_match")).join(
         lookup.with_columns(pl.lit(True).alias("_matched")), on="_match", how="left", maintain_order="left"
@@ -268,24 +277,22 @@ def week_end(date_column: str) -> pl.Expr:
     return pl.col(date_column) + pl.duration(days=(WEEK_ENDS_ON - pl.col(date_column).dt.weekday()) % 7)
 
 
+WEEK_KEY = ("retailer_code", "week_end_date", "site_id", "product_id")
+LAST_OF_WEEK = ("site_sk", "product_sk", "currency", "secure_group_key", "data_provider_code", "delivery_id")
+"""Roll-up columns taken from the week's latest row (its last day, latest write)."""
+
+
 def weekly_rollup(daily: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     """Daily facts summed to weeks ending on Sunday (ADR 0010).
 
     Units and sales are summed; stock on hand is the last reported value of the week; keys,
     `updated_at` and the lineage columns come from the week's latest row (its last day, latest write).
     """
-    key = ["retailer_code", "week_end_date", "site_id", "product_id"]
+    key = list(WEEK_KEY)
     latest_first = [pl.col("sale_date"), pl.col("updated_at"), pl.col("ingested_at")]
     last_of_week = [
         pl.col(c).sort_by(latest_first).last()
-        for c in (
-            "site_sk",
-            "product_sk",
-            "currency",
-            "secure_group_key",
-            "data_provider_code",
-            "delivery_id",
-        )
+        for c in LAST_OF_WEEK
     ]
     weekly = (
         daily.with_columns(week_end("sale_date").alias("week_end_date"))
