@@ -193,6 +193,78 @@ def _extra_attributes(columns: list[str]) -> pl.Expr:
     return pl.struct([pl.col(c).cast(pl.String) for c in sorted(columns)]).struct.json_encode()
 
 
+@dataclass(frozen=True)
+class MappingPlan:
+    """What each canonical column of one retailer object's rows is made of: the engine-neutral part
+    of the mapping, built by both the Polars (`map_to_canonical`) and the Spark path."""
+
+    profile: RetailerProfile
+    schema: pl.Schema
+    parsed: dict[str, list[tuple[str | None, dict[str, Any], str | None]]]
+    """Per canonical column, its delivered sources in coalesce order: (retailer column or None when
+    the delivery lacks it, the column's contract property, the transform)."""
+    prefixed: tuple[str, ...]
+    """Id columns prefixed with the retailer code."""
+    defaults: dict[str, Any]
+    """Columns not delivered that take a value from the contract."""
+    implied_updated_at: bool
+    """`updated_at` not delivered: derived from the delivery (`implied_updated_at`)."""
+    extras: tuple[str, ...]
+    """Delivered columns that map to nothing, for `extra_attributes` (sorted)."""
+
+
+def mapping_plan(
+    delivered: Sequence[str],
+    contract: Contract,
+    retailer_object: str,
+    canonical: Contract,
+    canonical_object: str,
+    *,
+    extra_columns: bool = True,
+) -> MappingPlan:
+    """The plan of `map_to_canonical` for bronze rows with the `delivered` columns."""
+    profile = RetailerProfile.from_contract(contract)
+    schema = canonical_schema(canonical, canonical_object)
+    sources = retailer_columns(contract, retailer_object)
+    mapped_anywhere = {
+        m.retailer_column for m in column_mappings(contract) if m.retailer_object == retailer_object
+    }
+    missing_stamps = [c for c in (*STAMP_COLUMNS, *ORDER_COLUMNS) if c not in delivered]
+    if missing_stamps:
+        raise ValueError(
+            f"bronze rows of {profile.code}/{retailer_object} lack stamp columns: {', '.join(missing_stamps)}"
+        )
+    parsed: dict[str, list[tuple[str | None, dict[str, Any], str | None]]] = {}
+    for mapping in mappings_for(contract, retailer_object, canonical_object):
+        if mapping.canonical_column not in schema:
+            raise contract.error(
+                f"{mapping.retailer_column} maps to unknown canonical column "
+                f"{canonical_object}.{mapping.canonical_column}"
+            )
+        present = mapping.retailer_column if mapping.retailer_column in delivered else None
+        parsed.setdefault(mapping.canonical_column, []).append(
+            (present, sources.get(mapping.retailer_column, {}), mapping.transform)
+        )
+    contract_values = {
+        "retailer_code": profile.code,
+        "currency": profile.currency,
+        "country": profile.country,
+    }
+    return MappingPlan(
+        profile,
+        schema,
+        parsed,
+        tuple(c for c in ID_COLUMNS if c in parsed),
+        {c: v for c, v in contract_values.items() if c in schema and c not in parsed},
+        "updated_at" in schema and "updated_at" not in parsed,
+        tuple(
+            sorted(c for c in delivered if c not in mapped_anywhere and not c.startswith("_"))
+            if extra_columns
+            else ()
+        ),
+    )
+
+
 def map_to_canonical(
     bronze: pl.DataFrame,
     contract: Contract,
@@ -209,64 +281,30 @@ def map_to_canonical(
     ordering. `extra_columns=False` leaves `extra_attributes` null (the unmapped columns of a
     one-big-table file belong to the fact, not to the dimensions cut from it).
     """
-    profile = RetailerProfile.from_contract(contract)
-    schema = canonical_schema(canonical, canonical_object)
-    sources = retailer_columns(contract, retailer_object)
-    mappings = mappings_for(contract, retailer_object, canonical_object)
-    mapped_anywhere = {
-        m.retailer_column for m in column_mappings(contract) if m.retailer_object == retailer_object
-    }
-    missing_stamps = [c for c in (*STAMP_COLUMNS, *ORDER_COLUMNS) if c not in bronze.columns]
-    if missing_stamps:
-        raise ValueError(
-            f"bronze rows of {profile.code}/{retailer_object} lack stamp columns: {', '.join(missing_stamps)}"
-        )
-
+    plan = mapping_plan(
+        bronze.columns, contract, retailer_object, canonical, canonical_object, extra_columns=extra_columns
+    )
+    schema = plan.schema
     expressions: dict[str, pl.Expr] = {}
-    for mapping in mappings:
-        if mapping.canonical_column not in schema:
-            raise contract.error(
-                f"{mapping.retailer_column} maps to unknown canonical column "
-                f"{canonical_object}.{mapping.canonical_column}"
-            )
-        if mapping.retailer_column not in bronze.columns:
-            parsed = pl.lit(None, dtype=schema[mapping.canonical_column])
-        else:
-            parsed = parse_expr(
-                mapping.retailer_column,
-                sources.get(mapping.retailer_column, {}),
-                schema[mapping.canonical_column],
-                mapping.transform,
-                profile,
-            )
-        previous = expressions.get(mapping.canonical_column)
-        expressions[mapping.canonical_column] = (
-            parsed if previous is None else pl.coalesce([previous, parsed])
+    for name, delivered in plan.parsed.items():
+        parsed = [
+            pl.lit(None, dtype=schema[name])
+            if column is None
+            else parse_expr(column, source, schema[name], transform, plan.profile)
+            for column, source, transform in delivered
+        ]
+        expressions[name] = parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
+    for column in plan.prefixed:
+        expressions[column] = pl.concat_str(
+            [pl.lit(f"{plan.profile.code}:"), expressions[column].str.strip_chars()]
         )
-    for column in ID_COLUMNS:
-        if column in expressions:
-            expressions[column] = pl.concat_str(
-                [pl.lit(f"{profile.code}:"), expressions[column].str.strip_chars()]
-            )
-    defaults: dict[str, Any] = {
-        "retailer_code": profile.code,
-        "currency": profile.currency,
-        "country": profile.country,
-    }
-    for column, value in defaults.items():
-        if column in schema and column not in expressions:
-            expressions[column] = pl.lit(value, dtype=schema[column])
-    if "updated_at" in schema and "updated_at" not in expressions:
-        expressions["updated_at"] = implied_updated_at(bronze, contract, retailer_object, profile)
+    for column, value in plan.defaults.items():
+        expressions[column] = pl.lit(value, dtype=schema[column])
+    if plan.implied_updated_at:
+        expressions["updated_at"] = implied_updated_at(bronze, contract, retailer_object, plan.profile)
     for stamp, name in STAMP_COLUMNS.items():
         expressions[name] = pl.col(stamp)
-    extras = (
-        [c for c in bronze.columns if c not in mapped_anywhere and not c.startswith("_")]
-        if extra_columns
-        else []
-    )
-    expressions["extra_attributes"] = _extra_attributes(extras)
-
+    expressions["extra_attributes"] = _extra_attributes(list(plan.extras))
     columns = [
         expressions.get(name, pl.lit(None)).cast(dtype, strict=False).alias(name)
         for name, dtype in schema.items()

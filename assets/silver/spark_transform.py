@@ -12,6 +12,7 @@ reports (unmatched master keys).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +20,15 @@ import polars as pl
 
 from assets.bronze.ledger import current_deliveries, read_ledger
 from assets.keys import spark_key, spark_key_text
-from assets.plan import bronze_table, column_mappings
+from assets.plan import bronze_table
+from assets.silver import transform
 from assets.silver.mapping import (
-    ID_COLUMNS,
     ORDER_COLUMNS,
     STAMP_COLUMNS,
     TRANSFORMS,
     RetailerProfile,
     business_date_column,
-    canonical_schema,
-    mappings_for,
+    mapping_plan,
     retailer_columns,
 )
 from assets.silver.transform import (
@@ -39,7 +39,6 @@ from assets.silver.transform import (
     Enrichment,
     UnmatchedKeys,
     master_lookup,
-    tracked_attributes,
 )
 from checks.contract import Contract
 from checks.formats import parse_jdk
@@ -224,60 +223,32 @@ def map_to_canonical(
     *,
     extra_columns: bool = True,
 ) -> DataFrame:
-    """`mapping.map_to_canonical` on Spark: the same columns, types and values."""
+    """`mapping.map_to_canonical` on Spark, from the same `mapping_plan`: the same columns, types
+    and values."""
     from pyspark.sql import functions as F
 
-    profile = RetailerProfile.from_contract(contract)
-    schema = canonical_schema(canonical, canonical_object)
-    sources = retailer_columns(contract, retailer_object)
-    mapped_anywhere = {
-        m.retailer_column for m in column_mappings(contract) if m.retailer_object == retailer_object
-    }
-    missing_stamps = [c for c in (*STAMP_COLUMNS, *ORDER_COLUMNS) if c not in bronze.columns]
-    if missing_stamps:
-        raise ValueError(
-            f"bronze rows of {profile.code}/{retailer_object} lack stamp columns: {', '.join(missing_stamps)}"
-        )
+    plan = mapping_plan(
+        bronze.columns, contract, retailer_object, canonical, canonical_object, extra_columns=extra_columns
+    )
+    schema = plan.schema
     expressions: dict[str, Column] = {}
-    for mapping in mappings_for(contract, retailer_object, canonical_object):
-        if mapping.canonical_column not in schema:
-            raise contract.error(
-                f"{mapping.retailer_column} maps to unknown canonical column "
-                f"{canonical_object}.{mapping.canonical_column}"
-            )
-        target = schema[mapping.canonical_column]
-        if mapping.retailer_column not in bronze.columns:
-            parsed = F.lit(None).cast(spark_type(target))
-        else:
-            parsed = parse_column(
-                mapping.retailer_column,
-                sources.get(mapping.retailer_column, {}),
-                target,
-                mapping.transform,
-                profile,
-            )
-        previous = expressions.get(mapping.canonical_column)
-        expressions[mapping.canonical_column] = parsed if previous is None else F.coalesce(previous, parsed)
-    for column in ID_COLUMNS:
-        if column in expressions:
-            expressions[column] = F.concat(F.lit(f"{profile.code}:"), F.trim(expressions[column]))
-    for column, value in {
-        "retailer_code": profile.code,
-        "currency": profile.currency,
-        "country": profile.country,
-    }.items():
-        if column in schema and column not in expressions:
-            expressions[column] = F.lit(value)
-    if "updated_at" in schema and "updated_at" not in expressions:
-        expressions["updated_at"] = _implied_updated_at(bronze, contract, retailer_object, profile)
+    for name, delivered in plan.parsed.items():
+        parsed = [
+            F.lit(None).cast(spark_type(schema[name]))
+            if column is None
+            else parse_column(column, source, schema[name], transform, plan.profile)
+            for column, source, transform in delivered
+        ]
+        expressions[name] = parsed[0] if len(parsed) == 1 else F.coalesce(*parsed)
+    for column in plan.prefixed:
+        expressions[column] = F.concat(F.lit(f"{plan.profile.code}:"), F.trim(expressions[column]))
+    for column, value in plan.defaults.items():
+        expressions[column] = F.lit(value)
+    if plan.implied_updated_at:
+        expressions["updated_at"] = _implied_updated_at(bronze, contract, retailer_object, plan.profile)
     for stamp, name in STAMP_COLUMNS.items():
         expressions[name] = F.col(stamp)
-    extras = (
-        [c for c in bronze.columns if c not in mapped_anywhere and not c.startswith("_")]
-        if extra_columns
-        else []
-    )
-    expressions["extra_attributes"] = _extra_attributes(extras)
+    expressions["extra_attributes"] = _extra_attributes(list(plan.extras))
     columns = [
         expressions.get(name, F.lit(None)).try_cast(spark_type(dtype)).alias(name)
         for name, dtype in schema.items()
@@ -376,15 +347,10 @@ def build_dimension(
     master_enrichments: Sequence[Enrichment],
     master_rows: dict[str, pl.DataFrame],
 ) -> tuple[DataFrame, list[UnmatchedKeys]]:
-    """`transform.build_dimension` on Spark."""
-    enriched_columns = [c for e in master_enrichments for c in e.columns]
-    attributes = tracked_attributes(schema, dim, enriched_columns)
-    versions = with_dimension_key(scd2_versions(observations, dim, attributes), dim)
-    reports = []
-    for enrichment in master_enrichments:
-        versions, report = enrich(versions, enrichment, master_rows.get(enrichment.master_object))
-        reports.append(report)
-    return versions.select(*schema.names()), reports
+    """`transform.build_dimension` with this module's frame transforms."""
+    return transform.build_dimension(
+        observations, dim, schema, master_enrichments, master_rows, frames=sys.modules[__name__]
+    )
 
 
 def latest_per_key(rows: DataFrame, key: Sequence[str]) -> tuple[DataFrame, int]:

@@ -9,8 +9,10 @@ the silver gate (write–audit–publish).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import polars as pl
 
@@ -206,14 +208,20 @@ def build_dimension(
     schema: pl.Schema,
     master_enrichments: Sequence[Enrichment],
     master_rows: dict[str, pl.DataFrame],
+    *,
+    frames: ModuleType | None = None,
 ) -> tuple[pl.DataFrame, list[UnmatchedKeys]]:
-    """Observations (mapped bronze rows) → SCD2 versions with surrogate keys and master data."""
+    """Observations (mapped bronze rows) → SCD2 versions with surrogate keys and master data.
+
+    `frames` is the module whose frame transforms do the work (this one; `spark_transform` for
+    Spark frames): the steps are the same on both engines."""
+    ops = frames or sys.modules[__name__]
     enriched_columns = [c for e in master_enrichments for c in e.columns]
     attributes = tracked_attributes(schema, dim, enriched_columns)
-    versions = with_dimension_key(scd2_versions(observations, dim, attributes), dim)
+    versions = ops.with_dimension_key(ops.scd2_versions(observations, dim, attributes), dim)
     reports = []
     for enrichment in master_enrichments:
-        versions, report = enrich(versions, enrichment, master_rows.get(enrichment.master_object))
+        versions, report = ops.enrich(versions, enrichment, master_rows.get(enrichment.master_object))
         reports.append(report)
     return versions.select(schema.names()), reports
 
