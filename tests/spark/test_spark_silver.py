@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assets.bronze.ingest import bronze_columns, ingest, landing_delivery, landing_files, promotable_rows
+from assets.bronze.ingest import bronze_columns, ingest, promotable_rows
 from assets.bronze.ingest import promotable_scan as polars_scan
+from assets.intake.landing import landing_delivery, landing_files
 from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, column_mappings
 from assets.silver import mapping, transform
 from assets.silver import spark_transform as spark_path
