@@ -14,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("checks", "assets", "shelfguard/review")
 DAGSTER_LAYER = "assets.definitions"
 """The one package of the pipeline that may import Dagster: assets, checks, sensors, resources."""
-IMPORTS_DAGSTER = re.compile(r"^\s*(import dagster|from dagster)", re.M)
+IMPORTS_DAGSTER = re.compile(r"^\s*(import|from) dagster(\.|\s|$)", re.M)
+"""`dagster` itself; `dagster_pipes` (the protocol library a Pipes job uses, no Dagster) is plain."""
 
 
 def modules() -> dict[str, bool]:
