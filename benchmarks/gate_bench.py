@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -71,14 +72,19 @@ COLUMNS = ["transaction_id", "sale_date", "store_gln", "gtin", "product_id", "de
 
 def write_sales_csv(path: Path, rows: int, seed: int) -> None:
     """N rows of POS sales lines with about 1 % faults, written chunk by chunk."""
+    with path.open("wb") as out:
+        for number, chunk in enumerate(sales_chunks(rows, seed)):
+            chunk.write_csv(out, include_header=number == 0)
+
+
+def sales_chunks(rows: int, seed: int) -> Iterator[pl.DataFrame]:
+    """The N rows (every column text) in chunks of `CHUNK_ROWS`, the same for a seed however written."""
     rng = np.random.default_rng(seed)
     store_gln = pl.Series(np.char.mod("%013d", 4_012_345_000_000 + np.arange(STORES) * 7_919))
     store_format = pl.Series(np.array(FORMATS)[rng.integers(0, len(FORMATS), STORES)])
     gtin = pl.Series(np.char.mod("%013d", 5_000_000_000_000 + np.arange(PRODUCTS) * 104_729))
-    with path.open("wb") as out:
-        for offset in range(0, rows, CHUNK_ROWS):
-            chunk = _sales_chunk(rng, offset, min(CHUNK_ROWS, rows - offset), store_gln, store_format, gtin)
-            chunk.write_csv(out, include_header=offset == 0)
+    for offset in range(0, rows, CHUNK_ROWS):
+        yield _sales_chunk(rng, offset, min(CHUNK_ROWS, rows - offset), store_gln, store_format, gtin)
 
 
 def _sales_chunk(rng: np.random.Generator, offset: int, n: int, store_gln: pl.Series,
