@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from checks.safe_yaml import plain_with_positions
+from checks.safe_yaml import YamlRefused, parse_bounded, plain_with_positions
 from checks.upgrade import Change, needs_upgrade, upgrade_tree
 
 MAX_CONTRACT_BYTES = 1_000_000
@@ -39,7 +39,10 @@ DELIVERY_SERVER = "deliveryServer"
 """Contract customProperty naming the server the retailer delivers through (default: the first)."""
 SERVER_HINT_KEYS = ("delimiter", "encoding")
 """Server keys the ODCS model (and datacontract-cli) know beside the JSON schema's: accepted on any
-server, and read as format hints (`checks.readers.format_hints`)."""
+server, and read as format hints (`format_hints`)."""
+SERVER_FORMATS = {"csv": "csv", "text": "text", "parquet": "parquet", "jsonl": "jsonl", "json": "jsonl",
+                   "ndjson": "jsonl", "delta": "delta", "xlsx": "xlsx", "excel": "xlsx"}
+"""A server's `format` -> the reader's format name (`checks.readers.FORMATS`)."""
 HOLDS_DATA_BACK = ("block", "quarantine")
 """`onViolation` values whose failures keep data out of the next layer (warn only reports)."""
 
@@ -174,6 +177,29 @@ class Contract:
         return self.error(message, *json_path).as_warning()
 
 
+def format_hints(contract: Contract, server_name: str | None = None) -> dict[str, Any]:
+    """How a server of the contract delivers files, as keyword arguments of
+    `checks.readers.read_batch`: the server called `server_name`, else the delivery server
+    (`Contract.server`). Here, not in `checks.readers`, so that lint reads it without Polars.
+
+    From the server's `format` and its customProperties `delimiter`, `encoding`, `decimalSeparator`,
+    `sheet` and `header` (docs/onboarding.md), or its own `delimiter` and `encoding` keys (as
+    datacontract-cli writes them); defaults where the contract says nothing.
+    """
+    server = contract.server(server_name)
+    custom = {**{k: server[k] for k in SERVER_HINT_KEYS if server.get(k)},
+              **custom_properties(server.get("customProperties"))}
+    header = custom.get("header", True)
+    return {
+        "format": SERVER_FORMATS.get(str(server.get("format", "")).lower()),
+        "delimiter": str(custom.get("delimiter") or ","),
+        "encoding": str(custom.get("encoding") or "utf-8"),
+        "decimal_separator": str(custom.get("decimalSeparator") or "."),
+        "sheet": custom.get("sheet"),
+        "header": header not in (False, "false", "False", 0),
+    }
+
+
 def custom_properties(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
     """ODCS `customProperties` lists as a plain mapping."""
     return {item["property"]: item.get("value") for item in items or [] if "property" in item}
@@ -213,16 +239,20 @@ def schema_version(api_version: Any) -> str | None:
 
 
 def parse_yaml(path: Path, text: str) -> tuple[Any, dict[JsonPath, tuple[int, int]]]:
-    """Parse a contract's YAML as plain values with the position of every element (bounded, see
-    `parse_yaml_tree`)."""
-    return plain_with_positions(parse_yaml_tree(path, text))
+    """Parse a contract's YAML as plain values with the position of every element, with the bounds
+    of `checks.safe_yaml` (libyaml's C parser where it can; the round-trip tree is built only where
+    it is written back: `parse_yaml_tree`)."""
+    try:
+        return parse_bounded(text)
+    except YamlRefused as exc:
+        raise ContractError(path, exc.message, exc.line, exc.column) from None
 
 
 def parse_yaml_tree(path: Path, text: str) -> Any:
     """The YAML as a ruamel round-trip tree (comments, quotes and positions kept), parsed with bounds
     (`checks.safe_yaml`: no objects constructed, core tags only, depth and expanded-size limits,
     aliases accepted)."""
-    from checks.safe_yaml import YamlRefused, load_tree
+    from checks.safe_yaml import load_tree
 
     try:
         return load_tree(text, preserve_quotes=True)  # `contracts upgrade` writes the tree back as quoted
@@ -318,8 +348,7 @@ def parse_document(path: Path, text: str) -> ReadDocument:
     """Parse, validate against the document's own ODCS schema, and upgrade a valid v3.0.x document
     to v3.1 (`checks.upgrade`). What the upgraded document still breaks of the v3.1 schema is a
     v3.0 construct without a v3.1 equivalent: a warning, never an error, since the file is valid."""
-    tree = parse_yaml_tree(path, text)
-    document, positions = plain_with_positions(tree)
+    document, positions = parse_yaml(path, text)
     problems = schema_errors(path, document, positions)
     api_version = str(document.get("apiVersion")) if isinstance(document, dict) else ""
     changes: list[Change] = []
@@ -334,6 +363,7 @@ def parse_document(path: Path, text: str) -> ReadDocument:
         lenient = [ContractError(path, message, first.line, first.column, WARNING)]
         problems = []
     if not problems and needs_upgrade(api_version):
+        tree = parse_yaml_tree(path, text)  # upgraded as the tree `contracts upgrade` writes back
         changes = upgrade_tree(tree)
         document, positions = plain_with_positions(tree)
         problems = [ContractError(p.path, f"{api_version} construct without a v3.1 equivalent "

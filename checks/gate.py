@@ -18,11 +18,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from checks.contract import Contract, properties_of
+from checks.contract import Contract, format_hints, properties_of
 from checks.engines import CUSTOM_RULE_ENGINES, DEFAULT_ENGINE, ENGINES, UnknownEngineError, get_engine
 from checks.engines.base import ROW_NUMBER, BatchContext, Engine, Measurement
 from checks.errors import one_line
-from checks.readers import format_hints, with_logical_names
+from checks.readers import with_logical_names
 from checks.result import ContractRef, GateResult, Outcome, RuleResult, Verdict
 from checks.rules import LIBRARY_METRICS, Rule, RuleKind, compile_rules
 

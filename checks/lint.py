@@ -32,6 +32,7 @@ from checks.contract import (
     JsonPath,
     contract_files,
     custom_properties,
+    format_hints,
     load_contract,
     odcs_model,
     on_violation_errors,
@@ -601,8 +602,6 @@ def _type_option_warnings(contract: Contract) -> Iterator[ContractError]:
     the linear-time engines refuse, a date bound in no known format), and array or object options
     on a delivery whose format carries no arrays or objects (CSV): each rule `<property>_<option>`
     is then not evaluated and fails closed."""
-    from checks.readers import format_hints
-
     try:
         delivered_as_text = format_hints(contract)["format"] in ("csv", "text", "xlsx")
     except ContractError:

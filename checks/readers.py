@@ -49,8 +49,6 @@ EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
     ".xlsx": "xlsx", ".xlsm": "xlsx",
 }
-_SERVER_FORMATS = {"csv": "csv", "text": "text", "parquet": "parquet", "jsonl": "jsonl", "json": "jsonl",
-                   "ndjson": "jsonl", "delta": "delta", "xlsx": "xlsx", "excel": "xlsx"}
 _SNIFF_BYTES = 64 * 1024
 _DECODE_CHUNK = 16 * 1024 * 1024
 TRANSCODED_PREFIX = "shelfguard-utf8-"
@@ -76,30 +74,6 @@ class DataReadError(Exception):
         self.line = line
         where = f"{self.path}:{line}" if line else str(self.path)
         super().__init__(safe_message(f"{where}: {message}"))
-
-
-def format_hints(contract: Any, server_name: str | None = None) -> dict[str, Any]:
-    """How a server of the contract delivers files, as keyword arguments of `read_batch`: the
-    server called `server_name`, else the delivery server (`Contract.server`).
-
-    From the server's `format` and its customProperties `delimiter`, `encoding`, `decimalSeparator`,
-    `sheet` and `header` (docs/onboarding.md), or its own `delimiter` and `encoding` keys (as
-    datacontract-cli writes them); defaults where the contract says nothing.
-    """
-    from checks.contract import SERVER_HINT_KEYS, custom_properties
-
-    server = contract.server(server_name)
-    custom = {**{k: server[k] for k in SERVER_HINT_KEYS if server.get(k)},
-              **custom_properties(server.get("customProperties"))}
-    header = custom.get("header", True)
-    return {
-        "format": _SERVER_FORMATS.get(str(server.get("format", "")).lower()),
-        "delimiter": str(custom.get("delimiter") or ","),
-        "encoding": str(custom.get("encoding") or "utf-8"),
-        "decimal_separator": str(custom.get("decimalSeparator") or "."),
-        "sheet": custom.get("sheet"),
-        "header": header not in (False, "false", "False", 0),
-    }
 
 
 def with_logical_names(batch: pl.DataFrame | pl.LazyFrame,
@@ -190,9 +164,10 @@ def open_batch(
     """The batch as a lazy scan, valid inside the `with` block; `DataReadError` when it cannot be read.
 
     `format`: csv, text (delimited text), parquet, jsonl, delta or xlsx; detected from the path when
-    None. `decimal_separator` is accepted so that `open_batch(path, **format_hints(contract))` works;
-    reading keeps values as text, and the gate applies it when judging numbers. `column_names` names
-    the columns of a file without a header line (`header=False`).
+    None. `decimal_separator` is accepted so that
+    `open_batch(path, **checks.contract.format_hints(contract))` works; reading keeps values as
+    text, and the gate applies it when judging numbers. `column_names` names the columns of a file
+    without a header line (`header=False`).
 
     Delimited text, JSON lines, Parquet and Delta are scanned: header and footer are checked now,
     the rows when the scan is collected (errors found then are `polars` errors that

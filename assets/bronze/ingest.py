@@ -31,12 +31,12 @@ from assets.intake.base import Delivery
 from assets.plan import bronze_table
 from assets.storage.durability import copy_atomically, guarded, kill_point, retry_commit, write_atomically
 from assets.storage.tables import scope_predicate, sql_literal
-from checks.contract import Contract, properties_of
+from checks.contract import Contract, format_hints, properties_of
 from checks.engines import DEFAULT_ENGINE
 from checks.engines.base import ROW_NUMBER
 from checks.errors import one_line, safe_message
 from checks.gate import QUARANTINE_REASONS, GateRun, run_gate
-from checks.readers import DataReadError, format_hints, read_batch, with_logical_names
+from checks.readers import DataReadError, read_batch, with_logical_names
 from checks.result import GateResult
 from checks.samples import violating_sample
 from shelfguard.settings import DataHome

@@ -19,9 +19,8 @@ from typing import Any
 import polars as pl
 
 from assets.plan import ColumnMapping, column_mappings
-from checks.contract import Contract, properties_of
+from checks.contract import Contract, format_hints, properties_of
 from checks.formats import jdk_to_strptime, parse_jdk
-from checks.readers import format_hints
 
 STAMP_COLUMNS = {
     "_delivery_id": "delivery_id",

@@ -57,10 +57,10 @@ from assets.silver.transform import (
 )
 from assets.storage import tables
 from assets.storage.durability import guarded, kill_point, retry_commit
-from checks.contract import Contract, custom_properties
+from checks.contract import Contract, custom_properties, format_hints
 from checks.engines import DEFAULT_ENGINE
 from checks.gate import GateRun, run_gate
-from checks.readers import DataReadError, format_hints, read_batch
+from checks.readers import DataReadError, read_batch
 from checks.result import GateResult, Verdict
 from checks.samples import violating_sample
 from shelfguard.settings import DataHome

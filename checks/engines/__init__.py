@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from checks.engines.base import Engine
+if TYPE_CHECKING:  # the registry is read by `contracts lint`, which never imports Polars
+    from checks.engines.base import Engine
 
 ENGINES: dict[str, str] = {
     "pandera": "checks.engines.pandera_engine:PanderaEngine",

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import polars as pl
+if TYPE_CHECKING:  # `contracts lint` imports the registry and the semantics, never Polars
+    import polars as pl
 
-from checks.rules import Rule
+    from checks.rules import Rule
 
 ROW_NUMBER = "__sg_row_nr"
 """Column the gate adds to every batch: the row's 0-based position in delivery order."""

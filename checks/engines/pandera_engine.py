@@ -4,7 +4,8 @@ Every row-local rule becomes one Polars expression that is true on a violating r
 evaluated together in a single (streaming-capable) `select`, keeping only the rows that violate at
 least one rule; duplicate rules, which depend on other rows, add a pass before it that groups key
 hashes (`_Duplicates`). pandera then validates that frame with one `pa.Check` per rule, and its failure
-cases are the violating rows. Column presence is a pandera schema check (`required` columns).
+cases are the violating rows; a batch without one never waits for pandera (and pandas) to import.
+Column presence and extra columns compare names, as in every engine.
 
 Why not one pandera check per rule over the whole batch: pandera evaluates and collects each check
 separately (one pass and one failure-case table per check); on 2,000,000 rows and 11 rules that
@@ -25,7 +26,7 @@ from types import SimpleNamespace
 import polars as pl
 
 from checks.engines.base import ROW_NUMBER, BatchContext, Measurement
-from checks.engines.polars_common import checked_pattern, native_kind
+from checks.engines.polars_common import checked_pattern, native_kind, schema_difference
 from checks.engines.semantics import (
     MULTIPLE_TOLERANCE,
     Castability,
@@ -127,33 +128,14 @@ class PanderaEngine:
         ]
 
     def _measure_columns(self, schema: pl.Schema, rules: list[Rule]) -> dict[str, Measurement]:
-        """Missing columns from pandera's schema validation (required columns) of an empty frame of
-        this schema; extra columns by comparing names (pandera's `strict` stops at the first one)."""
-        pandera = _pandera()
-        listed = list(dict.fromkeys(c for r in rules for c in r.properties))
-        columns = {name: pandera.pa.Column(required=True, nullable=True) for name in listed}
-        missing: list[str] = []
-        with pandera.config_context(validation_depth=pandera.depth):
-            try:
-                pandera.pa.DataFrameSchema(columns).validate(pl.DataFrame(schema=schema), lazy=True)
-            except pandera.SchemaErrors as exc:
-                missing = [
-                    str(e.failure_cases)
-                    for e in exc.schema_errors
-                    if e.reason_code.name == "COLUMN_NOT_IN_DATAFRAME"
-                ]
+        """Missing (columnsPresent) and unlisted (extraColumns) columns, by comparing the batch's
+        column names with the rule's, as every engine does (`polars_common.schema_difference`):
+        a pandera schema validation of an empty frame said the same and made every check wait for
+        pandera's import, even of a batch without a violating row."""
         found = {}
         for rule in rules:
-            if rule.kind == RuleKind.COLUMNS_PRESENT:
-                gone = [c for c in rule.properties if c in missing]
-                message = f"missing columns: {', '.join(gone)}" if gone else "all listed columns present"
-                found[rule.id] = Measurement(rule.id, len(gone), message=message, engine=self.name)
-            else:
-                extra = [c for c in schema if c != ROW_NUMBER and c not in rule.properties]
-                message = (
-                    f"columns not in the contract (kept): {', '.join(extra)}" if extra else "no extra columns"
-                )
-                found[rule.id] = Measurement(rule.id, len(extra), message=message, engine=self.name)
+            count, message = schema_difference(rule, list(schema))
+            found[rule.id] = Measurement(rule.id, count, message=message, engine=self.name)
         return found
 
     def _validate(self, violations: pl.DataFrame, rule_ids: list[str]) -> dict[str, pl.Series]:

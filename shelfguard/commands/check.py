@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from checks.contract import ContractError, load_contract
+    from checks.contract import ContractError, format_hints, load_contract
     from checks.engines import ENGINES, EngineUnavailableError
     from checks.errors import one_line
     from checks.gate import GateError, run_gate
@@ -56,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
         check_sizes,
         detect_format,
         explain_scan_error,
-        format_hints,
         open_batch,
     )
     from checks.result import Verdict

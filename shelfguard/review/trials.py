@@ -218,7 +218,8 @@ def _fit(object_name: str, rows: pl.DataFrame, contract: Contract) -> pl.DataFra
 
 def _read_master(path: Path, contract: Contract) -> pl.DataFrame:
     from assets.bronze.ingest import UnreadableDelivery
-    from checks.readers import DataReadError, format_hints, read_batch
+    from checks.contract import format_hints
+    from checks.readers import DataReadError, read_batch
 
     try:
         return read_batch(path, **format_hints(contract))

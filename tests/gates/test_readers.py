@@ -10,7 +10,8 @@ import pytest
 from deltalake import write_deltalake
 
 from checks import readers
-from checks.readers import DataReadError, detect_format, format_hints, open_batch, read_batch
+from checks.contract import format_hints
+from checks.readers import DataReadError, detect_format, open_batch, read_batch
 from tests.gates.helpers import contract, prop
 
 

@@ -45,7 +45,9 @@ def test_check_loads_only_what_the_default_engine_needs(tmp_path: Path) -> None:
     import polars as pl
 
     data = tmp_path / "sales.parquet"
-    pl.DataFrame({"transaction_id": ["T1"], "sale_date": ["2024-01-01"]}).write_parquet(data)
+    # a row without transaction_id violates a rule: pandera validates the violating rows
+    rows = {"transaction_id": ["T1", None], "sale_date": ["2024-01-01", "2024-01-02"]}
+    pl.DataFrame(rows).write_parquet(data)
     for path in (data, tmp_path / "sales.csv"):
         if path.suffix == ".csv":
             pl.read_parquet(data).write_csv(path)
@@ -58,3 +60,14 @@ def test_check_loads_only_what_the_default_engine_needs(tmp_path: Path) -> None:
 def test_contracts_lint_loads_no_engine_library() -> None:
     loaded = modules_loaded_by(["contracts", "lint"])
     assert not loaded & {*STARTUP_HEAVY, "pandas", "pandera", "pyarrow"}
+
+
+def test_contracts_lint_loads_no_polars_unless_a_pattern_is_checked(tmp_path: Path) -> None:
+    """Lint checks a pattern with the gates' own regex engines (Polars' Rust regex, DuckDB's RE2);
+    a contract without one is linted without either."""
+    from tests.contracts.test_contract_load import large_contract_text
+
+    path = tmp_path / "large.odcs.yaml"
+    path.write_text(large_contract_text(300), "utf-8")
+    loaded = modules_loaded_by(["contracts", "lint", str(path)])
+    assert not loaded & {*STARTUP_HEAVY, "polars", "duckdb", "pandas", "pandera", "pyarrow"}

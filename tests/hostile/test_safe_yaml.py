@@ -87,3 +87,55 @@ def test_a_hostile_contract_is_a_located_contract_error(tmp_path: Path):
         load_contract(path)
     assert caught.value.location_message() == (f"{path}:2:7: YAML tag !!python/object:os.system is not "
                                                 "allowed (only plain values, mappings and lists)")
+
+
+SNIPPETS = [
+    "", "# only a comment\n",
+    "a: 2024-01-01T10:00:00Z\nb: 2024-01-01\nc: 0o17\nd: 1_000.5\ne: .inf\nf: ~\ng: yes\nh: 012\n",
+    "- a\n- [b, {c: d}]\n-\n  - e\n- f: g\n  h: i\n",
+    "x: &a\n  - 1\ny: *a\nz:\n  - *a\n  - *a\n",
+    "a: &x {b: 1}\nc:\n  <<: [*x, {b: 2, d: 3}]\n  e: 1\n",
+    "a: &x {b: 1, z: 0}\nc:\n  e: 1\n  <<: *x\n  z: 5\n",
+    "a: 'quoted'\nb: \"dq\\n\"\nc: |\n  block\n  text\nd: >\n  folded\n",
+    "1: int key\ntrue: same key\n", "a: b\na: c\n", "a: =\n", "? [a]\n: b\n", "--- a\n--- b\n",
+    "%YAML 1.1\n---\na: yes\n", "a: [1, 2\n", "\ta: 1\n", "a: !!map [1]\n",
+    "a: !!str 1\nb: !!int '2'\nc: !!map {x: !!null ''}\nd: !!seq [!!bool true]\n",
+]
+
+
+def reference_reading(text: str) -> object:
+    from checks.safe_yaml import load_tree, plain_with_positions
+
+    try:
+        return plain_with_positions(load_tree(text))
+    except YamlRefused as refused:
+        return refused.message, refused.line, refused.column
+
+
+def fast_reading(text: str) -> object:
+    try:
+        return parse_bounded(text)
+    except YamlRefused as refused:
+        return refused.message, refused.line, refused.column
+
+
+@pytest.mark.parametrize("text", SNIPPETS)
+def test_the_c_pass_reads_what_the_round_trip_loader_reads(text):
+    """Values, positions and refusals of `parse_bounded` (libyaml events) are those of the pure
+    round-trip load, including what it leaves to that load (duplicates, directives, complex keys)."""
+    assert fast_reading(text) == reference_reading(text)
+
+
+def test_the_c_pass_reads_every_contract_as_the_round_trip_loader_does():
+    files = sorted({*CONTRACTS_DIR.rglob("*.yaml"), *CORPUS.parent.rglob("*.yaml")})
+    assert len(files) > 20
+    for path in files:
+        text = path.read_text("utf-8", errors="replace")
+        assert fast_reading(text) == reference_reading(text), path
+
+
+def test_a_contract_is_read_by_the_c_pass_itself():
+    from checks.safe_yaml import _plain_from_c_events
+
+    text = NWG.read_text("utf-8")
+    assert _plain_from_c_events(text) == reference_reading(text)
