@@ -15,10 +15,11 @@ numbers (every rule's violating rows, the quarantined rows, the verdict) are com
 
 (b) End to end: the retailer's demo deliveries (`shelfguard demo-data`, one day of
 `--rows-per-day` sales lines, then the same day's file copied to earlier days with its dates moved,
-so that N rows cost minutes to write, not the generator's hour) run through bronze, silver and gold
-(`shelfguard.pipeline.run_pipeline`) in a fresh process; wall time of the pipeline, seconds per
-million delivered rows, peak RSS of the process tree, gold rows. The path is the one the
-retailer's contract chooses (`executionEngine`), printed beside the figures.
+so that N rows cost minutes to write, not the generator's hour) run through the pipeline steps the
+Dagster assets run — bronze ingestion and gate, silver, gold MERGE — in a fresh process per
+execution engine (`--e2e-engines`, the contract's `executionEngine` set per run; polars is the
+baseline beside spark); wall time of the steps (the Spark session is started before the clock, as
+a deployment's is), seconds per million delivered rows, peak RSS of the process tree, gold rows.
 
 Targets (issue 25, a 2-core machine): 50 M rows end to end within 8 GB of process-tree RSS; the
 cost per row at the larger size at most 1.2x the cost at the smaller. Data written under `--keep`
@@ -180,28 +181,60 @@ def _data_rows(path: Path) -> int:
     return pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
 
 
-def e2e_child(home: Path, retailer: str) -> dict[str, Any]:
-    """In a fresh process: the retailer's pipeline, bronze to gold, on its landed deliveries."""
-    import dagster as dg
-
+def e2e_child(home: Path, retailer: str, execution_engine: str) -> dict[str, Any]:
+    """In a fresh process: the retailer's pipeline steps, bronze to gold, on its landed deliveries,
+    with its contract's `executionEngine` set to `execution_engine` (the steps the Dagster assets
+    run, without the orchestration around them)."""
+    from assets.bronze.ingest import ingest
+    from assets.gold.publish import publish_gold
+    from assets.intake.landing import landing_delivery, landing_files
+    from assets.plan import CANONICAL_OBJECTS, fed_objects
+    from assets.silver.publish import publish_silver, read_master
     from assets.storage import tables
+    from checks import spark_session
     from checks.contract import load_contract
-    from shelfguard.pipeline import run_pipeline
     from shelfguard.settings import CONTRACTS_DIR, DataHome
 
     data_home = DataHome(home).ensure()
     os.environ["SHELFGUARD_HOME"] = str(home)
     contract = load_contract(CONTRACTS_DIR / "retailers" / retailer / f"{retailer}.odcs.yaml")
-    path = getattr(contract, "execution_engine", "polars")
+    custom = [p for p in contract.document.get("customProperties") or []
+              if p.get("property") != "executionEngine"]
+    contract.document["customProperties"] = [*custom, {"property": "executionEngine",
+                                                       "value": execution_engine}]
+    canonical = load_contract(CONTRACTS_DIR / "canonical" / "pos_canonical.odcs.yaml")
+    master = load_contract(CONTRACTS_DIR / "canonical" / "corporate_master.odcs.yaml")
+    seconds: dict[str, float] = {}
     started = time.perf_counter()
-    run = run_pipeline(data_home, retailers=[retailer], instance=dg.DagsterInstance.ephemeral())
-    seconds = time.perf_counter() - started
-    gold = {t: tables.row_count(data_home.table("gold", t))
+    if execution_engine == "spark":
+        spark_session.spark_session()  # started before the clock of the steps, as a deployment's is
+    seconds["spark_start"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for object_name in contract.object_names:
+        for path in landing_files(data_home, contract, object_name):
+            ingest(data_home, contract, landing_delivery(contract, object_name, path))
+    seconds["bronze"] = time.perf_counter() - started
+    started = time.perf_counter()
+    master_data = read_master(data_home, master)
+    silver = [publish_silver(data_home, contract, canonical, master, canonical_object,
+                             master_data=master_data) for canonical_object in fed_objects(contract)]
+    seconds["silver"] = time.perf_counter() - started
+    started = time.perf_counter()
+    gold = [outcome for canonical_object in CANONICAL_OBJECTS
+            for outcome in publish_gold(data_home, canonical, canonical_object, [retailer])]
+    seconds["gold"] = time.perf_counter() - started
+    target = spark_session.current_target()
+    rows = {t: tables.row_count(data_home.table("gold", t))
             for t in ("daily_store_fact", "weekly_store_fact")}
-    return {"seconds": seconds, "path": path, "errors": run.errors(), "gold_rows": gold}
+    return {"engine": execution_engine, "seconds": seconds["bronze"] + seconds["silver"] + seconds["gold"],
+            "steps_seconds": {k: round(v, 1) for k, v in seconds.items()},
+            "spark": target.address if target else None, "gold_rows": rows,
+            "actions": sorted({f"{o.canonical_object}: {o.action}" for o in [*silver, *gold]})}
 
 
-def e2e_runs(folder: Path, sizes: list[int], retailer: str, rows_per_day: int, seed: int) -> list[dict]:
+def e2e_runs(folder: Path, sizes: list[int], retailer: str, engines: list[str], rows_per_day: int,
+             seed: int) -> list[dict]:
+    """Each execution engine at each size, every run a fresh load of the same deliveries."""
     runs = []
     for rows in sizes:
         home = folder / f"e2e_{retailer}_{rows}"
@@ -209,15 +242,16 @@ def e2e_runs(folder: Path, sizes: list[int], retailer: str, rows_per_day: int, s
         delivered = prepare_retailer(home, retailer, rows, rows_per_day, seed)
         print(f"{retailer}: {delivered:,} delivered rows ready in {time.perf_counter() - started:.0f} s",
               flush=True)
-        for state in ("warehouse", "bronze", "silver", "gold", "quarantine"):  # a fresh load every run
-            shutil.rmtree(home / state, ignore_errors=True)
-        command = [sys.executable, str(Path(__file__).resolve()), "--e2e-child", "--home", str(home),
-                   "--retailer", retailer]
-        _, rss_mb, _, stdout = spawn(command)
-        found = json.loads(stdout.strip().splitlines()[-1])
-        runs.append({"rows": delivered, "peak_rss_mb": rss_mb, **found})
-        print(f"{retailer} end to end on {delivered:,} rows ({found['path']}): {found['seconds']:.0f} s, "
-              f"{rss_mb:,.0f} MB", flush=True)
+        for engine in engines:
+            for state in ("warehouse", "bronze", "silver", "gold", "quarantine", "locks"):
+                shutil.rmtree(home / state, ignore_errors=True)
+            command = [sys.executable, str(Path(__file__).resolve()), "--e2e-child", "--home", str(home),
+                       "--retailer", retailer, "--execution-engine", engine]
+            _, rss_mb, _, stdout = spawn(command)
+            found = json.loads(stdout.strip().splitlines()[-1])
+            runs.append({"rows": delivered, "peak_rss_mb": rss_mb, **found})
+            print(f"{retailer} on {engine}, {delivered:,} rows: {found['seconds']:.0f} s "
+                  f"{found['steps_seconds']}, {rss_mb:,.0f} MB; {', '.join(found['actions'])}", flush=True)
     return runs
 
 
@@ -241,23 +275,29 @@ def report(gates: list[dict], ends: list[dict], retailer: str) -> str:
                              f"{run['rows'] / run['seconds']:,.0f} | {run['peak_rss_mb']:,.0f} | "
                              f"{run['verdict']} |")
     if ends:
-        lines += ["", f"End to end, {retailer} bronze → silver → gold:", "",
-                  "| delivered rows | path | seconds | s per M rows | peak RSS GB (tree) | gold daily rows "
-                  "| errors |",
-                  "|---:|---|---:|---:|---:|---:|---|"]
+        lines += ["", f"End to end, {retailer} bronze → silver → gold (the pipeline steps, contract "
+                  "`executionEngine` set per run):", "",
+                  "| delivered rows | engine | seconds | bronze / silver / gold s | s per M rows | "
+                  "peak RSS GB (tree) | gold daily rows |", "|---:|---|---:|---|---:|---:|---:|"]
         for run in ends:
+            steps = run["steps_seconds"]
             per_million = run["seconds"] / (run["rows"] / 1e6)
-            lines.append(f"| {run['rows']:,} | {run['path']} | {run['seconds']:.0f} | {per_million:.1f} | "
-                         f"{run['peak_rss_mb'] / 1024:.2f} | {run['gold_rows'].get('daily_store_fact')} | "
-                         f"{len(run['errors'])} |")
-        if len(ends) >= 2:
-            small, large = ends[0], ends[-1]
+            lines.append(f"| {run['rows']:,} | {run['engine']} | {run['seconds']:.0f} | "
+                         f"{steps['bronze']:.0f} / {steps['silver']:.0f} / {steps['gold']:.0f} | "
+                         f"{per_million:.1f} | {run['peak_rss_mb'] / 1024:.2f} | "
+                         f"{run['gold_rows'].get('daily_store_fact')} |")
+        for engine in dict.fromkeys(run["engine"] for run in ends):
+            mine = [run for run in ends if run["engine"] == engine]
+            if len(mine) < 2:
+                continue
+            small, large = mine[0], mine[-1]
             ratio = (large["seconds"] / large["rows"]) / (small["seconds"] / small["rows"])
-            largest_gb = max(r["peak_rss_mb"] for r in ends) / 1024
-            lines += ["", f"cost per row at {large['rows']:,} / at {small['rows']:,}: {ratio:.2f} "
-                      f"(target <= {SCALING_TARGET}: {'met' if ratio <= SCALING_TARGET else 'MISSED'}); "
-                      f"peak RSS {largest_gb:.2f} GB (target <= {RSS_TARGET_GB:.0f} GB: "
-                      f"{'met' if largest_gb <= RSS_TARGET_GB else 'MISSED'})"]
+            largest_gb = max(r["peak_rss_mb"] for r in mine) / 1024
+            lines.append(f"\n{engine}: cost per row at {large['rows']:,} / at {small['rows']:,} rows: "
+                         f"{ratio:.2f} "
+                         f"(target <= {SCALING_TARGET}: {'met' if ratio <= SCALING_TARGET else 'MISSED'}); "
+                         f"largest peak RSS {largest_gb:.2f} GB (target <= {RSS_TARGET_GB:.0f} GB: "
+                         f"{'met' if largest_gb <= RSS_TARGET_GB else 'MISSED'})")
     return "\n".join(lines)
 
 
@@ -271,26 +311,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="pandera,spark")
     parser.add_argument("--e2e-rows", type=sizes, default=sizes("10000000,50000000"))
     parser.add_argument("--retailer", default="nwg_us", choices=sorted(LAYOUTS))
+    parser.add_argument("--e2e-engines", default="polars,spark",
+                        help="execution engines run end to end at each size (polars is the baseline)")
     parser.add_argument("--rows-per-day", type=int, default=500_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="write the data into this folder, keep and reuse it")
     parser.add_argument("--skip-gate", action="store_true")
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="write the data into --keep and stop (to measure later on a quieter machine)")
     parser.add_argument("--e2e-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--execution-engine", default="spark", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     if args.e2e_child:
-        print(json.dumps(e2e_child(args.home, args.retailer)))
+        print(json.dumps(e2e_child(args.home, args.retailer, args.execution_engine)))
+        return 0
+    if args.prepare_only:
+        if not args.keep:
+            parser.error("--prepare-only needs --keep")
+        args.keep.mkdir(parents=True, exist_ok=True)
+        for rows in [] if args.skip_gate else args.gate_rows:
+            data = args.keep / f"pos_sales_{rows}_{args.seed}.parquet"
+            if not data.exists():
+                write_sales_parquet(data, rows, args.seed)
+        for rows in [] if args.skip_e2e else args.e2e_rows:
+            prepare_retailer(args.keep / f"e2e_{args.retailer}_{rows}", args.retailer, rows,
+                             args.rows_per_day, args.seed)
         return 0
     folder = args.keep or Path(tempfile.mkdtemp(prefix="spark_bench_"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
         gates = [] if args.skip_gate else gate_runs(folder, args.gate_rows, engines, args.seed)
-        ends = [] if args.skip_e2e else e2e_runs(folder, args.e2e_rows, args.retailer, args.rows_per_day,
-                                                 args.seed)
+        e2e_engines = [e.strip() for e in args.e2e_engines.split(",") if e.strip()]
+        ends = [] if args.skip_e2e else e2e_runs(folder, args.e2e_rows, args.retailer, e2e_engines,
+                                                 args.rows_per_day, args.seed)
         print(report(gates, ends, args.retailer))
     finally:
         if not args.keep:
