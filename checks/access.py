@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checks.contract import Contract, custom_properties, properties_of
+from checks.contract import Contract, entry_custom_properties, properties_of
 
 OWNER = "owner"
 COMPETITION = "competition"
@@ -50,13 +50,6 @@ class RoleGrant:
     rule: str | None = None
 
 
-def _custom(entry: Any) -> dict[str, Any]:
-    items = entry.get("customProperties") if isinstance(entry, dict) else None
-    if not isinstance(items, list):
-        return {}
-    return custom_properties(i for i in items if isinstance(i, dict) and isinstance(i.get("property"), str))
-
-
 def read_roles(document: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
     roles = document.get("roles")
     for index, role in enumerate(roles if isinstance(roles, list) else []):
@@ -69,7 +62,7 @@ def canonical_role_grants(canonical: Contract) -> list[RoleGrant]:
     """The canonical contract's read roles as grants (a role without keys or rule grants nothing)."""
     grants = []
     for _, role in read_roles(canonical.document):
-        custom = _custom(role)
+        custom = entry_custom_properties(role)
         keys = custom.get("secureGroupKeys")
         rule = custom.get("grantRule")
         grants.append(
@@ -89,7 +82,8 @@ def retailer_role_grants(retailer: Contract) -> list[RoleGrant]:
     if key is None or granted_to_nobody(retailer):
         return []
     return [
-        RoleGrant(group=role["role"], reads_as=str(_custom(role).get("readsAs", OWNER)), keys=(key,))
+        RoleGrant(group=role["role"], reads_as=str(entry_custom_properties(role).get("readsAs", OWNER)),
+                  keys=(key,))
         for _, role in read_roles(retailer.document)
     ]
 
@@ -132,7 +126,7 @@ def masked_measures(canonical: Contract, canonical_object: str) -> list[str]:
     return [
         p["name"]
         for p in properties_of(canonical.object(canonical_object))
-        if _custom(p).get("antitrustMasked") is True
+        if entry_custom_properties(p).get("antitrustMasked") is True
     ]
 
 
@@ -147,7 +141,7 @@ def role_errors(document: dict[str, Any], *, canonical: bool) -> Iterator[tuple[
         if not isinstance(role, dict):
             continue
         here: tuple[Any, ...] = ("roles", index)
-        custom = _custom(role)
+        custom = entry_custom_properties(role)
         at = {
             item.get("property"): (*here, "customProperties", n, "value")
             for n, item in enumerate(role.get("customProperties") or [])

@@ -205,6 +205,15 @@ def custom_properties(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
     return {item["property"]: item.get("value") for item in items or [] if "property" in item}
 
 
+def entry_custom_properties(entry: Any) -> dict[str, Any]:
+    """An entry's `customProperties` as a plain mapping, skipping what is malformed (lint and the
+    access policy read documents the schema may not have passed)."""
+    items = entry.get("customProperties") if isinstance(entry, dict) else None
+    if not isinstance(items, list):
+        return {}
+    return custom_properties(i for i in items if isinstance(i, dict) and isinstance(i.get("property"), str))
+
+
 def properties_of(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return list(obj.get("properties") or [])
 

@@ -31,7 +31,7 @@ from checks.contract import (
     ContractError,
     JsonPath,
     contract_files,
-    custom_properties,
+    entry_custom_properties,
     format_hints,
     load_contract,
     odcs_model,
@@ -217,7 +217,8 @@ def _run(
 
 
 def _is_retailer(contract: Contract) -> bool:
-    return "retailers" in contract.path.parts[:-1] or "retailerCode" in _custom(contract.document)
+    custom = entry_custom_properties(contract.document)
+    return "retailers" in contract.path.parts[:-1] or "retailerCode" in custom
 
 
 def _canonical_dir_for(path: Path) -> Path:
@@ -251,11 +252,6 @@ def _sorted_unique(problems: Iterable[ContractError]) -> list[ContractError]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def _custom(entry: Any) -> dict[str, Any]:
-    items = _list(entry.get("customProperties"))
-    return custom_properties(p for p in items if isinstance(p, dict) and isinstance(p.get("property"), str))
 
 
 def _custom_path(entry: dict[str, Any], name: str, *base: str | int) -> JsonPath:
@@ -379,7 +375,7 @@ def _quality_errors(contract: Contract) -> Iterator[ContractError]:
             yield _fails_closed(contract, rule,
                                 f"rule {name}: engine {rule.get('engine')!r} cannot be run here "
                                 f"(shelfguard runs {', '.join(CUSTOM_ENGINES)})", *here, "engine")
-        action = _custom(rule).get("onViolation")
+        action = entry_custom_properties(rule).get("onViolation")
         metric = rule.get("metric") or rule.get("rule")
         if action == "quarantine" and not (kind == "library" and metric in ROW_LEVEL_METRICS):
             yield contract.error(
@@ -502,7 +498,7 @@ def _object_sla_errors(contract: Contract, delivery: list[tuple[int, dict]]) -> 
         for name in sorted(element_objects(contract, entry)):
             if name not in contract.object_names:
                 continue  # an unknown element is reported below with the other element references
-            if _custom(contract.object(name)).get("refresh") == ONE_OFF:
+            if entry_custom_properties(contract.object(name)).get("refresh") == ONE_OFF:
                 yield contract.error(
                     f"SLA for {name!r}: the object is delivered once (refresh: {ONE_OFF}) and is never "
                     "late; drop this SLA or the refresh", "slaProperties", i, "element")
@@ -520,7 +516,7 @@ def _sla_errors(contract: Contract) -> Iterator[ContractError]:
     from croniter import croniter
 
     delivery = delivery_sla_entries(contract)
-    ours = _is_retailer(contract) or "layer" in _custom(contract.document)
+    ours = _is_retailer(contract) or "layer" in entry_custom_properties(contract.document)
     for problem in _object_sla_errors(contract, delivery):
         # Our pipeline's contracts need an SLA the freshness sensor can judge; any other valid
         # contract is only told that this one is not judged.
@@ -704,7 +700,7 @@ def _grant_errors(contract: Contract, canonical: Canonical) -> Iterator[Contract
     own = [role["role"] for _, role in read_roles(contract.document)]
     listed = canonical.key_grants.get(key, [])
     by_rule = canonical.rule_groups if contract.status == "active" else []
-    nobody = _custom(contract.document).get(GRANTED_TO_NOBODY)
+    nobody = entry_custom_properties(contract.document).get(GRANTED_TO_NOBODY)
     if nobody is not None and not isinstance(nobody, bool):
         yield contract.error(f"{GRANTED_TO_NOBODY} must be true or false",
                              *_custom_path(contract.document, GRANTED_TO_NOBODY))
@@ -731,7 +727,7 @@ def _role_errors(contract: Contract) -> Iterator[ContractError]:
 
 def _identity(contract: Contract) -> dict[str, str]:
     """The retailer's identity customProperties that are set to a non-empty string."""
-    custom = _custom(contract.document)
+    custom = entry_custom_properties(contract.document)
     return {
         name: custom[name]
         for name in RETAILER_PROPERTIES
@@ -752,7 +748,7 @@ def _server_errors(contract: Contract, canonical: Canonical) -> Iterator[Contrac
     if not servers:
         yield contract.error("a retailer contract needs a server (how the retailer delivers)",
                              "customProperties")
-    delivery = _custom(contract.document).get(DELIVERY_SERVER)
+    delivery = entry_custom_properties(contract.document).get(DELIVERY_SERVER)
     names = [server.get("server") for server in servers if isinstance(server, dict)]
     if delivery is not None and delivery not in names:
         yield contract.error(f"{DELIVERY_SERVER} {delivery!r} is not a server of this contract; servers: "
@@ -760,7 +756,7 @@ def _server_errors(contract: Contract, canonical: Canonical) -> Iterator[Contrac
                              *_custom_path(contract.document, DELIVERY_SERVER))
     for i, server in enumerate(servers):
         here = ("servers", i)
-        custom = _custom(server)
+        custom = entry_custom_properties(server)
         kind = server.get("type")
         if kind == "local" and server.get("format") not in LANDING_FORMATS:
             yield contract.error(
@@ -798,7 +794,7 @@ def _server_errors(contract: Contract, canonical: Canonical) -> Iterator[Contrac
 def _object_errors(contract: Contract, canonical: Canonical) -> Iterator[ContractError]:
     for i, obj in _objects(contract):
         here = ("schema", i)
-        custom = _custom(obj)
+        custom = entry_custom_properties(obj)
         if "refresh" in custom and custom["refresh"] not in REFRESH_MODES:
             yield contract.error(
                 f"unknown refresh {custom['refresh']!r}; expected {', '.join(REFRESH_MODES)}",
@@ -822,7 +818,7 @@ def _object_errors(contract: Contract, canonical: Canonical) -> Iterator[Contrac
                 if "period" not in groups:
                     yield contract.error("periodPattern needs a named group (?P<period>...)", *at)
         for j, prop in _properties(obj):
-            transform = _custom(prop).get("transform")
+            transform = entry_custom_properties(prop).get("transform")
             if transform is not None and transform not in TRANSFORMS:
                 yield contract.error(
                     f"unknown transform {transform!r}; expected one of {', '.join(TRANSFORMS)}",
@@ -836,10 +832,10 @@ def _mapping_errors(contract: Contract, canonical: Canonical) -> Iterator[Contra
         fed: dict[str, set[str]] = {}
         seen: dict[str, str] = {}
         for j, prop in _properties(obj):
-            if "canonical" not in _custom(prop):
+            if "canonical" not in entry_custom_properties(prop):
                 continue
             at = _custom_path(prop, "canonical", "schema", i, "properties", j)
-            targets = _custom(prop)["canonical"]
+            targets = entry_custom_properties(prop)["canonical"]
             if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
                 yield contract.error("canonical must be a list of <canonical object>.<column>", *at)
                 continue

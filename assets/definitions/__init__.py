@@ -3,7 +3,9 @@ package) the assets, checks, sensors and resources that wire the Dagster-free pi
 
 `uv run dg dev`, `shelfguard ui` and the daemon load `defs` from here (a `@dg.definitions` function,
 so importing this package builds nothing); the demo and the tests build the same definitions with
-`build_definitions`.
+`build_definitions`. They are merged from one `Definitions` per retailer (its source and bronze
+assets, checks, ingest job and sensor), the canonical layers (silver, gold, the reader views), the
+project-wide sensors and the deployment's resources (`deployments.py`, chosen by `SHELFGUARD_ENV`).
 """
 
 from __future__ import annotations
@@ -18,63 +20,45 @@ from assets.definitions.deliveries import (
     build_ingest_job,
     build_retailer_sensor,
 )
+from assets.definitions.deployments import deployment, deployment_resources
 from assets.definitions.freshness import (
-    NOTIFIER_RESOURCE_KEY,
     build_delivery_on_time_checks,
     build_freshness_sensor,
     freshness_policy_for,
 )
 from assets.definitions.gold_views import build_gold_views_asset
-from assets.definitions.resources.home import DataHomeResource
-from assets.definitions.resources.notifiers import NotifierResource
-from assets.definitions.resources.openlineage import OpenLineageResource
-from assets.definitions.resources.spark import SPARK_RESOURCE_KEY, spark_resource_from_env
 from assets.definitions.silver_gold import silver_gold_assets
 from assets.definitions.sources import source_spec
-from assets.definitions.spark_jobs import SPARK_JOB_RESOURCE_KEY, spark_job_from_env
 from assets.plan import PipelinePlan, build_plan, contracts_fingerprint, retailer_code
+from checks.contract import Contract
 from shelfguard.settings import CONTRACTS_DIR
 
 
-def bronze_definitions(plan: PipelinePlan) -> tuple[list, list, list]:
-    assets, jobs, sensors = [], [], []
-    for contract in plan.retailers:
-        nodes = plan.retailer_nodes(retailer_code(contract), "bronze")
-        assets.extend(build_bronze_asset(node, freshness_policy_for(contract, node.object)) for node in nodes)
-        job = build_ingest_job(contract, nodes)
-        jobs.append(job)
-        sensors.append(build_retailer_sensor(contract, nodes, job))
-    return assets, jobs, sensors
-
-
-_LATEST: dict[tuple, dg.Definitions] = {}
-"""The last definitions built, by contracts folder and content (one entry: tests build many folders)."""
-
-
-def build_definitions(contracts_dir: Path = CONTRACTS_DIR) -> dg.Definitions:
-    """The definitions of the contracts under `contracts_dir`, built once per version of them (like
-    a code server, which loads them once): every run in this process reuses the same graph and job."""
-    key = (contracts_dir.resolve(), contracts_fingerprint(contracts_dir))
-    if key not in _LATEST:
-        _LATEST.clear()
-        _LATEST[key] = _build(contracts_dir)
-    return _LATEST[key]
-
-
-def _build(contracts_dir: Path) -> dg.Definitions:
-    plan = build_plan(contracts_dir)
-    assets, jobs, sensors = bronze_definitions(plan)
-    sources = [source_spec(node.contract, node.object) for node in plan.nodes if node.layer == "bronze"]
+def retailer_definitions(plan: PipelinePlan, contract: Contract) -> dg.Definitions:
+    """One retailer's part: a source and a bronze asset per object with their checks, the ingest job
+    and the sensor that starts it."""
+    nodes = plan.retailer_nodes(retailer_code(contract), "bronze")
+    job = build_ingest_job(contract, nodes)
     return dg.Definitions(
-        assets=[*sources, *assets, *silver_gold_assets(plan), build_gold_views_asset(plan)],
-        asset_checks=[
-            *build_delivery_on_time_checks(plan.retailers),
-            *build_delivery_processed_checks(
-                plan.retailers, lambda contract: plan.retailer_nodes(retailer_code(contract), "bronze")),
+        assets=[
+            *(source_spec(contract, node.object) for node in nodes),
+            *(build_bronze_asset(node, freshness_policy_for(contract, node.object)) for node in nodes),
         ],
-        jobs=jobs,
+        asset_checks=[
+            *build_delivery_on_time_checks([contract]),
+            *build_delivery_processed_checks([contract], lambda _: nodes),
+        ],
+        jobs=[job],
+        sensors=[build_retailer_sensor(contract, nodes, job)],
+    )
+
+
+def canonical_definitions(plan: PipelinePlan) -> dg.Definitions:
+    """Silver per retailer and gold per canonical object, the reader views over gold, and the sensors
+    that watch every retailer: freshness, and the automation that moves accepted data on."""
+    return dg.Definitions(
+        assets=[*silver_gold_assets(plan), build_gold_views_asset(plan)],
         sensors=[
-            *sensors,
             build_freshness_sensor(plan.retailers),
             dg.AutomationConditionSensorDefinition(
                 "pipeline_automation",
@@ -83,15 +67,28 @@ def _build(contracts_dir: Path) -> dg.Definitions:
                 description="Moves accepted deliveries to silver and gold without anyone clicking.",
             ),
         ],
-        resources={
-            "home": DataHomeResource(),
-            "openlineage": OpenLineageResource(),
-            NOTIFIER_RESOURCE_KEY: NotifierResource(),
-            # Spark retailers' steps: a session here (local Sail / remote), or a Pipes job (ADR 0022)
-            SPARK_RESOURCE_KEY: spark_resource_from_env(),
-            SPARK_JOB_RESOURCE_KEY: spark_job_from_env(),
-        },
     )
+
+
+_LATEST: dict[tuple, dg.Definitions] = {}
+"""The last definitions built, by contracts folder, content and deployment (one entry: tests build
+many folders)."""
+
+
+def build_definitions(contracts_dir: Path = CONTRACTS_DIR, environment: str | None = None) -> dg.Definitions:
+    """The definitions of the contracts under `contracts_dir` with the resources of `environment`
+    (default `SHELFGUARD_ENV`), built once per version of the contracts (like a code server, which
+    loads them once): every run in this process reuses the same graph and job."""
+    key = (contracts_dir.resolve(), contracts_fingerprint(contracts_dir), deployment(environment))
+    if key not in _LATEST:
+        _LATEST.clear()
+        plan = build_plan(contracts_dir)
+        _LATEST[key] = dg.Definitions.merge(
+            *(retailer_definitions(plan, contract) for contract in plan.retailers),
+            canonical_definitions(plan),
+            dg.Definitions(resources=deployment_resources(key[2])),
+        )
+    return _LATEST[key]
 
 
 @dg.definitions

@@ -27,6 +27,7 @@ from assets.definitions.bronze import bronze_run_config
 from assets.definitions.freshness import CHECK_NAME as ON_TIME_CHECK
 from assets.definitions.freshness import Clock, format_duration, utc_now
 from assets.definitions.gating import check_specs
+from assets.definitions.resources.home import DataHomeResource
 from assets.definitions.resources.notifiers import Alert, AlertKind, NotifierResource
 from assets.intake import channel_of, get_channel
 from assets.intake.landing import landing_delivery, landing_source, new_landing_files
@@ -220,11 +221,12 @@ def build_delivery_processed_checks(contracts: Iterable[Contract], nodes_of,
 def _retailer_check(contract: Contract, nodes: list[AssetNode], specs: list[dg.AssetCheckSpec],
                     clock: Clock) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(specs=specs, name=f"{retailer_code(contract)}_delivery_processed", can_subset=True)
-    def delivery_processed(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
-        home = DataHome.from_env()
+    def delivery_processed(context: dg.AssetCheckExecutionContext,
+                           home: DataHomeResource) -> Iterator[dg.AssetCheckResult]:
+        data_home = home.home()
         stuck_after = minutes_setting("SHELFGUARD_STUCK_AFTER_MINUTES", STUCK_AFTER)
         now = clock()
-        files = waiting_files(home, contract, nodes, read_ledger(home.warehouse), {})
+        files = waiting_files(data_home, contract, nodes, read_ledger(data_home.warehouse), {})
         for node in nodes:
             key = asset_key_of(contract, node.object)
             if dg.AssetCheckKey(key, CHECK_NAME) not in context.selected_asset_check_keys:
@@ -283,7 +285,7 @@ def build_retailer_sensor(contract: Contract, nodes: list[AssetNode], job: Asset
         description=description,
         default_status=dg.DefaultSensorStatus.STOPPED if polled else dg.DefaultSensorStatus.RUNNING,
     )
-    def deliveries_sensor(context: dg.SensorEvaluationContext,
+    def deliveries_sensor(context: dg.SensorEvaluationContext, home: DataHomeResource,
                           shelfguard_notifier: NotifierResource) -> dg.SensorResult:
         if polled:
             return dg.SensorResult(run_requests=[
@@ -293,16 +295,15 @@ def build_retailer_sensor(contract: Contract, nodes: list[AssetNode], job: Asset
                               tags={"retailer": code})
                 for node in nodes
             ])
-        return _landing_tick(context, contract, nodes, gate_checks, shelfguard_notifier, clock())
+        return _landing_tick(context, home.home(), contract, nodes, gate_checks, shelfguard_notifier, clock())
 
     return deliveries_sensor
 
 
-def _landing_tick(context: dg.SensorEvaluationContext, contract: Contract, nodes: list[AssetNode],
-                  gate_checks: dict[str, list[dg.AssetCheckKey]], notifier: NotifierResource,
-                  now: datetime) -> dg.SensorResult:
+def _landing_tick(context: dg.SensorEvaluationContext, home: DataHome, contract: Contract,
+                  nodes: list[AssetNode], gate_checks: dict[str, list[dg.AssetCheckKey]],
+                  notifier: NotifierResource, now: datetime) -> dg.SensorResult:
     code = retailer_code(contract)
-    home = DataHome.from_env()
     grace = minutes_setting("SHELFGUARD_RELAUNCH_AFTER_MINUTES", RELAUNCH_AFTER)
     stuck_after = minutes_setting("SHELFGUARD_STUCK_AFTER_MINUTES", STUCK_AFTER)
     cursor = DeliveriesCursor.parse(context.cursor)

@@ -268,15 +268,17 @@ def group_database_path(home: DataHome, group: str) -> Path:
 
 
 def load_directory(path: Path) -> dict[str, list[str]]:
-    """The local stand-in for an identity provider: `users: {<user>: [<group>, …]}` in YAML."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    """The local stand-in for an identity provider: `users: {<user>: [<group>, …]}` in YAML, read
+    with the same bounds as a contract (`checks.safe_yaml`: no objects, core tags, depth and size)."""
+    from checks.safe_yaml import YamlRefused, parse_bounded
 
     if not path.is_file():
         return {}
     try:
-        document = YAML(typ="safe", pure=True).load(path.read_text("utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
+        document, _ = parse_bounded(path.read_text("utf-8"))
+    except YamlRefused as exc:
+        raise DirectoryError(f"{path}:{exc.line}:{exc.column}: not readable YAML: {exc.message}") from None
+    except UnicodeDecodeError as exc:
         raise DirectoryError(f"{path}: not readable YAML: {str(exc).splitlines()[0]}") from None
     users = document.get("users") if isinstance(document, dict) else None
     if not isinstance(users, dict) or not all(

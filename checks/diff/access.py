@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.contract import custom_properties
+from checks.contract import entry_custom_properties
 from checks.diff.recorder import DOC_FIELDS, Recorder, keys, listed
 
 CONTRACT_ACCESS = {
@@ -28,29 +28,15 @@ def walk_roles(rec: Recorder, before: list[dict[str, Any]], after: list[dict[str
             continue
         field = f"roles[{name}]"
         view_old, view_new = _access_view(old), _access_view(new)
+        seen = {"field": field, "before": view_old, "after": view_new, "role": name}
         if old is None or new is None:
             present, view = (new, view_new) if old is None else (old, view_old)
-            rec.saw(
-                "access_changed:role_added" if old is None else "access_changed:role_removed",
-                field=field,
-                before=view_old,
-                after=view_new,
-                role=name,
-                access=present.get("access", "read"),
-                grants=_grants(view),
-            )
+            kind = "access_changed:role_added" if old is None else "access_changed:role_removed"
+            rec.saw(kind, **seen, access=present.get("access", "read"), grants=_grants(view))
         elif _without(old, DOC_FIELDS) == _without(new, DOC_FIELDS):
             rec.rest(old, new, ("role",), prefix=f"{field}.")
         else:
-            details = _grant_changes(view_old, view_new)
-            rec.saw(
-                "access_changed:role_grants",
-                field=field,
-                before=view_old,
-                after=view_new,
-                role=name,
-                details=details,
-            )
+            rec.saw("access_changed:role_grants", **seen, details=_grant_changes(view_old, view_new))
 
 
 def walk_measure_masking(
@@ -75,9 +61,7 @@ def walk_server_roles(rec: Recorder, prefix: str, old: dict[str, Any], new: dict
 def _access_view(role: dict[str, Any] | None) -> dict[str, Any] | None:
     if role is None:
         return None
-    view = {"access": role.get("access")}
-    view.update(custom_properties(role.get("customProperties")))
-    return view
+    return {"access": role.get("access"), **entry_custom_properties(role)}
 
 
 def _grants(view: dict[str, Any]) -> str:

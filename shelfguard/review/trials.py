@@ -21,15 +21,18 @@ import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
 from assets.plan import CANONICAL_DIMS, retailer_code
 from checks.contract import Contract
 from checks.engines import DEFAULT_ENGINE
-from shelfguard.review.dry_run import WHOLE_TABLE, DryRun, Sample, compare
+from shelfguard.review.dry_run import WHOLE_TABLE, DryRun, Gate, Sample, compare
 from shelfguard.settings import DataHome
+
+if TYPE_CHECKING:
+    from checks.gate import GateRun
 
 T = TypeVar("T")
 CORPORATE = "corporate"
@@ -40,7 +43,7 @@ def try_landing(
     base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` landing files of a retailer object (newest by file time)."""
-    from assets.bronze.ingest import gate_delivery, read_delivery
+    from assets.bronze.ingest import read_delivery
     from assets.intake.landing import landing_files
 
     folder = home.landing_for(retailer_code(head))
@@ -53,22 +56,15 @@ def try_landing(
         )
         for path in latest
     ]
-    return compare(
-        base,
-        head,
-        object_name,
-        samples,
-        lambda side, frame: gate_delivery(side, object_name, frame, engine=engine),
-        retailer=retailer_code(head),
-        folder=str(folder),
-    )
+    gate = _bronze_gate(object_name, engine)
+    return compare(base, head, object_name, samples, gate, retailer=retailer_code(head), folder=str(folder))
 
 
 def try_bronze(
     base: Contract, head: Contract, object_name: str, home: DataHome, last: int, engine: str = DEFAULT_ENGINE
 ) -> DryRun:
     """Both gates on the latest `last` deliveries of a pulled retailer object, as bronze holds them."""
-    from assets.bronze.ingest import bronze_rows, gate_delivery
+    from assets.bronze.ingest import bronze_rows
     from assets.bronze.ledger import latest_attempts, ledger_path, read_ledger
 
     code = retailer_code(head)
@@ -84,16 +80,9 @@ def try_bronze(
         Sample(f"{entry['delivery_id']} ({entry['period']})", partial(_read_pulled, object_name, entry, rows))
         for entry in entries.iter_rows(named=True)
     ]
-    return compare(
-        base,
-        head,
-        object_name,
-        samples,
-        lambda side, frame: gate_delivery(side, object_name, frame, engine=engine),
-        retailer=code,
-        folder=str(ledger_path(home.warehouse)),
-        source="bronze",
-    )
+    folder = str(ledger_path(home.warehouse))
+    gate = _bronze_gate(object_name, engine)
+    return compare(base, head, object_name, samples, gate, retailer=code, folder=folder, source="bronze")
 
 
 def try_silver(
@@ -133,19 +122,11 @@ def try_silver(
         ]
         unit = "deliveries in silver"
     dims = silver_dims(home, code)
-    return compare(
-        base,
-        head,
-        object_name,
-        samples,
-        lambda side, frame: run_gate(
-            side, object_name, frame, engine=engine, references=references_for(dims, side)
-        ),
-        retailer=code,
-        folder=str(path),
-        source="silver",
-        unit=unit,
-    )
+    def gate(side: Contract, frame: pl.DataFrame) -> GateRun:
+        return run_gate(side, object_name, frame, engine=engine, references=references_for(dims, side))
+
+    return compare(base, head, object_name, samples, gate, retailer=code, folder=str(path), source="silver",
+                   unit=unit)
 
 
 def try_master(
@@ -153,7 +134,6 @@ def try_master(
 ) -> DryRun:
     """Both gates on the latest `last` files of a master object (latest by name, as silver takes them)."""
     from assets.plan import object_option
-    from checks.gate import run_gate
 
     folder = home.landing_for(CORPORATE)
     files: set[Path] = set()
@@ -162,16 +142,22 @@ def try_master(
         if pattern and folder.is_dir():
             files.update(p for p in folder.glob(pattern) if p.is_file())
     samples = [Sample(path.name, partial(_read_master, path)) for path in _latest(sorted(files), last)]
-    return compare(
-        base,
-        head,
-        object_name,
-        samples,
-        lambda side, frame: run_gate(side, object_name, frame, engine=engine),
-        retailer=CORPORATE,
-        folder=str(folder),
-        source="master",
-    )
+    gate = partial(_canonical_gate, object_name=object_name, engine=engine)
+    return compare(base, head, object_name, samples, gate, retailer=CORPORATE, folder=str(folder),
+                   source="master")
+
+
+def _bronze_gate(object_name: str, engine: str) -> Gate:
+    """The retailer gate bronze runs on a delivery, as `compare` calls it for each side."""
+    from assets.bronze.ingest import gate_delivery
+
+    return lambda side, frame: gate_delivery(side, object_name, frame, engine=engine)
+
+
+def _canonical_gate(side: Contract, frame: pl.DataFrame, *, object_name: str, engine: str) -> GateRun:
+    from checks.gate import run_gate
+
+    return run_gate(side, object_name, frame, engine=engine)
 
 
 def _having(object_name: str, *sides: Contract) -> list[Contract]:

@@ -20,6 +20,7 @@ from assets.definitions.deliveries import (
     build_ingest_job,
     build_retailer_sensor,
 )
+from assets.definitions.resources.home import DataHomeResource
 from assets.definitions.resources.notifiers import NotifierResource
 from assets.plan import build_plan
 from shelfguard.settings import DataHome
@@ -55,7 +56,8 @@ class Ticks:
 
     def __call__(self) -> list[dg.RunRequest]:
         context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
-                                          resources={"shelfguard_notifier": self.notifier})
+                                          resources={"shelfguard_notifier": self.notifier,
+                                                     "home": DataHomeResource()})
         result = self.sensor(context)
         self.cursor = result.cursor
         return list(result.run_requests or [])
