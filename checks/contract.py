@@ -37,6 +37,11 @@ WARNING = "warning"
 ON_VIOLATION = ("block", "quarantine", "warn")
 DELIVERY_SERVER = "deliveryServer"
 """Contract customProperty naming the server the retailer delivers through (default: the first)."""
+EXECUTION_ENGINE = "executionEngine"
+"""Contract customProperty choosing where a retailer's pipeline runs: `polars` (in one process, the
+default) or `spark` (PySpark over the same Delta tables: Sail locally, Databricks in production)."""
+EXECUTION_ENGINES = ("polars", "spark")
+DEFAULT_EXECUTION_ENGINE = "polars"
 SERVER_HINT_KEYS = ("delimiter", "encoding")
 """Server keys the ODCS model (and datacontract-cli) know beside the JSON schema's: accepted on any
 server, and read as format hints (`format_hints`)."""
@@ -122,6 +127,18 @@ class Contract:
         raise ContractError(
             self.path, f"unknown object {name!r}; the contract has: {', '.join(self.object_names)}"
         )
+
+    @property
+    def execution_engine(self) -> str:
+        """Where this retailer's pipeline runs (`executionEngine`, default polars); a value that
+        names no engine is refused, never read as the default."""
+        engine = self.custom.get(EXECUTION_ENGINE, DEFAULT_EXECUTION_ENGINE)
+        if engine not in EXECUTION_ENGINES:
+            raise self.error(
+                f"unknown {EXECUTION_ENGINE} {engine!r}; expected one of {', '.join(EXECUTION_ENGINES)}",
+                "customProperties",
+            )
+        return str(engine)
 
     @property
     def servers(self) -> list[dict[str, Any]]:

@@ -106,7 +106,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
         deps=[dg.AssetKey(list(dep)) for dep in node.deps],
         group_name=code,
         owners=canonical.owners,
-        kinds={"polars", "delta", "silver"},
+        kinds={contract.execution_engine, "delta", "silver"},
         tags={"retailer": code, "layer": "silver"},
         description=f"{canonical.object(node.object).get('description', node.object)} Retailer: {code}.",
         check_specs=rule_checks(rules, key),

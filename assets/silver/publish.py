@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import reduce
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from deltalake import DeltaTable
@@ -31,6 +33,7 @@ from assets.plan import (
     retailer_code,
     silver_table,
 )
+from assets.silver import mapping, spark_transform
 from assets.silver.mapping import (
     ORDER_COLUMNS,
     STAMP_COLUMNS,
@@ -57,6 +60,7 @@ from assets.silver.transform import (
 )
 from assets.storage import tables
 from assets.storage.durability import guarded, kill_point, retry_commit
+from checks import spark_session
 from checks.contract import Contract, custom_properties, format_hints
 from checks.engines import DEFAULT_ENGINE
 from checks.gate import GateRun, run_gate
@@ -64,6 +68,10 @@ from checks.readers import DataReadError, read_batch
 from checks.result import GateResult, Verdict
 from checks.samples import violating_sample
 from shelfguard.settings import DataHome
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import SparkSession
 
 SILVER_LEDGER = "_silver_ledger"
 LEDGER_SCHEMA = {
@@ -298,40 +306,31 @@ def publish_dimension(
     *,
     engine: str = DEFAULT_ENGINE,
     master_data: MasterData | None = None,
+    spark: SparkSession | None = None,
 ) -> SilverOutcome:
-    """Recompute a retailer's SCD2 dimension from all its promotable observations; gate; publish the diff."""
+    """Recompute a retailer's SCD2 dimension from all its promotable observations; gate; publish the diff.
+
+    With `spark`, the observations are read, mapped, versioned, keyed and enriched on Spark."""
     profile = RetailerProfile.from_contract(contract)
     path = silver_path(home, profile.code, dim)
     outcome = _nothing_yet(path, profile.code, dim)
     schema = canonical_schema(canonical, dim)
-    fact_fed = {m.retailer_object for m in column_mappings(contract) if m.canonical_object in CANONICAL_FACTS}
-    observed = []
-    for obj in feeding_objects(contract, dim):
-        extra_columns = obj not in fact_fed
-        columns = observation_columns(
-            bronze_columns(home, profile.code, obj), contract, obj, dim, extra_columns=extra_columns
-        )
-        bronze = distinct_observations(
-            promotable_scan(home, profile.code, obj, columns=[*columns, *STAMP_COLUMNS, *ORDER_COLUMNS]),
-            columns,
-        )
-        if bronze.is_empty():
-            continue
-        mapped = map_to_canonical(bronze, contract, obj, canonical, dim, extra_columns=extra_columns)
-        outcome.parse_failures.update(parse_failures(bronze, mapped, contract, obj, dim))
-        observed.append(mapped)
-    if not observed:
+    observed = _observations(home, contract, canonical, dim, outcome, spark)
+    if observed is None:
         return outcome
     if master_data is None:
         master_data = read_master(home, master, engine=engine)
     outcome.master_problems = master_data.problems
     versions, reports = build_dimension(
-        pl.concat(observed, how="vertical_relaxed"),
+        observed,
         dim,
         schema,
         enrichments(master, canonical, dim),
         master_data.rows,
+        frames=None if spark is None else spark_transform,
     )
+    if spark is not None:  # the gate and the commit take Arrow batches (docs/spark-pipeline.md)
+        versions = spark_transform.to_polars(versions)
     outcome.unmatched = [r.as_metadata() for r in reports]
     gate = _gate(canonical, dim, versions, engine)
     outcome.gate, outcome.rows_in = gate.result, versions.height
@@ -352,6 +351,46 @@ def publish_dimension(
     outcome.action = "unchanged" if new_version is None else "published"
     outcome.table_version = tables.version(path)
     return outcome
+
+
+def _observations(
+    home: DataHome,
+    contract: Contract,
+    canonical: Contract,
+    dim: str,
+    outcome: SilverOutcome,
+    spark: SparkSession | None,
+) -> pl.DataFrame | SparkFrame | None:
+    """Every promotable observation of a dimension, mapped to canonical (None: there is none)."""
+    code = outcome.retailer_code
+    fact_fed = {m.retailer_object for m in column_mappings(contract) if m.canonical_object in CANONICAL_FACTS}
+    observed: list = []
+    for obj in feeding_objects(contract, dim):
+        extra_columns = obj not in fact_fed
+        columns = observation_columns(
+            bronze_columns(home, code, obj), contract, obj, dim, extra_columns=extra_columns
+        )
+        wanted = [*columns, *STAMP_COLUMNS, *ORDER_COLUMNS]
+        frames = spark_transform if spark is not None else None
+        if frames is None:
+            bronze = distinct_observations(promotable_scan(home, code, obj, columns=wanted), columns)
+            if bronze.is_empty():
+                continue
+        else:
+            bronze = frames.distinct_observations(
+                frames.promotable_rows(spark, home, code, obj, columns=wanted), columns
+            )
+            if bronze.isEmpty():
+                continue
+        module = frames or mapping
+        mapped = module.map_to_canonical(bronze, contract, obj, canonical, dim, extra_columns=extra_columns)
+        outcome.parse_failures.update(module.parse_failures(bronze, mapped, contract, obj, dim))
+        observed.append(mapped)
+    if not observed:
+        return None
+    if spark is None:
+        return pl.concat(observed, how="vertical_relaxed")
+    return reduce(lambda a, b: a.unionByName(b), observed)
 
 
 # --- facts from bronze -------------------------------------------------------------------------
@@ -376,17 +415,21 @@ def pending_deliveries(
     )
 
 
-def publish_fact(
-    home: DataHome, contract: Contract, canonical: Contract, fact: str, *, engine: str = DEFAULT_ENGINE
-) -> SilverOutcome:
-    """Take in the retailer's new deliveries of a fact: map, deduplicate, key, gate, publish."""
+def _fact_batch(
+    home: DataHome,
+    contract: Contract,
+    canonical: Contract,
+    fact: str,
+    new: list[str],
+    retired: list[str],
+    since: datetime | None,
+    outcome: SilverOutcome,
+) -> tuple[pl.DataFrame, dict[str, int], dict[str, pl.DataFrame]]:
+    """The new deliveries' rows of a fact: mapped, one per key (older than a published row dropped),
+    keyed point in time; their rows per delivery; the retailer's dimensions."""
     profile = RetailerProfile.from_contract(contract)
     path = silver_path(home, profile.code, fact)
-    outcome = _nothing_yet(path, profile.code, fact)
     sources = feeding_objects(contract, fact)
-    new, retired, since = pending_deliveries(home, profile.code, fact, sources)
-    if not new and not retired:
-        return outcome
     schema = canonical_schema(canonical, fact)
     key = natural_key(canonical, fact)
     date_column = FACT_DATES[fact]
@@ -440,6 +483,101 @@ def publish_fact(
     as_of = "updated_at" if dim_fed.intersection(sources) else date_column
     batch = point_in_time_keys(batch, dims, as_of=as_of, timezone=profile.timezone)
     batch = _canonical_only(batch.sort(key), schema)
+    return batch, rows_by_delivery, dims
+
+
+def _spark_fact_batch(
+    spark: SparkSession,
+    home: DataHome,
+    contract: Contract,
+    canonical: Contract,
+    fact: str,
+    new: list[str],
+    retired: list[str],
+    outcome: SilverOutcome,
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """`_fact_batch` on Spark: bronze and silver read, mapped, deduplicated and keyed by Spark."""
+    from pyspark.sql import functions as F
+
+    frames = spark_transform
+    profile = RetailerProfile.from_contract(contract)
+    path = silver_path(home, profile.code, fact)
+    sources = feeding_objects(contract, fact)
+    schema = canonical_schema(canonical, fact)
+    key = natural_key(canonical, fact)
+    mapped = []
+    for obj in sources if new else []:
+        columns = [
+            *observation_columns(bronze_columns(home, profile.code, obj), contract, obj, fact),
+            *STAMP_COLUMNS,
+            *ORDER_COLUMNS,
+        ]
+        bronze = frames.promotable_rows(spark, home, profile.code, obj, columns=columns)
+        bronze = bronze.where(F.col("_delivery_id").isin(new))
+        if bronze.isEmpty():
+            continue
+        rows = frames.map_to_canonical(bronze, contract, obj, canonical, fact)
+        outcome.parse_failures.update(frames.parse_failures(bronze, rows, contract, obj, fact))
+        mapped.append(rows)
+    if not mapped:
+        return pl.DataFrame(schema=schema), {}
+    batch = reduce(lambda a, b: a.unionByName(b), mapped)
+    rows_by_delivery = {r[0]: int(r[1]) for r in batch.groupBy("_delivery_id").count().collect()}
+    batch, outcome.rows_superseded = frames.latest_per_key(batch, key)
+    if tables.exists(path):
+        published = spark.read.format("delta").load(str(path))
+        if retired:
+            published = published.where(~F.col("delivery_id").isin(retired))
+        published = published.select(*key, F.col("updated_at").alias("_published_updated_at"))
+        batch = batch.join(published, key, "left")
+        stale = F.col("_published_updated_at").isNotNull() & (
+            F.col("_published_updated_at") > F.col("updated_at")
+        )
+        batch = batch.withColumn("_stale", stale)
+        outcome.rows_superseded += batch.where("_stale").count()
+        batch = batch.where(~F.col("_stale")).drop("_published_updated_at", "_stale")
+    dims = {
+        dim: spark.read.format("delta").load(str(silver_path(home, profile.code, dim)))
+        for dim in CANONICAL_DIMS
+        if tables.exists(silver_path(home, profile.code, dim))
+    }
+    dim_fed = set(feeding_objects(contract, "prod_dim")) | set(feeding_objects(contract, "site_dim"))
+    as_of = "updated_at" if dim_fed.intersection(sources) else FACT_DATES[fact]
+    batch = frames.point_in_time_keys(batch, dims, as_of=as_of, timezone=profile.timezone)
+    keyed = frames.to_polars(batch.select(*schema.names()))
+    return _canonical_only(keyed.sort(key), schema), rows_by_delivery
+
+
+def publish_fact(
+    home: DataHome,
+    contract: Contract,
+    canonical: Contract,
+    fact: str,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    spark: SparkSession | None = None,
+) -> SilverOutcome:
+    """Take in the retailer's new deliveries of a fact: map, deduplicate, key, gate, publish (with
+    `spark`, the batch is built on Spark)."""
+    profile = RetailerProfile.from_contract(contract)
+    path = silver_path(home, profile.code, fact)
+    outcome = _nothing_yet(path, profile.code, fact)
+    sources = feeding_objects(contract, fact)
+    new, retired, since = pending_deliveries(home, profile.code, fact, sources)
+    if not new and not retired:
+        return outcome
+    schema = canonical_schema(canonical, fact)
+    key = natural_key(canonical, fact)
+    date_column = FACT_DATES[fact]
+    if spark is not None:
+        batch, rows_by_delivery = _spark_fact_batch(
+            spark, home, contract, canonical, fact, new, retired, outcome
+        )
+        dims = silver_dims(home, profile.code)
+    else:
+        batch, rows_by_delivery, dims = _fact_batch(
+            home, contract, canonical, fact, new, retired, since, outcome
+        )
     outcome.deliveries, outcome.retired_deliveries, outcome.rows_in = new, retired, batch.height
     quarantine_path = silver_quarantine_path(home, profile.code, fact)
     upserts = batch
@@ -621,8 +759,12 @@ def publish_silver(
     *,
     engine: str = DEFAULT_ENGINE,
     master_data: MasterData | None = None,
+    spark: SparkSession | None = None,
 ) -> SilverOutcome:
-    """One silver asset's run: the entry point for the Dagster asset, the demo and the benchmark."""
+    """One silver asset's run: the entry point for the Dagster asset, the demo and the benchmark.
+
+    A retailer whose contract chooses `executionEngine: spark` is built on `spark` (the Dagster
+    `spark` resource's session; without one, the process's `checks.spark_session`)."""
     if canonical_object not in fed_objects(contract):
         raise ValueError(f"{contract.name} does not feed {canonical_object}")
     code = retailer_code(contract)
@@ -630,11 +772,22 @@ def publish_silver(
         home, code, canonical_object
     )
     # One publisher per silver table at a time; a dead one's orphan files removed first (ADR 0018).
+    if contract.execution_engine != "spark":
+        spark = None
+    elif spark is None:
+        spark = spark_session.spark_session()
     with guarded(home, f"silver__{path.name}", [path, quarantine_path]):
         if canonical_object in CANONICAL_DIMS:
             return publish_dimension(
-                home, contract, canonical, master, canonical_object, engine=engine, master_data=master_data
+                home,
+                contract,
+                canonical,
+                master,
+                canonical_object,
+                engine=engine,
+                master_data=master_data,
+                spark=spark,
             )
         if is_rollup(contract, canonical_object):
             return publish_rollup(home, contract, canonical, engine=engine)
-        return publish_fact(home, contract, canonical, canonical_object, engine=engine)
+        return publish_fact(home, contract, canonical, canonical_object, engine=engine, spark=spark)

@@ -29,6 +29,7 @@ from assets.silver.mapping import (
     RetailerProfile,
     business_date_column,
     mapping_plan,
+    mappings_for,
     retailer_columns,
 )
 from assets.silver.transform import (
@@ -483,3 +484,38 @@ def promotable_rows(
         .select("_delivery_id", "_row_number")
     )
     return rows.join(rejected, ["_delivery_id", "_row_number"], "left_anti")
+
+
+def parse_failures(
+    bronze: DataFrame, mapped: DataFrame, contract: Contract, retailer_object: str, canonical_object: str
+) -> dict[str, int]:
+    """`mapping.parse_failures` on Spark, in one aggregation: per mapping, delivered non-empty
+    values that did not parse (so became null)."""
+    from pyspark.sql import functions as F
+
+    pairs = [
+        m
+        for m in mappings_for(contract, retailer_object, canonical_object)
+        if m.retailer_column in bronze.columns
+    ]
+    if not pairs:
+        return {}
+    row = ["_delivery_id", "_row_number"]
+    delivered = bronze.select(
+        *row, *(F.col(m.retailer_column).alias(f"_raw{i}") for i, m in enumerate(pairs))
+    )
+    parsed = mapped.select(
+        *row, *(F.col(m.canonical_column).alias(f"_parsed{i}") for i, m in enumerate(pairs))
+    )
+    lost = [
+        F.sum(F.when((F.trim(F.col(f"_raw{i}").cast("string")) != "") & F.col(f"_parsed{i}").isNull(), 1))
+        .cast("bigint")
+        .alias(str(i))
+        for i in range(len(pairs))
+    ]
+    counts = delivered.join(parsed, row).agg(*lost).collect()[0]
+    return {
+        f"{m.retailer_column}->{m.canonical_column}": int(counts[str(i)])
+        for i, m in enumerate(pairs)
+        if counts[str(i)]
+    }

@@ -177,6 +177,24 @@ ROWS: tuple[ChangeRule, ...] = (
         "the contract's role in the pipeline changes",
     ),
     ChangeRule(
+        "execution_changed:engine",
+        _C,
+        _R,
+        CONSUMER,
+        "`executionEngine` (polars ↔ spark)",
+        "the retailer's bronze, silver and gold runs move to another engine ({old} → {new}): the same "
+        "rows and keys by design (tests/spark), but the runs need a Spark session (Sail locally, Databricks "
+        "in production) and their timing and cost change",
+    ),
+    ChangeRule(
+        "documentation_changed:execution_engine",
+        _C,
+        _S,
+        NOBODY,
+        "`executionEngine` written out or removed with the engine unchanged",
+        "the pipeline runs on the same engine (polars is the default)",
+    ),
+    ChangeRule(
         "owners_changed",
         _C,
         _S,

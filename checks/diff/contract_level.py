@@ -3,7 +3,7 @@ area to its own walker."""
 
 from __future__ import annotations
 
-from checks.contract import DELIVERY_SERVER, Contract
+from checks.contract import DEFAULT_EXECUTION_ENGINE, DELIVERY_SERVER, EXECUTION_ENGINE, Contract
 from checks.diff.access import CONTRACT_ACCESS, walk_roles
 from checks.diff.catalogue import Severity
 from checks.diff.recorder import Recorder
@@ -41,7 +41,8 @@ def walk_contract(rec: Recorder, base: Contract, head: Contract) -> None:
     if b.get("id") != h.get("id"):
         rec.saw("identity_changed:id", field="id", before=b.get("id"), after=h.get("id"))
     _status(rec, base.status, head.status)
-    rec.custom(base.custom, head.custom, CONTRACT_PROPERTIES, handled=(DELIVERY_SERVER,))
+    rec.custom(base.custom, head.custom, CONTRACT_PROPERTIES, handled=(DELIVERY_SERVER, EXECUTION_ENGINE))
+    _execution_engine(rec, base.custom, head.custom)
     walk_roles(rec, b.get("roles") or [], h.get("roles") or [])
     _team(rec, base, head)
     walk_slas(rec, base, head)
@@ -56,6 +57,18 @@ def _status(rec: Recorder, before: str, after: str) -> None:
         return
     variant = "deactivated" if before == "active" else "activated" if after == "active" else "inactive"
     rec.saw(f"status_changed:{variant}", field="status", before=before, after=after)
+
+
+def _execution_engine(rec: Recorder, before: dict, after: dict) -> None:
+    """Judged on the engine each revision runs on: writing the default out changes nothing."""
+    engines = [side.get(EXECUTION_ENGINE, DEFAULT_EXECUTION_ENGINE) for side in (before, after)]
+    field = f"customProperties.{EXECUTION_ENGINE}"
+    if engines[0] != engines[1]:
+        rec.saw("execution_changed:engine", field=field, before=engines[0], after=engines[1],
+                old=engines[0], new=engines[1])
+    elif before.get(EXECUTION_ENGINE) != after.get(EXECUTION_ENGINE):
+        rec.saw("documentation_changed:execution_engine", field=field,
+                before=before.get(EXECUTION_ENGINE), after=after.get(EXECUTION_ENGINE))
 
 
 def _team(rec: Recorder, base: Contract, head: Contract) -> None:

@@ -202,6 +202,11 @@ BROKEN = {
         "watermark 'changed_at' is not a property",
     ),
     "transform unknown": ("value: cents_to_units", "value: to_eur", "to_eur", "unknown transform"),
+    "execution engine unknown": (
+        "  - property: currency\n    value: USD\n",
+        "  - property: currency\n    value: USD\n  - property: executionEngine\n    value: duckdb\n",
+        "value: duckdb", "unknown executionEngine 'duckdb'; expected one of polars, spark",
+    ),
     "on violation unknown": (
         "            value: warn\n        customProperties:\n          - property: canonical\n"
         "            value: [site_dim.region]",

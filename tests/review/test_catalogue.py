@@ -14,7 +14,7 @@ from checks.diff import Severity
 from checks.diff.catalogue import CATALOGUE, ROWS, markdown_table
 from checks.diff.quality import VALUE_SETS
 from checks.diff.values import compare_type_options
-from tests.review.contract_edits import CANONICAL, REPO_ROOT, Edit, obj, prop, set_custom
+from tests.review.contract_edits import ALP_DE, CANONICAL, REPO_ROOT, Edit, edited_text, obj, prop, set_custom
 from tests.review.test_diff import BOTH, CONSUMER, PRODUCER, changes_after, the
 
 B, R, S = Severity.BREAKING, Severity.RISKY, Severity.SAFE
@@ -305,6 +305,28 @@ def test_retailer_granted_to_nobody_is_an_access_change(tmp_path: Path) -> None:
     change = the(changes_after(tmp_path, lambda d: set_custom(d, "grantedToNobody", True)), "access_changed")
     assert (change.severity, change.breaks_for) == (B, CONSUMER)
     assert change.field == "customProperties.grantedToNobody"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind", "severity"),
+    [
+        (None, "spark", "execution_changed", R),
+        ("spark", "polars", "execution_changed", R),
+        (None, "polars", "documentation_changed", S),
+    ],
+)
+def test_execution_engine_change_is_judged_on_the_engine(
+    tmp_path: Path, before: str | None, after: str, kind: str, severity: Severity
+) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    source = base / "alp_de.odcs.yaml"
+    source.write_text(edited_text(ALP_DE, lambda d: set_custom(d, "executionEngine", before)), "utf-8")
+    changes = changes_after(tmp_path, lambda d: set_custom(d, "executionEngine", after), source)
+    change = the(changes, kind)
+    assert (change.severity, change.field) == (severity, "customProperties.executionEngine")
+    if kind == "execution_changed":
+        assert change.breaks_for == CONSUMER and f"{before or 'polars'} → {after}" in change.reason
 
 
 def test_role_documentation_is_not_an_access_change(tmp_path: Path) -> None:
