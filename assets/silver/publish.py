@@ -415,6 +415,13 @@ def pending_deliveries(
     )
 
 
+def key_moment(contract: Contract, fact: str) -> str:
+    """Which moment of a fact row its dimension keys are looked up at: `updated_at` when the fact's
+    own rows carried the dimensions (one big table and the other embedded shapes), else its date."""
+    dim_fed = set(feeding_objects(contract, "prod_dim")) | set(feeding_objects(contract, "site_dim"))
+    return "updated_at" if dim_fed.intersection(feeding_objects(contract, fact)) else FACT_DATES[fact]
+
+
 def _fact_batch(
     home: DataHome,
     contract: Contract,
@@ -479,9 +486,7 @@ def _fact_batch(
         outcome.rows_superseded += int(batch.select(stale.sum()).item())
         batch = batch.filter(~stale.fill_null(False)).drop("_published_updated_at")
     dims = silver_dims(home, profile.code)
-    dim_fed = set(feeding_objects(contract, "prod_dim")) | set(feeding_objects(contract, "site_dim"))
-    as_of = "updated_at" if dim_fed.intersection(sources) else date_column
-    batch = point_in_time_keys(batch, dims, as_of=as_of, timezone=profile.timezone)
+    batch = point_in_time_keys(batch, dims, as_of=key_moment(contract, fact), timezone=profile.timezone)
     batch = _canonical_only(batch.sort(key), schema)
     return batch, rows_by_delivery, dims
 
@@ -541,9 +546,9 @@ def _spark_fact_batch(
         for dim in CANONICAL_DIMS
         if tables.exists(silver_path(home, profile.code, dim))
     }
-    dim_fed = set(feeding_objects(contract, "prod_dim")) | set(feeding_objects(contract, "site_dim"))
-    as_of = "updated_at" if dim_fed.intersection(sources) else FACT_DATES[fact]
-    batch = frames.point_in_time_keys(batch, dims, as_of=as_of, timezone=profile.timezone)
+    batch = frames.point_in_time_keys(
+        batch, dims, as_of=key_moment(contract, fact), timezone=profile.timezone
+    )
     keyed = frames.to_polars(batch.select(*schema.names()))
     return _canonical_only(keyed.sort(key), schema), rows_by_delivery
 

@@ -15,8 +15,8 @@ from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, column_mappings
 from assets.silver import mapping, transform
 from assets.silver import spark_transform as spark_path
 from assets.silver.mapping import ORDER_COLUMNS, STAMP_COLUMNS, RetailerProfile, canonical_schema
-from assets.silver.publish import read_master
-from assets.silver.transform import DIMS, FACT_DATES, natural_key
+from assets.silver.publish import key_moment, read_master
+from assets.silver.transform import DIMS, natural_key
 from checks.contract import load_contract
 from shelfguard.demo_data import generate
 from shelfguard.demo_data.faults import FAULTS
@@ -92,10 +92,7 @@ def _facts(engine, home, contract, canonical, dims, spark=None):
     fact = "daily_store_fact"
     sources = mapping.feeding_objects(contract, fact)
     key = natural_key(canonical, fact)
-    dim_fed = set(mapping.feeding_objects(contract, "prod_dim")) | set(
-        mapping.feeding_objects(contract, "site_dim")
-    )
-    as_of = "updated_at" if dim_fed.intersection(sources) else FACT_DATES[fact]
+    as_of = key_moment(contract, fact)
     mapped = []
     for obj in sources:
         columns = [
