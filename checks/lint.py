@@ -691,8 +691,9 @@ def _identity_errors(contract: Contract, canonical: Canonical) -> Iterator[Contr
     for name, is_valid, expected in checks:
         if name in identity and not is_valid(identity[name]):
             yield contract.error(f"unknown {name} {identity[name]!r}; {expected}", *at(name))
-    engine = _custom(document).get(EXECUTION_ENGINE)
-    if EXECUTION_ENGINE in _custom(document) and engine not in EXECUTION_ENGINES:
+    custom = entry_custom_properties(document)
+    engine = custom.get(EXECUTION_ENGINE)
+    if EXECUTION_ENGINE in custom and engine not in EXECUTION_ENGINES:
         yield contract.error(
             f"unknown {EXECUTION_ENGINE} {engine!r}; expected one of {', '.join(EXECUTION_ENGINES)} "
             "(docs/spark-pipeline.md)",
