@@ -26,6 +26,7 @@ from assets.definitions.gating import (
 from assets.definitions.resources.home import DataHomeResource
 from assets.definitions.resources.notifiers import NotifierResource
 from assets.definitions.resources.openlineage import OpenLineageResource
+from assets.definitions.resources.spark import SparkResource
 from assets.gold.publish import GoldOutcome, gold_path, partition_columns, publish_gold
 from assets.lineage.datasets import gated_batch, gold_lineage, silver_lineage
 from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, AssetNode, PipelinePlan, retailer_code
@@ -125,6 +126,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
         home: DataHomeResource,
         openlineage: OpenLineageResource,
         shelfguard_notifier: NotifierResource,
+        spark: SparkResource,
     ) -> dg.MaterializeResult:
         data_home = home.home()
         inputs, outputs = silver_lineage(plan, node.key, data_home)
@@ -142,6 +144,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
                 node.object,
                 engine=config.engine,
                 master_data=master,
+                spark=spark.session() if contract.execution_engine == "spark" else None,
             )
             inputs, outputs = silver_lineage(plan, node.key, data_home, master_files=master.files)
             if outcome.gate is not None:
