@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from checks.contract import load_contract
+from checks.engines import DEFAULT_ENGINE
 from checks.result import GateResult
 from checks.spark_session import SparkTarget
+from shelfguard.settings import CONTRACTS_DIR, DataHome
 
 if TYPE_CHECKING:
     from dagster_pipes import PipesContext
@@ -109,7 +111,33 @@ def gate_step(extras: Mapping[str, Any]) -> StepReport:
     return StepReport(metadata=metadata, batches=[batch])
 
 
-STEPS: dict[str, Step] = {"gate": gate_step}
+def silver_step(extras: Mapping[str, Any]) -> StepReport:
+    """One retailer's silver table (`retailer`, `canonical_object`) published from its bronze in the
+    data home `home` (default `SHELFGUARD_HOME`): mapping, dedupe, SCD2, keys, the silver gate,
+    quarantine and the commit, on Spark when the retailer's contract chooses it."""
+    from assets.plan import load_retailer_contracts, retailer_code
+    from assets.silver.publish import publish_silver
+
+    contracts_dir = Path(extras.get("contracts_dir") or CONTRACTS_DIR)
+    home = DataHome(Path(extras["home"])).ensure() if extras.get("home") else DataHome.from_env().ensure()
+    code = extras["retailer"]
+    contract = next((c for c in load_retailer_contracts(contracts_dir) if retailer_code(c) == code), None)
+    if contract is None:
+        raise ValueError(f"no active retailer contract {code!r} under {contracts_dir}")
+    canonical = load_contract(contracts_dir / "canonical" / "pos_canonical.odcs.yaml")
+    master = load_contract(contracts_dir / "canonical" / "corporate_master.odcs.yaml")
+    outcome = publish_silver(home, contract, canonical, master, extras["canonical_object"],
+                             engine=extras.get("engine", DEFAULT_ENGINE))
+    batches = [] if outcome.gate is None or outcome.violating_sample is None else [
+        GatedBatch(label=code, result=outcome.gate, violating_sample=outcome.violating_sample,
+                   quarantine_path=outcome.quarantine_path)]
+    metadata = outcome.model_dump(mode="json", include={
+        "action", "table_path", "rows_in", "rows_superseded", "rows_written", "rows_deleted",
+        "rows_quarantined", "table_version", "quarantine_path"})
+    return StepReport(metadata={**metadata, "deliveries": ", ".join(outcome.deliveries)}, batches=batches)
+
+
+STEPS: dict[str, Step] = {"gate": gate_step, "silver": silver_step}
 """The steps a job can run, by the `step` extra."""
 
 

@@ -154,3 +154,66 @@ def test_databricks_job_chosen_by_environment_with_secrets_as_env_vars() -> None
                             "SHELFGUARD_DATABRICKS_WHEEL": "dbfs:/w.whl"})
     with pytest.raises(ValueError, match="not JSON"):
         spark_job_from_env({"SHELFGUARD_SPARK": "databricks-job", "SHELFGUARD_DATABRICKS_NEW_CLUSTER": "{"})
+
+
+@pytest.fixture(scope="module")
+def bronze_homes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two copies of one data home with nwg_us's demo deliveries in bronze."""
+    import shutil
+
+    from assets.bronze.ingest import ingest
+    from assets.intake.landing import landing_delivery, landing_files
+    from shelfguard.demo_data import generate
+    from shelfguard.settings import DataHome
+
+    root = tmp_path_factory.mktemp("spark_job_silver")
+    home = DataHome(root / "here").ensure()
+    generate(home, days=6, stores=2, products=3, seed=5, retailers=["nwg_us"])
+    contract = load_contract(REPO / "contracts" / "retailers" / "nwg_us" / "nwg_us.odcs.yaml")
+    for name in contract.object_names:
+        for path in landing_files(home, contract, name):
+            ingest(home, contract, landing_delivery(contract, name, path))
+    shutil.copytree(root / "here", root / "job")
+    return root / "here", root / "job"
+
+
+@pytest.mark.spark
+def test_silver_step_as_a_job_writes_what_the_in_process_step_writes(bronze_homes) -> None:
+    import polars as pl
+
+    from assets.plan import load_retailer_contracts, retailer_code
+    from assets.silver.publish import publish_silver, silver_path
+    from shelfguard.settings import DataHome
+
+    here, there = bronze_homes
+    contracts = REPO / "contracts"
+    contract = next(c for c in load_retailer_contracts(contracts) if retailer_code(c) == "nwg_us")
+    canonical = load_contract(contracts / "canonical" / "pos_canonical.odcs.yaml")
+    master = load_contract(contracts / "canonical" / "corporate_master.odcs.yaml")
+    local = publish_silver(DataHome(here), contract, canonical, master, "prod_dim")
+    rules = compile_rules(canonical, "prod_dim")
+    key = dg.AssetKey(["silver", "nwg_us__prod_dim"])
+
+    @dg.asset(key=key, check_specs=check_specs(rules, key))
+    def daily(context: dg.AssetExecutionContext, spark_job: SparkJobLauncher):
+        yield from run_spark_job(context, spark_job, {"step": "silver", "retailer": "nwg_us",
+                                                      "canonical_object": "prod_dim",
+                                                      "home": str(there)},
+                                 rules=rules, contract=canonical)
+
+    result = dg.materialize([daily], resources={"spark_job": SubprocessSparkJob()},
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    metadata = result.asset_materializations_for_node("silver__nwg_us__prod_dim")[0].metadata
+    assert metadata["action"].value == local.action
+    assert metadata["rows_written"].value == local.rows_written > 0
+    assert metadata["rows_quarantined"].value == local.rows_quarantined
+    written = [pl.read_delta(str(silver_path(DataHome(home), "nwg_us", "prod_dim")))
+               for home in (here, there)]
+    assert written[0].drop("_published_at", strict=False).sort(written[0].columns[0]).equals(
+        written[1].drop("_published_at", strict=False).sort(written[1].columns[0]))
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    expected = {r.check_name: r.passed for r in check_results(
+        rules, [CheckedBatch("nwg_us", local.gate, local.violating_sample, local.quarantine_path)],
+        canonical, "pandera")}
+    assert evaluations == expected
