@@ -13,6 +13,7 @@ never lets a batch through.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ from checks.contract import Contract, format_hints, properties_of
 from checks.engines import CUSTOM_RULE_ENGINES, DEFAULT_ENGINE, ENGINES, UnknownEngineError, get_engine
 from checks.engines.base import ROW_NUMBER, BatchContext, Engine, Measurement
 from checks.errors import one_line
-from checks.readers import with_logical_names
+from checks.readers import logical_names, with_logical_names
 from checks.result import ContractRef, GateResult, Outcome, RuleResult, Verdict
 from checks.rules import LIBRARY_METRICS, Rule, RuleKind, compile_rules
 
@@ -68,13 +69,16 @@ def run_gate(
     engine: str = DEFAULT_ENGINE,
     references: dict[str, pl.DataFrame] | None = None,
     decimal_separator: str | None = None,
+    dataset: Callable[[], object] | None = None,
 ) -> GateRun:
     """Judge one batch of one schema object of a contract.
 
     `engine` measures the library and schema rules (pandera, soda or gx); SQL rules run in DuckDB
     and custom rules in their own engine whatever it is. `references` are the tables that
     relationship rules point at, by object name; a relationship to the object itself is checked
-    against the batch. Columns delivered under a property's
+    against the batch. `dataset` opens the batch's rows in place as a pyarrow dataset
+    (`checks.readers.arrow_dataset`: its Parquet files or Delta table), which `type: sql` rules then
+    query instead of a copy of the batch. Columns delivered under a property's
     `physicalName` are judged (and published) under its `name`. `decimal_separator` defaults to the contract's
     server hint (`.` without one). Raises `ContractError` for an unknown object, `UnknownEngineError`
     for an unknown engine and `GateError` when an engine fails. A LazyFrame that turns out to be
@@ -85,13 +89,16 @@ def run_gate(
     if ROW_NUMBER in batch.collect_schema():
         raise ValueError(f"the batch already has a {ROW_NUMBER} column (a quarantine file?); drop it first")
     rules = compile_rules(contract, object_name)
-    batch = with_logical_names(batch, properties_of(contract.object(object_name)))
+    properties = properties_of(contract.object(object_name))
+    delivered_names = logical_names(batch.collect_schema().names(), properties)
+    batch = with_logical_names(batch, properties)
     numbered = batch.with_row_index(ROW_NUMBER)
     context = BatchContext(object_name=object_name,
                            decimal_separator=decimal_separator or format_hints(contract)["decimal_separator"],
                            references={**_self_reference(batch, object_name, rules), **(references or {})},
                            column_types={r.property: (r.logical_type or "", r.type_format) for r in rules
-                                         if r.kind == RuleKind.TYPE and r.property})
+                                         if r.kind == RuleKind.TYPE and r.property},
+                           dataset=dataset, delivered_names=delivered_names)
     measured = _Measurer(numbered, context)
     rows = numbered.height if isinstance(numbered, pl.DataFrame) else \
         int(numbered.select(pl.len()).collect(engine="streaming").item())

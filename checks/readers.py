@@ -81,11 +81,43 @@ def with_logical_names(batch: pl.DataFrame | pl.LazyFrame,
     """The batch with each column delivered under a property's `physicalName` renamed to the
     property's `name`, the name every rule, mapping and table uses. A column already delivered
     under the logical name is kept as it is (the physical one is then an extra column)."""
-    columns = set(batch.collect_schema().names())
-    renames = {p["physicalName"]: p["name"] for p in properties
-               if p.get("physicalName") and p["physicalName"] != p["name"]
-               and p["physicalName"] in columns and p["name"] not in columns}
+    renames = logical_names(batch.collect_schema().names(), properties)
     return batch.rename(renames) if renames else batch
+
+
+def logical_names(columns: Sequence[str], properties: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Delivered column -> property name, for the columns `with_logical_names` renames."""
+    present = set(columns)
+    return {p["physicalName"]: p["name"] for p in properties
+            if p.get("physicalName") and p["physicalName"] != p["name"]
+            and p["physicalName"] in present and p["name"] not in present}
+
+
+IN_PLACE = ("parquet", "delta")
+"""Formats whose files `arrow_dataset` opens for queries in place."""
+
+
+def arrow_dataset(path: Path | str, format: str, *, version: int | None = None) -> Any | None:
+    """The batch's files as a pyarrow dataset that a query reads in place (only the columns and
+    row groups it needs): a Parquet file, glob or folder of them, or a Delta table (at `version`,
+    the one `open_batch` scanned); None for other formats, whose rows must be parsed first."""
+    if format == "parquet":
+        import pyarrow.dataset as ds
+
+        return ds.dataset([str(file) for file in batch_files(path)], format="parquet")
+    if format == "delta":
+        from deltalake import DeltaTable
+
+        return DeltaTable(str(path), version=version).to_pyarrow_dataset()
+    return None
+
+
+def delta_version(path: Path | str) -> int:
+    """The version of a Delta table now: what `open_batch(version=...)` and `arrow_dataset` read,
+    so that both see the same rows while the table is being written to."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(path)).version()
 
 
 def batch_files(path: Path | str) -> list[Path]:
@@ -160,6 +192,7 @@ def open_batch(
     sheet: str | None = None,
     header: bool = True,
     column_names: Sequence[str] | None = None,
+    version: int | None = None,
 ) -> Iterator[pl.LazyFrame]:
     """The batch as a lazy scan, valid inside the `with` block; `DataReadError` when it cannot be read.
 
@@ -167,7 +200,8 @@ def open_batch(
     None. `decimal_separator` is accepted so that
     `open_batch(path, **checks.contract.format_hints(contract))` works; reading keeps values as
     text, and the gate applies it when judging numbers. `column_names` names the columns of a file
-    without a header line (`header=False`).
+    without a header line (`header=False`). `version`: the version of a Delta table to read
+    (default: the latest).
 
     Delimited text, JSON lines, Parquet and Delta are scanned: header and footer are checked now,
     the rows when the scan is collected (errors found then are `polars` errors that
@@ -181,13 +215,14 @@ def open_batch(
     """
     files = batch_files(path)
     with ExitStack() as cleanup:
-        frames = [_open_file(file, format, delimiter, encoding, sheet, header, column_names, cleanup)
+        frames = [_open_file(file, format, delimiter, encoding, sheet, header, column_names, cleanup, version)
                   for file in files]
         yield frames[0] if len(frames) == 1 else _one_batch(files, frames)
 
 
 def _open_file(path: Path, format: str | None, delimiter: str, encoding: str, sheet: str | None,
-               header: bool, column_names: Sequence[str] | None, cleanup: ExitStack) -> pl.LazyFrame:
+               header: bool, column_names: Sequence[str] | None, cleanup: ExitStack,
+               version: int | None = None) -> pl.LazyFrame:
     """One file (or Delta table) of a batch as a lazy scan; temporary copies end with `cleanup`."""
     kind = _checked(path, format, encoding)
     try:
@@ -201,7 +236,7 @@ def _open_file(path: Path, format: str | None, delimiter: str, encoding: str, sh
                 _decode(path, encoding, utf8)
         if kind in ("csv", "text") and header:
             column_names = _header_names(path, source, delimiter)
-        frame = _scan(source, kind, delimiter, header, column_names, sheet)
+        frame = _scan(source, kind, delimiter, header, column_names, sheet, version)
         frame.collect_schema()
     except DataReadError:
         raise
@@ -233,7 +268,7 @@ def _one_batch(files: Sequence[Path], frames: Sequence[pl.LazyFrame]) -> pl.Lazy
 
 
 def _scan(source: Path, kind: str, delimiter: str, header: bool, column_names: Sequence[str] | None,
-          sheet: str | None) -> pl.LazyFrame:
+          sheet: str | None, version: int | None = None) -> pl.LazyFrame:
     """`source` is UTF-8 where it is text."""
     if kind in ("csv", "text"):
         return pl.scan_csv(source, separator=delimiter, has_header=header, infer_schema=False,
@@ -247,7 +282,7 @@ def _scan(source: Path, kind: str, delimiter: str, header: bool, column_names: S
         _check_parquet(source)
         return pl.scan_parquet(source)
     if kind == "delta":
-        return pl.scan_delta(str(source))
+        return pl.scan_delta(str(source), version=version)
     return _read_excel(source, sheet, header).lazy()
 
 

@@ -1,15 +1,16 @@
 """ODCS `type: sql` rules: the contract's query, run in an in-process DuckDB over the batch.
 
-The batch is a table named after the object (`checks.engines.duckdb_batch`: streamed in, spilled
-to disk when large), so `{object}` in a query is a real table name. It is typed by the contract
-first: a text column (CSV) whose property has a logicalType with a castability rule holds that
-type (`checks.engines.pandera_engine.typed_column`), so `WHERE units > 5` compares numbers on
-CSV as on Parquet; values that are not castable are NULL there (the `<property>_type` rule counts
-them). `{object}` and `{property}` are replaced by quoted identifiers, never by data. The connection
-has no file system or network access and its configuration is locked, so a query in a contract
-cannot read anything but the batch. A query that fails, or that does not return one number, leaves
-its rule `not_evaluated` with the reason; the rest of the gate runs, and the gate fails the rule
-closed (checks.gate).
+The batch is a table named after the object (`checks.engines.duckdb_batch`: streamed in, spilled to
+disk when large), so `{object}` in a query is a real table name; a Parquet or Delta batch whose
+files the caller hands over (`context.dataset`) is instead a view over those files, read in place.
+It is typed by the contract first: a text column (CSV) whose property has a logicalType with a
+castability rule holds that type (`checks.engines.pandera_engine.typed_column`, or its SQL
+`duckdb_sql.typed_value` in the view), so `WHERE units > 5` compares numbers on CSV as on Parquet;
+values that are not castable are NULL there (the `<property>_type` rule counts them). `{object}` and
+`{property}` are replaced by quoted identifiers, never by data. The connection has no file system or
+network access and its configuration is locked, so a query in a contract cannot read anything but
+the batch. A query that fails, or that does not return one number, leaves its rule `not_evaluated`
+with the reason; the rest of the gate runs, and the gate fails the rule closed (checks.gate).
 """
 
 from __future__ import annotations
@@ -61,9 +62,32 @@ def run_sql_rules(batch: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule],
     from checks.engines.pandera_engine import typed_batch
 
     object_name = context.object_name
+    if context.dataset is not None:
+        from checks.engines.duckdb_batch import dataset_database
+
+        dataset = context.dataset()
+        columns = _typed_columns(batch.collect_schema(), dataset.schema.names, context)
+        with dataset_database(dataset, object_name, columns, lock_configuration=True) as connection:
+            return [_measure(connection, rule, object_name) for rule in rules]
     table = typed_batch(batch.drop(ROW_NUMBER, strict=False), context)
     with batch_database({object_name: table}, lock_configuration=True) as connection:
         return [_measure(connection, rule, object_name) for rule in rules]
+
+
+def _typed_columns(schema: pl.Schema, delivered_columns: Sequence[str], context: BatchContext) -> str:
+    """The select list of the view over the batch's files: each delivered column under its
+    property's name, typed by the contract as `typed_batch` types the copied table."""
+    from checks.engines.duckdb_sql import typed_value
+
+    columns = []
+    for delivered in delivered_columns:
+        name = context.delivered_names.get(delivered, delivered)
+        value = None
+        if name in context.column_types and name in schema:
+            value = typed_value(quote_identifier(delivered), schema[name], *context.column_types[name],
+                                context.decimal_separator)
+        columns.append(f"{value or quote_identifier(delivered)} AS {quote_identifier(name)}")
+    return ", ".join(columns)
 
 
 def _measure(connection: object, rule: Rule, object_name: str) -> Measurement:

@@ -7,9 +7,9 @@ soda-sparkdf) implements the same protocol over the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # `contracts lint` imports the registry and the semantics, never Polars
     import polars as pl
@@ -32,6 +32,12 @@ class BatchContext:
     """logicalType and date format of each property with a castability rule: rules written against
     typed values (`type: sql`, custom Soda and GX rules) see text columns as these types
     (`checks.engines.pandera_engine.typed_batch`)."""
+    dataset: Callable[[], Any] | None = None
+    """Opens the batch's rows in place, as a pyarrow dataset of its Parquet files or Delta table
+    (columns under their delivered names), when the caller has one: `type: sql` rules query it
+    instead of a copy of the batch (`checks.sql_rules`); called only when there are such rules."""
+    delivered_names: dict[str, str] = field(default_factory=dict)
+    """Delivered column name -> the property name the batch has it under (`physicalName`s)."""
 
 
 @dataclass

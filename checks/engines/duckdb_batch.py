@@ -1,4 +1,5 @@
-"""A batch as a table of an in-process DuckDB that may spill to disk (Soda engine, `type: sql` rules).
+"""A batch as a table of an in-process DuckDB that may spill to disk (Soda engine, `type: sql` rules),
+or as a view over the Parquet or Delta files it was read from (`dataset_database`).
 
 A table, not a registered view: Soda finds tables through `information_schema`, and a lazy batch (a
 scanned file) can be streamed only once. The rows go into the table in Arrow record batches from
@@ -14,6 +15,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -36,20 +38,45 @@ def batch_database(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *,
 
     An error raised by Polars while streaming a scanned file is re-raised as it is, so the caller
     can name the file and line (`checks.readers.explain_scan_error`)."""
+    with _connection() as connection:
+        for name, frame in tables.items():
+            _load(connection, name, frame.lazy())
+        _seal(connection, lock_configuration)
+        yield connection
+
+
+@contextmanager
+def dataset_database(dataset: Any, name: str, select_list: str, *,
+                     lock_configuration: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection where `name` is a view `SELECT <select_list>` over a pyarrow dataset (the
+    Parquet files or the Delta table of a batch), read in place by every query: DuckDB scans only
+    the columns and row groups a query needs, and nothing is copied. The dataset is read through
+    Arrow, not DuckDB's file system, so file access is switched off all the same."""
+    with _connection() as connection:
+        connection.register("__sg_source", dataset)
+        connection.execute(f"CREATE VIEW {quote_identifier(name)} AS SELECT {select_list} FROM __sg_source")
+        _seal(connection, lock_configuration)
+        yield connection
+
+
+@contextmanager
+def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
     with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX) as spill:
         connection = duckdb.connect(config={
             "memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT),
             "temp_directory": spill,
         })
         try:
-            for name, frame in tables.items():
-                _load(connection, name, frame.lazy())
-            connection.execute("SET enable_external_access = false")
-            if lock_configuration:
-                connection.execute("SET lock_configuration = true")
             yield connection
         finally:
             connection.close()
+
+
+def _seal(connection: duckdb.DuckDBPyConnection, lock_configuration: bool) -> None:
+    """No file or network access from here on (a query in a contract reads nothing but the batch)."""
+    connection.execute("SET enable_external_access = false")
+    if lock_configuration:
+        connection.execute("SET lock_configuration = true")
 
 
 class _ArrowStream:

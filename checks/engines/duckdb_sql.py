@@ -249,3 +249,29 @@ def _require(holds: bool, expression: str, dtype: pl.DataType, option: semantics
              what: str) -> None:
     if not holds:
         raise semantics.not_carried(option, expression, dtype, what)
+
+
+def typed_value(expression: str, dtype: pl.DataType, logical_type: str, type_format: str | None,
+                decimal_separator: str = ".") -> str | None:
+    """A text column as its logicalType, the values that are not castable NULL: the SQL of
+    `checks.engines.pandera_engine.typed_column` (BIGINT, DOUBLE, BOOLEAN, DATE, TIMESTAMP), for
+    `type: sql` rules that read a Parquet or Delta batch in place. None where that one leaves the
+    column as it is (not text, or no castability rule)."""
+    if native_kind(dtype) != NativeKind.TEXT:
+        return None
+    try:
+        castability = semantics.castability(logical_type, type_format, decimal_separator)
+    except semantics.UnsupportedDefinition:
+        return None
+    if logical_type == "integer":
+        value = f"TRY_CAST({expression} AS BIGINT)"
+    elif logical_type == "number":
+        value = f"TRY_CAST(replace({expression}, {literal(decimal_separator)}, '.') AS DOUBLE)"
+    elif logical_type == "boolean":
+        value = f"lower({expression}) IN ('true', '1')"
+    else:
+        assert castability.temporal is not None
+        value = parsed_temporal(expression, castability.temporal)
+        value = f"CAST({value} AS DATE)" if logical_type == "date" else value
+    return f"CASE WHEN {expression} IS NOT NULL AND NOT {not_castable(expression, dtype, castability)} " \
+           f"THEN {value} END"

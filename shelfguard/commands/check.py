@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,8 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from checks.errors import one_line
     from checks.gate import GateError, run_gate
     from checks.readers import (
+        IN_PLACE,
         DataReadError,
+        arrow_dataset,
         check_sizes,
+        delta_version,
         detect_format,
         explain_scan_error,
         open_batch,
@@ -77,12 +81,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         kind = detect_format(data, hints["format"])
         columns = [p["name"] for p in contract.object(object_name).get("properties") or []]
+        version = delta_version(data) if kind == "delta" else None  # one version for every reader
         with (open_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
-                         sheet=hints["sheet"], header=hints["header"], column_names=columns) as batch,
+                         sheet=hints["sheet"], header=hints["header"], column_names=columns,
+                         version=version) as batch,
               contextlib.redirect_stdout(sys.stderr)):  # only the JSON document goes to stdout
             check_sizes(data, batch)
+            in_place = partial(arrow_dataset, data, kind, version=version) if kind in IN_PLACE else None
             gate = run_gate(contract, object_name, batch, engine=args.engine, references=references,
-                            decimal_separator=hints["decimal_separator"])
+                            decimal_separator=hints["decimal_separator"], dataset=in_place)
     except ContractError as exc:  # a contract the gate cannot compile (e.g. a composite relationship)
         raise UsageError(exc.location_message()) from None
     except DataReadError as exc:

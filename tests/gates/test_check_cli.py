@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -276,3 +277,51 @@ def test_glob_folder_and_json_document_as_data(capsys, tmp_path: Path) -> None:
     one = data(tmp_path, '{\n  "id": "a",\n  "parent": "a"\n}\n', "one.json")
     status, out, _ = check(capsys, "--contract", str(contract), "--data", one, "--format", "json")
     assert (status, json.loads(out)["rows"], json.loads(out)["verdict"]) == (0, 1, "pass")
+
+
+def sql_rule(rule_id: str, query: str, **threshold: Any) -> dict[str, Any]:
+    return {"id": rule_id, "type": "sql", "query": query, **threshold}
+
+
+def test_sql_rules_read_parquet_and_delta_in_place_with_the_numbers_of_a_copied_csv(
+        capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over Parquet and Delta the queries run on a view over the files (nothing is streamed into
+    a DuckDB table), typed by the contract exactly as the copied CSV is: the same numbers."""
+    import polars as pl
+
+    from checks.engines import duckdb_batch
+
+    contract = contract_file(tmp_path, [
+        prop("store"), prop("units", "integer", physicalName="Menge"), prop("price", "number"),
+        prop("sold_on", "date"), prop("promo", "boolean"),
+    ], [
+        sql_rule("big_sales", "SELECT COUNT(*) FROM {object} WHERE units > 10", mustBeLessThan=9),
+        sql_rule("units_sum", "SELECT SUM(units) FROM {table}", mustBeGreaterThan=0),
+        sql_rule("late_sales", "SELECT COUNT(*) FROM {object} WHERE sold_on >= DATE '2024-01-02'", mustBe=2),
+        sql_rule("promo_revenue", "SELECT SUM(price * units) FROM {object} WHERE promo", mustBeGreaterThan=0),
+        sql_rule("untyped", "SELECT COUNT(*) FROM {object} WHERE units IS NULL", mustBe=1),
+    ])
+    rows = {"store": ["a", "b", "c", "d"], "Menge": ["11", "50", "x", "5"],
+            "price": ["1.5", "2", "3.25", "abc"],
+            "sold_on": ["2024-01-01", "2024-01-02", "2024-02-30", "2024-01-03"],
+            "promo": ["true", "1", "false", "TRUE"]}
+    frame = pl.DataFrame(rows)
+    frame.write_csv(tmp_path / "sales.csv")
+    frame.write_parquet(tmp_path / "sales.parquet")
+    frame.write_delta(str(tmp_path / "sales_delta"))
+
+    def values(path: Path) -> dict[str, Any]:
+        status, out, err = check(capsys, "--contract", str(contract), "--data", str(path), "--format", "json")
+        assert status in (0, 1), err
+        return {r["id"]: r["value"] for r in json.loads(out)["rules"] if r["engine"] == "duckdb"}
+
+    copied = values(tmp_path / "sales.csv")
+    # x, 2024-02-30 and abc are not castable: NULL; TRUE and 1 are true
+    assert copied == {"big_sales": 2, "units_sum": 66, "late_sales": 2, "promo_revenue": 116.5, "untyped": 1}
+
+    def no_copy(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the batch was copied into DuckDB")
+
+    monkeypatch.setattr(duckdb_batch, "_load", no_copy)
+    assert values(tmp_path / "sales.parquet") == copied
+    assert values(tmp_path / "sales_delta") == copied
