@@ -17,6 +17,7 @@ explicitly for every validation, because pandera silently skips data checks on L
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,8 +64,20 @@ def preload() -> None:
 
 
 def _import_pandera() -> None:
-    for module in _PANDERA_MODULES:
-        importlib.import_module(module)
+    """Import pandera's Polars API. pandera's typing module imports `pyspark.pandas` whenever
+    pyspark is installed (it is: the spark engine's Spark Connect client), which costs 0.15 s of CPU
+    and prints a FutureWarning about pandas 3 on every `shelfguard check`; this engine validates
+    Polars frames only, so pandera is imported as if pyspark.pandas were absent. The marker is
+    removed afterwards, so a later `import pyspark.pandas` elsewhere is not affected."""
+    blocked = "pyspark.pandas" not in sys.modules
+    if blocked:
+        sys.modules["pyspark.pandas"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        for module in _PANDERA_MODULES:
+            importlib.import_module(module)
+    finally:
+        if blocked and sys.modules.get("pyspark.pandas", False) is None:
+            del sys.modules["pyspark.pandas"]
 
 
 def _pandera() -> SimpleNamespace:

@@ -71,3 +71,19 @@ def test_contracts_lint_loads_no_polars_unless_a_pattern_is_checked(tmp_path: Pa
     path.write_text(large_contract_text(300), "utf-8")
     loaded = modules_loaded_by(["contracts", "lint", str(path)])
     assert not loaded & {*STARTUP_HEAVY, "polars", "duckdb", "pandas", "pandera", "pyarrow"}
+
+
+def test_check_prints_nothing_but_its_result(tmp_path: Path) -> None:
+    """pandera imports pyspark.pandas when pyspark is installed, which warns about pandas 3 on
+    stderr: the pandera engine imports it without, so CI sees no stray lines."""
+    import polars as pl
+
+    data = tmp_path / "sales.parquet"
+    rows = {"transaction_id": ["T1", None], "sale_date": ["2024-01-01", "2024-01-02"]}
+    pl.DataFrame(rows).write_parquet(data)
+    argv = ["check", "--contract", "benchmarks/pos_sales_bench.odcs.yaml", "--data", str(data),
+            "--object", "pos_sales", "--format", "json"]
+    done = subprocess.run([sys.executable, "-m", "shelfguard.cli", *argv], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1 and json.loads(done.stdout)["verdict"] == "block"
+    assert done.stderr == ""
