@@ -1,5 +1,6 @@
 """The intake channels are one registry: each contract's server type names a registered channel, a
-channel's module loads only when asked for, and the landing channel hands bronze what a run asks for."""
+channel's module loads only when asked for, the landing channel hands bronze what a run asks for,
+and a new channel is one class and one registry entry."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
+from assets import intake
 from assets.bronze.ledger import read_ledger
-from assets.intake import CHANNELS, LANDING, channel_of, get_channel
-from assets.intake.base import IntakeRequest
+from assets.definitions.bronze import BronzeConfig, pending_deliveries
+from assets.intake import CHANNELS, LANDING, ChannelEntry, channel_of, get_channel
+from assets.intake.base import Delivery, IntakeRequest, PullChannel, pulled_delivery
 from assets.plan import load_retailer_contracts
+from checks.contract import Contract
 from shelfguard.settings import DataHome
 from tests.bronze.conftest import nwg_row, write_nwg
 from tests.conftest import CONTRACTS_DIR, REPO_ROOT
@@ -44,3 +50,23 @@ def test_the_landing_channel_hands_every_new_file_or_the_named_ones(shelfguard_h
     assert all(d.channel == LANDING and d.refused is None for d in every)
     named = channel.deliveries(IntakeRequest(**asked, files=[paths[1]]))
     assert [d.path for d in named] == [paths[1]]
+
+
+class FixedChannel(PullChannel):
+    """A channel added by one class and one registry entry (here: a pull that always returns one row)."""
+
+    @staticmethod
+    def pull(contract: Contract, object_name: str, watermark: str | None, now: datetime) -> Delivery | None:
+        frame = pl.DataFrame({"business_date": ["11/02/2026"], "store_nbr": ["101"]})
+        return pulled_delivery(contract, object_name, "fixed", "fixed://rows", frame, watermark, "w1", now)
+
+
+def test_a_channel_is_one_class_and_one_registration(shelfguard_home: Path, nwg_contract, monkeypatch):
+    entry = ChannelEntry(f"{__name__}:FixedChannel", ("local",))
+    monkeypatch.setattr(intake, "CHANNELS", {"fixed": entry, **intake.CHANNELS})
+    assert channel_of(nwg_contract) == "fixed"
+    home = DataHome(shelfguard_home).ensure()
+    ledger = read_ledger(home.warehouse)
+    [delivery] = pending_deliveries(home, nwg_contract, "pos_daily", BronzeConfig(), ledger)
+    assert (delivery.channel, delivery.source, delivery.period) == ("fixed", "fixed://rows", "start..w1")
+    assert delivery.delivery_id.startswith("nwg_us:pos_daily:")
