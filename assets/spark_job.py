@@ -30,18 +30,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from pydantic import BaseModel
 
 from checks.contract import load_contract
 from checks.engines import DEFAULT_ENGINE
 from checks.result import GateResult
 from checks.spark_session import SparkTarget
-from shelfguard.settings import CONTRACTS_DIR, DataHome
+from shelfguard.settings import DataHome
 
 if TYPE_CHECKING:
     from dagster_pipes import PipesContext
 
 GATED_BATCH = "shelfguard.gated_batch"
 """The `kind` of the custom message that carries one gated batch."""
+STEP_OUTCOME = "shelfguard.step_outcome"
+"""The `kind` of the custom message that carries the step's whole result."""
 ENTRY_POINT = "shelfguard-spark-job"
 """The console script of our wheel that runs `main` (what a Databricks `python_wheel_task` names)."""
 
@@ -61,19 +64,17 @@ class GatedBatch:
             "kind": GATED_BATCH,
             "label": self.label,
             "result": self.result.model_dump(mode="json"),
-            "violating_sample": [{k: _json_safe(v) for k, v in row.items()}
-                                 for row in self.violating_sample.iter_rows(named=True)],
+            "violating_sample": _rows(self.violating_sample),
             "source": self.source,
             "quarantine_path": self.quarantine_path,
         }
 
     @classmethod
     def from_message(cls, payload: Mapping[str, Any]) -> GatedBatch:
-        rows = payload.get("violating_sample") or []
         return cls(
             label=payload["label"],
             result=GateResult.model_validate(payload["result"]),
-            violating_sample=pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(),
+            violating_sample=frame_of(payload.get("violating_sample")),
             source=payload.get("source", ""),
             quarantine_path=payload.get("quarantine_path", ""),
         )
@@ -85,6 +86,14 @@ class StepReport:
 
     metadata: dict[str, Any] = field(default_factory=dict)
     batches: list[GatedBatch] = field(default_factory=list)
+    outcome: BaseModel | None = None
+    """The step function's own result (e.g. a `SilverOutcome`), sent whole (`STEP_OUTCOME`) for a
+    Dagster asset that reports it the way it reports an in-process run."""
+
+    def outcome_message(self) -> dict[str, Any]:
+        sample = getattr(self.outcome, "violating_sample", None)
+        return {"kind": STEP_OUTCOME, "outcome": self.outcome.model_dump(mode="json"),
+                "violating_sample": _rows(sample) if sample is not None else None}
 
 
 Step = Callable[[Mapping[str, Any]], StepReport]
@@ -112,29 +121,31 @@ def gate_step(extras: Mapping[str, Any]) -> StepReport:
 
 
 def silver_step(extras: Mapping[str, Any]) -> StepReport:
-    """One retailer's silver table (`retailer`, `canonical_object`) published from its bronze in the
-    data home `home` (default `SHELFGUARD_HOME`): mapping, dedupe, SCD2, keys, the silver gate,
-    quarantine and the commit, on Spark when the retailer's contract chooses it."""
-    from assets.plan import load_retailer_contracts, retailer_code
+    """One retailer's silver table (`canonical_object`) published from its bronze in the data home
+    `home` (default `SHELFGUARD_HOME`): mapping, dedupe, SCD2, keys, the silver gate, quarantine and
+    the commit, on Spark when the retailer's contract chooses it. The contracts are the files
+    `contract` (the retailer's), `canonical` and `master` name (paths the job's machine reads)."""
+    from assets.plan import retailer_code
     from assets.silver.publish import publish_silver
 
-    contracts_dir = Path(extras.get("contracts_dir") or CONTRACTS_DIR)
     home = DataHome(Path(extras["home"])).ensure() if extras.get("home") else DataHome.from_env().ensure()
-    code = extras["retailer"]
-    contract = next((c for c in load_retailer_contracts(contracts_dir) if retailer_code(c) == code), None)
-    if contract is None:
-        raise ValueError(f"no active retailer contract {code!r} under {contracts_dir}")
-    canonical = load_contract(contracts_dir / "canonical" / "pos_canonical.odcs.yaml")
-    master = load_contract(contracts_dir / "canonical" / "corporate_master.odcs.yaml")
+    contract, canonical, master = (load_contract(Path(extras[name]))
+                                   for name in ("contract", "canonical", "master"))
+    code = retailer_code(contract)
+    from checks import spark_session
+
     outcome = publish_silver(home, contract, canonical, master, extras["canonical_object"],
-                             engine=extras.get("engine", DEFAULT_ENGINE))
+                             engine=extras.get("engine", DEFAULT_ENGINE),
+                             spark=spark_session.spark_session() if contract.execution_engine == "spark"
+                             else None)
     batches = [] if outcome.gate is None or outcome.violating_sample is None else [
         GatedBatch(label=code, result=outcome.gate, violating_sample=outcome.violating_sample,
                    quarantine_path=outcome.quarantine_path)]
     metadata = outcome.model_dump(mode="json", include={
         "action", "table_path", "rows_in", "rows_superseded", "rows_written", "rows_deleted",
         "rows_quarantined", "table_version", "quarantine_path"})
-    return StepReport(metadata={**metadata, "deliveries": ", ".join(outcome.deliveries)}, batches=batches)
+    return StepReport(metadata={**metadata, "deliveries": ", ".join(outcome.deliveries)}, batches=batches,
+                      outcome=outcome)
 
 
 STEPS: dict[str, Step] = {"gate": gate_step, "silver": silver_step}
@@ -165,7 +176,11 @@ def run_step(pipes: PipesContext) -> StepReport:
     report = STEPS[name](extras)
     for batch in report.batches:
         pipes.report_custom_message(batch.message())
-    pipes.report_asset_materialization(metadata={k: v for k, v in report.metadata.items() if v is not None})
+    if report.outcome is not None:
+        pipes.report_custom_message(report.outcome_message())
+    if extras.get("materialize", True):  # False: the asset reports the outcome itself
+        pipes.report_asset_materialization(metadata={k: v for k, v in report.metadata.items()
+                                                     if v is not None})
     return report
 
 
@@ -194,6 +209,15 @@ def main() -> int:
     ) as pipes:
         run_step(pipes)
     return 0
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _json_safe(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+
+
+def frame_of(rows: list[dict[str, Any]] | None) -> pl.DataFrame:
+    """A sample sent as rows, back as a frame (dates and timestamps as ISO text)."""
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
 def _json_safe(value: Any) -> Any:

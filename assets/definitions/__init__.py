@@ -27,6 +27,7 @@ from assets.definitions.freshness import (
     freshness_policy_for,
 )
 from assets.definitions.gold_views import build_gold_views_asset
+from assets.definitions.resources.spark import spark_deployment
 from assets.definitions.silver_gold import silver_gold_assets
 from assets.definitions.sources import source_spec
 from assets.plan import PipelinePlan, build_plan, contracts_fingerprint, retailer_code
@@ -71,15 +72,16 @@ def canonical_definitions(plan: PipelinePlan) -> dg.Definitions:
 
 
 _LATEST: dict[tuple, dg.Definitions] = {}
-"""The last definitions built, by contracts folder, content and deployment (one entry: tests build
-many folders)."""
+"""The last definitions built, by contracts folder, content, deployment and Spark deployment (one
+entry: tests build many folders)."""
 
 
 def build_definitions(contracts_dir: Path = CONTRACTS_DIR, environment: str | None = None) -> dg.Definitions:
     """The definitions of the contracts under `contracts_dir` with the resources of `environment`
     (default `SHELFGUARD_ENV`), built once per version of the contracts (like a code server, which
     loads them once): every run in this process reuses the same graph and job."""
-    key = (contracts_dir.resolve(), contracts_fingerprint(contracts_dir), deployment(environment))
+    key = (contracts_dir.resolve(), contracts_fingerprint(contracts_dir), deployment(environment),
+           spark_deployment())
     if key not in _LATEST:
         _LATEST.clear()
         plan = build_plan(contracts_dir)

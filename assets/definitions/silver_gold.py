@@ -27,6 +27,7 @@ from assets.definitions.resources.home import DataHomeResource
 from assets.definitions.resources.notifiers import NotifierResource
 from assets.definitions.resources.openlineage import OpenLineageResource
 from assets.definitions.resources.spark import SparkResource
+from assets.definitions.spark_jobs import SparkJobLauncher, silver_outcome_from_job
 from assets.gold.publish import GoldOutcome, gold_path, partition_columns, publish_gold
 from assets.lineage.datasets import gated_batch, gold_lineage, silver_lineage
 from assets.plan import CANONICAL_DIMS, CANONICAL_FACTS, AssetNode, PipelinePlan, retailer_code
@@ -127,6 +128,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
         openlineage: OpenLineageResource,
         shelfguard_notifier: NotifierResource,
         spark: SparkResource,
+        spark_job: SparkJobLauncher,
     ) -> dg.MaterializeResult:
         data_home = home.home()
         inputs, outputs = silver_lineage(plan, node.key, data_home)
@@ -136,16 +138,23 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
                 if node.object in CANONICAL_DIMS
                 else MasterData()
             )
-            outcome = publish_silver(
-                data_home,
-                contract,
-                canonical,
-                plan.master,
-                node.object,
-                engine=config.engine,
-                master_data=master,
-                spark=spark.session() if contract.execution_engine == "spark" else None,
-            )
+            if contract.execution_engine == "spark" and spark_job.runs_spark_steps:
+                # a Databricks job through Dagster Pipes (docs/spark-jobs.md); reported as if run here
+                outcome = silver_outcome_from_job(context, spark_job, {
+                    "canonical_object": node.object, "home": str(data_home.root), "engine": config.engine,
+                    "contract": str(contract.path), "canonical": str(canonical.path),
+                    "master": str(plan.master.path)})
+            else:
+                outcome = publish_silver(
+                    data_home,
+                    contract,
+                    canonical,
+                    plan.master,
+                    node.object,
+                    engine=config.engine,
+                    master_data=master,
+                    spark=spark.session() if contract.execution_engine == "spark" else None,
+                )
             inputs, outputs = silver_lineage(plan, node.key, data_home, master_files=master.files)
             if outcome.gate is not None:
                 lineage_run.gate([gated_batch(outputs[0], outcome.gate)])

@@ -14,8 +14,10 @@ def bronze_x(context: dg.AssetExecutionContext, spark_job: SparkJobLauncher):
 `run_spark_job` yields the materialisation the job reported and one asset check result per rule,
 made by `gating.check_results` from the gate results the job sent, as for every other engine.
 
-Variants, chosen by environment (`spark_job_from_env`):
-- `SubprocessSparkJob` (default): a child process of the run, on Sail (or `SPARK_REMOTE`);
+Variants, chosen by environment (`spark_job_from_env`); with `runs_spark_steps` the silver assets of
+Spark retailers run their step through it (`silver_outcome_from_job`), else on the `spark` resource:
+- `SubprocessSparkJob` (default; runs the steps with `SHELFGUARD_SPARK=local-job`): a child process
+  of the run, on its own Sail (or `SPARK_REMOTE`);
 - `DatabricksSparkJob` (`SHELFGUARD_SPARK=databricks-job`): a one-time Databricks job run
   (`PipesDatabricksClient`, context and messages through DBFS) of our wheel's entry point on a new
   job cluster or an existing one; see docs/spark-jobs.md.
@@ -34,12 +36,14 @@ from pydantic import Field
 
 from assets.definitions.gating import CheckedBatch, check_results
 from assets.definitions.resources.spark import spark_deployment
-from assets.spark_job import ENTRY_POINT, GATED_BATCH, GatedBatch
+from assets.spark_job import ENTRY_POINT, GATED_BATCH, STEP_OUTCOME, GatedBatch, frame_of
 from checks.contract import Contract
 from checks.rules import Rule
 
 if TYPE_CHECKING:
     from databricks.sdk.service.jobs import SubmitTask
+
+    from assets.silver.publish import SilverOutcome
 
 SPARK_JOB_RESOURCE_KEY = "spark_job"
 PACKAGE_NAME = "shelfguard"
@@ -48,6 +52,10 @@ ExecutionContext = dg.AssetExecutionContext | dg.OpExecutionContext
 
 class SparkJobLauncher(dg.ConfigurableResource):
     """Runs one Spark step as a Pipes job and returns what it reported."""
+
+    runs_spark_steps: bool = Field(
+        default=False, description="The silver assets of Spark retailers run their step through this "
+        "launcher (a job) instead of in the run's process on the `spark` resource.")
 
     def run(self, context: ExecutionContext, extras: Mapping[str, Any]) -> dg.PipesClientCompletedInvocation:
         raise NotImplementedError
@@ -85,6 +93,7 @@ class DatabricksSparkJob(SparkJobLauncher):
         "num_workers, ...); used when existing_cluster_id is empty.",
     )
     poll_interval_seconds: float = Field(default=10.0, description="How often the run's state is polled.")
+    runs_spark_steps: bool = True
 
     def task(self, extras: Mapping[str, Any]) -> SubmitTask:
         """The Jobs API task that runs the step: our wheel's entry point, with `dagster-pipes` of this
@@ -135,9 +144,11 @@ def _pipes_version() -> str:
 def spark_job_from_env(environ: Mapping[str, str] = os.environ) -> SparkJobLauncher:
     """`DatabricksSparkJob` when `SHELFGUARD_SPARK=databricks-job` (host and token through
     `dg.EnvVar`; wheel and cluster from `SHELFGUARD_DATABRICKS_WHEEL`, `DATABRICKS_CLUSTER_ID` or
-    `SHELFGUARD_DATABRICKS_NEW_CLUSTER`), else `SubprocessSparkJob`."""
-    if spark_deployment(environ) != "databricks-job":
-        return SubprocessSparkJob()
+    `SHELFGUARD_DATABRICKS_NEW_CLUSTER`), else `SubprocessSparkJob`, which runs the Spark steps only
+    with `SHELFGUARD_SPARK=local-job`."""
+    chosen = spark_deployment(environ)
+    if chosen != "databricks-job":
+        return SubprocessSparkJob(runs_spark_steps=chosen == "local-job")
     new_cluster = environ.get("SHELFGUARD_DATABRICKS_NEW_CLUSTER", "")
     try:
         cluster = json.loads(new_cluster) if new_cluster else {}
@@ -176,3 +187,19 @@ def run_spark_job(
     engine = batches[0].result.engine if batches else str(extras.get("engine", ""))
     yield from invocation.get_results()
     yield from check_results(rules, batches, contract, engine)
+
+
+def silver_outcome_from_job(context: ExecutionContext, launcher: SparkJobLauncher,
+                            extras: Mapping[str, Any]) -> SilverOutcome:
+    """The `silver` step run as a job, its `SilverOutcome` back as if it had run here (the asset then
+    reports it with the code an in-process run uses: metadata, lineage, alerts, checks)."""
+    from assets.silver.publish import SilverOutcome
+
+    invocation = launcher.run(context, {**extras, "step": "silver", "materialize": False})
+    for message in invocation.get_custom_messages():
+        if isinstance(message, Mapping) and message.get("kind") == STEP_OUTCOME:
+            outcome = SilverOutcome.model_validate(message["outcome"])
+            if message.get("violating_sample") is not None:
+                outcome.violating_sample = frame_of(message["violating_sample"])
+            return outcome
+    raise dg.Failure("the spark job's silver step reported no outcome")

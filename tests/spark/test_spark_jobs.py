@@ -196,10 +196,10 @@ def test_silver_step_as_a_job_writes_what_the_in_process_step_writes(bronze_home
 
     @dg.asset(key=key, check_specs=check_specs(rules, key))
     def daily(context: dg.AssetExecutionContext, spark_job: SparkJobLauncher):
-        yield from run_spark_job(context, spark_job, {"step": "silver", "retailer": "nwg_us",
-                                                      "canonical_object": "prod_dim",
-                                                      "home": str(there)},
-                                 rules=rules, contract=canonical)
+        yield from run_spark_job(context, spark_job, {
+            "step": "silver", "canonical_object": "prod_dim", "home": str(there),
+            "contract": str(contract.path), "canonical": str(canonical.path), "master": str(master.path)},
+            rules=rules, contract=canonical)
 
     result = dg.materialize([daily], resources={"spark_job": SubprocessSparkJob()},
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
@@ -217,3 +217,43 @@ def test_silver_step_as_a_job_writes_what_the_in_process_step_writes(bronze_home
         rules, [CheckedBatch("nwg_us", local.gate, local.violating_sample, local.quarantine_path)],
         canonical, "pandera")}
     assert evaluations == expected
+
+
+@pytest.mark.spark
+def test_spark_retailer_silver_runs_as_a_pipes_job_with_the_in_process_results(
+        spark, tmp_path, shelfguard_home, monkeypatch) -> None:
+    """SHELFGUARD_SPARK=local-job: the silver assets of a Spark retailer run their step as a Pipes job
+    (what databricks-job does on Databricks) and report the same metadata and checks as in-process."""
+    import shutil
+
+    from assets.definitions import build_definitions
+    from shelfguard.settings import DataHome
+    from tests.silver_gold.conftest import deliver_nwg, nwg_line
+    from tests.spark.test_spark_dagster import contracts_choosing
+
+    home = DataHome(shelfguard_home).ensure()
+    deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1"), nwg_line(item="2", upc="012345678912")],
+                day=6)
+    contracts = contracts_choosing(tmp_path, "spark")
+    seen = {}
+    for deployment in ("local", "local-job"):
+        monkeypatch.setenv("SHELFGUARD_SPARK", deployment)
+        run_home = tmp_path / f"home_{deployment}"
+        shutil.copytree(home.root, run_home)
+        monkeypatch.setenv("SHELFGUARD_HOME", str(run_home))
+        defs = build_definitions(contracts)
+        assert defs.resources["spark_job"].runs_spark_steps == (deployment == "local-job")
+        selection = [k for k in defs.get_repository_def().asset_graph.get_all_asset_keys()
+                     if k.path[0] == "silver" and k.path[1].startswith("nwg_us__")]
+        instance = dg.DagsterInstance.ephemeral()
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance, asset_selection=selection)
+        assert result.success
+        launched = [e for e in instance.all_logs(result.run_id)
+                    if "external process successfully opened dagster pipes" in e.user_message]
+        assert bool(launched) == (deployment == "local-job")
+        fact = result.asset_materializations_for_node("silver__nwg_us__daily_store_fact")[0].metadata
+        seen[deployment] = ({k: fact[k].value for k in ("action", "dagster/row_count", "rows_quarantined")},
+                            {e.check_name: e.passed for e in result.get_asset_check_evaluations()})
+    assert seen["local-job"] == seen["local"]
+    assert seen["local"][0]["action"] == "published" and seen["local"][0]["dagster/row_count"] == 2

@@ -32,10 +32,11 @@ if TYPE_CHECKING:
 
 SPARK_RESOURCE_KEY = "spark"
 SPARK_DEPLOYMENT_VARIABLE = "SHELFGUARD_SPARK"
-"""`local` (Sail here), `remote` (Spark Connect / Databricks Connect from the environment) or
-`databricks-job` (the Spark steps as a Databricks job through Dagster Pipes); unset: from the
-other variables."""
-SPARK_DEPLOYMENTS = ("local", "remote", "databricks-job")
+"""`local` (Sail here), `remote` (Spark Connect / Databricks Connect from the environment),
+`local-job` (the Spark steps as Dagster Pipes jobs in child processes of the run, each on its own
+Sail) or `databricks-job` (as Databricks jobs through Dagster Pipes); unset: from the other
+variables."""
+SPARK_DEPLOYMENTS = ("local", "remote", "local-job", "databricks-job")
 
 
 class SparkResource(dg.ConfigurableResource):
