@@ -15,8 +15,10 @@
    pipeline runs for that retailer; wall time and its share of the full load.
 
 Each step runs in a fresh process so that its peak RSS is its own. The clock covers the pipeline's
-runs only: generation, the Dagster instance and the retailers' servers exist before a run, as in a
-deployment. Results are printed as JSON.
+runs only: generation, the Dagster instance, the loaded definitions and the retailers' servers
+exist before a run, as in a deployment. The peak RSS of the process tree is the run's process's
+plus its Great Expectations worker's (each one's own high-water mark, so an upper bound).
+Results are printed as JSON.
 """
 
 from __future__ import annotations
@@ -35,23 +37,25 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 INCREMENTAL_RETAILER = "nwg_us"
-TARGETS = {"full_load_seconds": 600, "peak_rss_gb": 4.0, "incremental_share": 0.05}
+TARGETS = {"full_load_seconds": 600, "peak_rss_tree_gb": 2.0, "incremental_share": 0.02}
 
 
 def _child(step: str, home: Path, engine: str, retailers: list[str], instance_kind: str) -> dict:
     """Run one pipeline step in this process (called in a fresh interpreter) and measure it."""
     import dagster as dg
 
+    from assets.definitions import build_definitions
     from assets.storage import tables
     from checks.engines import gx_worker
     from shelfguard.dagster_home import open_instance
     from shelfguard.demo_sources import demo_sources
     from shelfguard.pipeline import run_pipeline
-    from shelfguard.settings import DataHome
+    from shelfguard.settings import CONTRACTS_DIR, DataHome
 
     data_home = DataHome(home).ensure()
     os.environ["SHELFGUARD_HOME"] = str(home)
     instance = dg.DagsterInstance.ephemeral() if instance_kind == "ephemeral" else open_instance(data_home)
+    build_definitions(CONTRACTS_DIR)  # a code server has its definitions loaded before a run
     with demo_sources(data_home, retailers=retailers):
         started = time.perf_counter()
         run = run_pipeline(data_home, engine=engine, retailers=retailers, instance=instance)
@@ -197,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine": args.engine,
         "instance": args.instance,
         "generation_seconds": round(generation, 1),
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
         "full_load": {
             "seconds": round(full["seconds"], 1),
             "layers_seconds": full["layers_seconds"],
@@ -204,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             "fact_rows_per_second": round(fact_rows / full["seconds"]),
             "peak_rss_gb": round(full["peak_rss_bytes"] / 1e9, 2),
             "gx_worker_peak_rss_gb": round(full["worker_peak_rss_bytes"] / 1e9, 2),
+            "peak_rss_tree_gb": round((full["peak_rss_bytes"] + full["worker_peak_rss_bytes"]) / 1e9, 2),
             "errors": full["errors"],
         },
         "incremental": {
@@ -215,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
             "gold_rows": incremental["gold_rows"],
             "peak_rss_gb": round(incremental["peak_rss_bytes"] / 1e9, 2),
             "gx_worker_peak_rss_gb": round(incremental["worker_peak_rss_bytes"] / 1e9, 2),
+            "peak_rss_tree_gb": round(
+                (incremental["peak_rss_bytes"] + incremental["worker_peak_rss_bytes"]) / 1e9, 2
+            ),
             "errors": incremental["errors"],
         },
         "targets": TARGETS,
