@@ -191,7 +191,7 @@ def build_reader_database(
     With `previous` (the database last built for the same reader), a table built by the same query
     (same grants, masking, day) is copied and brought up to date with the retailers and dates whose
     gold rows changed since the gold version it was built from, instead of being rebuilt from all of
-    gold (ADR 0022); anything else is rebuilt. Each table's comment records its query's digest and
+    gold (ADR 0024); anything else is rebuilt. Each table's comment records its query's digest and
     gold version, in the same file, so the record can never disagree with the rows.
     """
     built = _built_tables(previous) if previous is not None else {}
@@ -411,7 +411,7 @@ class GoldViews:
     def publish_group_databases(self, *, today: date | None = None) -> dict[str, tuple[Path, dict[str, int]]]:
         """One database per group under the data home's `views/` for BI tools (file permissions are
         the access control there): each replaced atomically, and only when a table of it would
-        change (brought up to date from what changed in gold, ADR 0022). Returns each group's file
+        change (brought up to date from what changed in gold, ADR 0024). Returns each group's file
         and counts."""
         folder = self.home.views
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The group databases are brought up to date from what changed in gold (ADR 0022): after one more
+"""The group databases are brought up to date from what changed in gold (ADR 0024): after one more
 day of one retailer, and after a masking day passes or a grant changes, each holds exactly the rows
 a database built from scratch holds; an unchanged one is not rewritten."""
 
