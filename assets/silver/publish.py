@@ -47,6 +47,7 @@ from assets.silver.mapping import (
 )
 from assets.silver.transform import (
     FACT_DATES,
+    WEEK_KEY,
     build_dimension,
     chain_versions,
     changes,
@@ -676,8 +677,42 @@ def _in_weeks(frame: pl.DataFrame, weeks: pl.DataFrame, week: pl.Expr) -> pl.Dat
     )
 
 
+def _spark_rollup_changes(
+    spark: SparkSession,
+    daily_path: Path,
+    path: Path,
+    daily_version: int,
+    weeks: pl.DataFrame | None,
+    schema: pl.Schema,
+    key: list[str],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The roll-up's change set computed on Spark: the daily table at `daily_version` (only the
+    `weeks` touched, when given) rolled up and compared with the published weeks."""
+    frames = spark_transform
+    daily = spark.read.format("delta").option("versionAsOf", daily_version).load(str(daily_path))
+    existing = spark.read.format("delta").load(str(path)) if tables.exists(path) else None
+    if weeks is not None:
+        touched = frames.from_polars(spark, weeks.select(WEEK_KEY))
+        daily = (
+            daily.withColumn("week_end_date", frames.week_end("sale_date"))
+            .join(touched, list(WEEK_KEY), "left_semi")
+            .drop("week_end_date")
+        )
+        existing = None if existing is None else existing.join(touched, list(WEEK_KEY), "left_semi")
+    upserts, deletes = frames.changes(frames.weekly_rollup(daily, schema), existing, key)
+    return (
+        _canonical_only(frames.to_polars(upserts), schema),
+        frames.to_polars(deletes).cast({c: schema[c] for c in key}),
+    )
+
+
 def publish_rollup(
-    home: DataHome, contract: Contract, canonical: Contract, *, engine: str = DEFAULT_ENGINE
+    home: DataHome,
+    contract: Contract,
+    canonical: Contract,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    spark: SparkSession | None = None,
 ) -> SilverOutcome:
     """Roll the published daily facts up to weeks; gate and publish what changed.
 
@@ -703,8 +738,12 @@ def publish_rollup(
         return outcome
     schema = canonical_schema(canonical, fact)
     key = natural_key(canonical, fact)
-    if weeks is None:
+    if spark is not None:
+        upserts, deletes = _spark_rollup_changes(spark, daily_path, path, daily_version, weeks, schema, key)
+    elif weeks is None:
         daily, existing = tables.read(daily_path, version=daily_version), tables.read(path)
+        assert daily is not None
+        upserts, deletes = changes(weekly_rollup(daily, schema), existing, key)
     else:
         first, last = weeks["week_end_date"].min(), weeks["week_end_date"].max()
         daily = tables.read(
@@ -713,10 +752,10 @@ def publish_rollup(
             version=daily_version,
         )
         existing = tables.read(path, where=pl.col("week_end_date").is_between(first, last))
+        assert daily is not None
         daily = _in_weeks(daily, weeks, week_end("sale_date"))
         existing = None if existing is None else _in_weeks(existing, weeks, pl.col("week_end_date"))
-    assert daily is not None
-    upserts, deletes = changes(weekly_rollup(daily, schema), existing, key)
+        upserts, deletes = changes(weekly_rollup(daily, schema), existing, key)
     outcome.rows_in = upserts.height
     if not upserts.is_empty():
         gate = _gate(
@@ -794,5 +833,5 @@ def publish_silver(
                 spark=spark,
             )
         if is_rollup(contract, canonical_object):
-            return publish_rollup(home, contract, canonical, engine=engine)
+            return publish_rollup(home, contract, canonical, engine=engine, spark=spark)
         return publish_fact(home, contract, canonical, canonical_object, engine=engine, spark=spark)

@@ -375,7 +375,7 @@ def point_in_time_keys(
 
     exact = as_of == "updated_at"
     moment = F.col("updated_at") if exact else next_local_midnight_utc(F.col(as_of), timezone)
-    facts = facts.withColumn("_as_of", moment).withColumn("_fact", F.monotonically_increasing_id())
+    facts = facts.withColumn("_as_of", moment)
     for dim, versions in dims.items():
         spec = DIMS[dim]
         lookup = versions.select(
@@ -384,25 +384,29 @@ def point_in_time_keys(
             F.col(spec.surrogate_key).alias("_key"),
         )
         earlier = (F.col("_from") <= F.col("_as_of")) if exact else (F.col("_from") < F.col("_as_of"))
-        candidates = facts.select("_fact", spec.natural_key, "_as_of").join(
-            lookup, (F.col(spec.natural_key) == F.col("_nk"))
-        )
+        # keyed by (natural key, moment), never by a generated row id: Spark may compute one plan
+        # twice, and `monotonically_increasing_id` is not the same id both times
+        moments = facts.select(F.col(spec.natural_key).alias("_nk"), "_as_of").distinct()
         in_force = (
-            candidates.where(earlier).groupBy("_fact").agg(F.max_by("_key", "_from").alias("_in_force"))
+            moments.join(lookup, "_nk")
+            .where(earlier)
+            .groupBy("_nk", "_as_of")
+            .agg(F.max_by("_key", "_from").alias("_in_force"))
         )
         first = (
             lookup.withColumn("_n", F.row_number().over(Window.partitionBy("_nk").orderBy("_from")))
             .where("_n = 1")
-            .select("_nk", F.col("_key").alias("_first"))
+            .select(F.col("_nk").alias("_first_nk"), F.col("_key").alias("_first"))
         )
+        matched = (F.col(spec.natural_key) == F.col("_nk")) & (F.col("_as_of") == F.col("_in_as_of"))
         facts = (
             facts.drop(spec.surrogate_key)
-            .join(in_force, "_fact", "left")
-            .join(first, F.col(spec.natural_key) == F.col("_nk"), "left")
+            .join(in_force.withColumnRenamed("_as_of", "_in_as_of"), matched, "left")
+            .join(first, F.col(spec.natural_key) == F.col("_first_nk"), "left")
             .withColumn(spec.surrogate_key, F.coalesce("_in_force", "_first"))
-            .drop("_in_force", "_first", "_nk")
+            .drop("_in_force", "_first", "_nk", "_in_as_of", "_first_nk")
         )
-    return facts.drop("_as_of", "_fact")
+    return facts.drop("_as_of")
 
 
 def week_end(date_column: str) -> Column:
