@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -23,7 +24,7 @@ from checks.contract import Contract, format_hints, properties_of
 from checks.engines import CUSTOM_RULE_ENGINES, DEFAULT_ENGINE, ENGINES, UnknownEngineError, get_engine
 from checks.engines.base import ROW_NUMBER, BatchContext, Engine, Measurement
 from checks.errors import one_line
-from checks.readers import logical_names, with_logical_names
+from checks.readers import logical_names
 from checks.result import ContractRef, GateResult, Outcome, RuleResult, Verdict
 from checks.rules import LIBRARY_METRICS, Rule, RuleKind, compile_rules
 
@@ -31,7 +32,9 @@ QUARANTINE_REASONS = "quarantine_reasons"
 """Column added to quarantined rows: the ids of the rules the row violates (or `blocked` + ids)."""
 BLOCKED = "blocked"
 
-Batch = pl.DataFrame | pl.LazyFrame
+Batch = Any
+"""A pl.DataFrame or pl.LazyFrame, or a PySpark DataFrame (measured by the spark engine, which keeps
+it distributed: `published` and `quarantined` are then Spark DataFrames)."""
 _TABLE_RULES = {RuleKind.COLUMNS_PRESENT, RuleKind.EXTRA_COLUMNS}
 
 
@@ -54,7 +57,10 @@ class GateRun:
     result: GateResult
     published: Batch
     quarantined: Batch
-    violations: dict[str, pl.Series] = field(default_factory=dict)
+    violations: dict[str, Any] = field(default_factory=dict)
+    """pl.Series of row numbers; for a Spark batch `SparkViolations` (distributed, `len()` counts)."""
+    numbered: Batch = None
+    """The batch as judged, with ROW_NUMBER (for samples of a Spark batch without renumbering it)."""
 
     @property
     def verdict(self) -> Verdict:
@@ -86,25 +92,26 @@ def run_gate(
     """
     if engine not in ENGINES:
         raise UnknownEngineError(f"unknown engine {engine!r}; known engines: {', '.join(ENGINES)}")
-    if ROW_NUMBER in batch.collect_schema():
+    frames = _frames(batch, engine)
+    batch = frames.prepare(batch)
+    if ROW_NUMBER in frames.columns(batch):
         raise ValueError(f"the batch already has a {ROW_NUMBER} column (a quarantine file?); drop it first")
     rules = compile_rules(contract, object_name)
     properties = properties_of(contract.object(object_name))
-    delivered_names = logical_names(batch.collect_schema().names(), properties)
-    batch = with_logical_names(batch, properties)
-    numbered = batch.with_row_index(ROW_NUMBER)
+    delivered_names = logical_names(frames.columns(batch), properties)
+    batch = frames.renamed(batch, delivered_names)
+    numbered, rows = frames.numbered(batch)
     context = BatchContext(object_name=object_name,
                            decimal_separator=decimal_separator or format_hints(contract)["decimal_separator"],
-                           references={**_self_reference(batch, object_name, rules), **(references or {})},
+                           references={**frames.self_reference(batch, object_name, rules),
+                                       **(references or {})},
                            column_types={r.property: (r.logical_type or "", r.type_format) for r in rules
                                          if r.kind == RuleKind.TYPE and r.property},
                            dataset=dataset, delivered_names=delivered_names)
-    measured = _Measurer(numbered, context)
-    rows = numbered.height if isinstance(numbered, pl.DataFrame) else \
-        int(numbered.select(pl.len()).collect(engine="streaming").item())
+    measured = _Measurer(numbered, context, frames)
 
     results: dict[str, RuleResult] = {}
-    present = set(numbered.collect_schema())
+    present = set(frames.columns(numbered))
     missing = [p["name"] for p in properties_of(contract.object(object_name)) if p["name"] not in present]
     default_rules: list[Rule] = []
     sql_rules: list[Rule] = []
@@ -136,7 +143,9 @@ def run_gate(
         if rows_to_quarantine is not None and len(rows_to_quarantine):
             quarantine_rows[rule.id] = rows_to_quarantine
     ordered = [results[r.id] for r in rules]
-    gate = _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows, unjudged=unjudged)
+    gate = _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows, unjudged=unjudged,
+                  frames=frames)
+    gate.numbered = numbered
     gate.violations = {
         rule_id: m.violating_rows
         for rule_id, m in measurements.items()
@@ -152,31 +161,106 @@ def engines_for(contract: Contract, object_name: str, engine: str = DEFAULT_ENGI
     return {engine} | (custom - {None})
 
 
-def _self_reference(batch: Batch, object_name: str, rules: list[Rule]) -> dict[str, pl.DataFrame]:
+def _self_referenced_columns(columns: list[str], object_name: str, rules: list[Rule]) -> list[str]:
     """A relationship to the object itself (`parent_id` → `<object>.id`) is checked against the
-    batch: the referenced columns of the batch, as the reference table (unless the caller passes one)."""
-    present = batch.collect_schema()
-    columns = sorted({column for rule in rules
-                      if rule.kind == RuleKind.RELATIONSHIP and rule.reference_table == object_name
-                      for column in rule.reference_columns if column in present})
-    if not columns:
-        return {}
-    referenced = batch.select(columns)
-    frame = referenced.collect(engine="streaming") if isinstance(referenced, pl.LazyFrame) else referenced
-    return {object_name: frame}
+    batch: these referenced columns of the batch are the reference table (unless the caller passes one)."""
+    return sorted({column for rule in rules
+                   if rule.kind == RuleKind.RELATIONSHIP and rule.reference_table == object_name
+                   for column in rule.reference_columns if column in columns})
+
+
+class _PolarsFrames:
+    """What the gate does to a Polars batch itself (numbering, renaming, splitting)."""
+
+    spark = False
+
+    @staticmethod
+    def prepare(batch: Batch) -> Batch:
+        return batch
+
+    @staticmethod
+    def columns(batch: Batch) -> list[str]:
+        return batch.collect_schema().names()
+
+    @staticmethod
+    def renamed(batch: Batch, renames: dict[str, str]) -> Batch:
+        return batch.rename(renames) if renames else batch
+
+    @staticmethod
+    def numbered(batch: Batch) -> tuple[Batch, int]:
+        numbered = batch.with_row_index(ROW_NUMBER)
+        rows = numbered.height if isinstance(numbered, pl.DataFrame) else \
+            int(numbered.select(pl.len()).collect(engine="streaming").item())
+        return numbered, rows
+
+    @staticmethod
+    def self_reference(batch: Batch, object_name: str, rules: list[Rule]) -> dict[str, pl.DataFrame]:
+        columns = _self_referenced_columns(batch.collect_schema().names(), object_name, rules)
+        if not columns:
+            return {}
+        referenced = batch.select(columns)
+        frame = referenced.collect(engine="streaming") if isinstance(referenced, pl.LazyFrame) else referenced
+        return {object_name: frame}
+
+
+class _SparkFrames:
+    """The same on a Spark DataFrame, kept distributed (`checks.engines.spark_engine`); a Polars
+    batch given to the spark engine is handed to Spark first."""
+
+    spark = True
+
+    @staticmethod
+    def prepare(batch: Batch) -> Batch:
+        from checks.engines.spark_engine import is_spark_frame, to_spark
+
+        return batch if is_spark_frame(batch) else to_spark(batch)
+
+    @staticmethod
+    def columns(batch: Batch) -> list[str]:
+        return list(batch.columns)
+
+    @staticmethod
+    def renamed(batch: Batch, renames: dict[str, str]) -> Batch:
+        return batch.withColumnsRenamed(renames) if renames else batch
+
+    @staticmethod
+    def numbered(batch: Batch) -> tuple[Batch, int]:
+        from checks.engines.spark_engine import numbered
+
+        return numbered(batch)
+
+    @staticmethod
+    def self_reference(batch: Batch, object_name: str, rules: list[Rule]) -> dict[str, Any]:
+        from checks.engines.spark_engine import col
+
+        columns = _self_referenced_columns(list(batch.columns), object_name, rules)
+        return {object_name: batch.select(*[col(c) for c in columns])} if columns else {}
+
+
+def _frames(batch: Batch, engine: str) -> type[_PolarsFrames] | type[_SparkFrames]:
+    spark_batch = type(batch).__module__.startswith("pyspark.")
+    if spark_batch and engine != "spark":
+        raise ValueError(f"a Spark DataFrame is measured by the spark engine, not {engine!r}")
+    return _SparkFrames if engine == "spark" else _PolarsFrames
 
 
 class _Measurer:
     """Runs the engines on the batch as it is: a LazyFrame stays lazy and every engine streams it."""
 
-    def __init__(self, numbered: Batch, context: BatchContext):
+    def __init__(self, numbered: Batch, context: BatchContext,
+                 frames: type[_PolarsFrames] | type[_SparkFrames]):
         self.numbered = numbered
         self.context = context
+        self.frames = frames
 
     def by_engine(self, name: str, rules: list[Rule], *, required: bool) -> dict[str, Measurement]:
         """The default engine must work (else GateError); a custom-rule engine that cannot run
         leaves its rules not evaluated (they then fail closed). Errors reading a scanned batch
         propagate as they are."""
+        if self.frames.spark and name != "spark":
+            from checks.engines.spark_engine import custom_rules_not_run
+
+            return custom_rules_not_run(name, rules)
         try:
             instance: Engine = get_engine(name)
             found = {m.rule_id: m for m in instance.measure(self.numbered, rules, self.context)}
@@ -194,7 +278,10 @@ class _Measurer:
         """`type: sql` rules over the batch typed by the contract."""
         if not rules:
             return {}
-        from checks.sql_rules import run_sql_rules
+        if self.frames.spark:
+            from checks.engines.spark_engine import run_sql_rules
+        else:
+            from checks.sql_rules import run_sql_rules
 
         return {m.rule_id: m for m in run_sql_rules(self.numbered, rules, self.context)}
 
@@ -247,7 +334,7 @@ def _value(rule: Rule, count: float, rows: int) -> float:
     return count * 100 / rows if rows else 0.0
 
 
-def _judge(rule: Rule, measurement: Measurement, rows: int) -> tuple[RuleResult, pl.Series | None]:
+def _judge(rule: Rule, measurement: Measurement, rows: int) -> tuple[RuleResult, Any]:
     """The rule's result, and the rows it sends to quarantine (when it is a passing quarantine rule)."""
     if measurement.count is None:
         return _not_evaluated(rule, measurement.message or "not measured", fails=True,
@@ -290,7 +377,8 @@ def _describe(rule: Rule, count: float, rows: int) -> str:
 
 
 def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, rows: int,
-           results: list[RuleResult], quarantine_rows: dict[str, pl.Series], *, unjudged: bool) -> GateRun:
+           results: list[RuleResult], quarantine_rows: dict[str, Any], *, unjudged: bool,
+           frames: type[_PolarsFrames] | type[_SparkFrames]) -> GateRun:
     """The verdict, and the batch split into published and quarantined rows. `unjudged`: some rule
     could not be evaluated without failing (the verdict is then at least warn)."""
     failed = [r for r in results if r.passed is False]
@@ -302,8 +390,17 @@ def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, r
                           rows_published=rows - quarantined, rows_quarantined=quarantined,
                           verdict=verdict, rules=results)
 
-    original = [c for c in numbered.collect_schema() if c != ROW_NUMBER]
+    original = [c for c in frames.columns(numbered) if c != ROW_NUMBER]
     quarantine_columns = [*original, ROW_NUMBER, QUARANTINE_REASONS]
+    if frames.spark:
+        from checks.engines.spark_engine import split
+
+        published, quarantined = split(numbered, original, blocking, quarantine_rows, blocked_reason=BLOCKED,
+                                       reasons_column=QUARANTINE_REASONS)
+        count = rows if blocking else _quarantined_count(quarantine_rows)
+        verdict = Verdict.BLOCK if blocking else Verdict.QUARANTINE if count else \
+            Verdict.WARN if failed or unjudged else Verdict.PASS
+        return GateRun(result(verdict, count), published, quarantined)
     if blocking:
         reasons = pl.lit([BLOCKED, *blocking], dtype=pl.List(pl.String)).alias(QUARANTINE_REASONS)
         quarantined_all = numbered.with_columns(reasons).select(quarantine_columns)
@@ -320,6 +417,19 @@ def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, r
     elif failed or unjudged:
         verdict = Verdict.WARN
     return GateRun(result(verdict, reasons_by_row.height), published, quarantined.select(quarantine_columns))
+
+
+def _quarantined_count(quarantine_rows: dict[str, Any]) -> int:
+    """Rows quarantined by the Spark split (a row violating several rules counts once)."""
+    if not quarantine_rows:
+        return 0
+    from pyspark.sql import functions as F
+
+    flags = next(iter(quarantine_rows.values()))
+    any_flag = F.lit(False)
+    for violations in quarantine_rows.values():
+        any_flag = any_flag | F.col(violations.column)
+    return int(flags.frame.filter(any_flag).count())
 
 
 def _reasons(quarantine_rows: dict[str, pl.Series], row_type: pl.DataType) -> pl.DataFrame:

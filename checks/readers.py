@@ -275,7 +275,7 @@ def _scan(source: Path, kind: str, delimiter: str, header: bool, column_names: S
                            null_values=[""], new_columns=_new_columns(header, column_names),
                            raise_if_empty=True)
     if kind == "jsonl":
-        if _is_json_document(source):
+        if is_json_document(source):
             return pl.read_json(source, infer_schema_length=None).lazy()
         return pl.scan_ndjson(source, infer_schema_length=None)
     if kind == "parquet":
@@ -347,7 +347,7 @@ def _refuse_binary(path: Path) -> None:
                             line=head.count(b"\n", 0, offset) + 1)
 
 
-def _is_json_document(path: Path) -> bool:
+def is_json_document(path: Path) -> bool:
     """A `.json` file holding one JSON document — an array of records (an API page) or one object,
     also over several lines — rather than one record per line (JSON lines)."""
     with path.open("rb") as handle:

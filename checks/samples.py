@@ -18,16 +18,27 @@ VIOLATED_RULES = "violated_rules"
 
 
 def violating_sample(frame: pl.DataFrame, gate: GateRun) -> pl.DataFrame:
-    """The sample of `frame`, the batch `gate` judged (row numbers are positions in it)."""
-    numbered = frame.with_row_index(ROW_NUMBER)
-    row_type = numbered.schema[ROW_NUMBER]
+    """The sample of `frame`, the batch `gate` judged (row numbers are positions in it). For a
+    Spark batch only the sampled rows leave Spark (`frame` may then be the Spark DataFrame)."""
+    spark = type(gate.numbered).__module__.startswith("pyspark.")
+    violations = gate.violations
+    if spark:
+        from checks.engines.spark_engine import first_violations
+
+        violations = {rule_id: first_violations(rows, SAMPLE_ROWS) for rule_id, rows in violations.items()}
+    numbered = None if spark else frame.with_row_index(ROW_NUMBER)
+    row_type = pl.Int64 if numbered is None else numbered.schema[ROW_NUMBER]
     parts = [
         pl.DataFrame({ROW_NUMBER: rows.sort().head(SAMPLE_ROWS).cast(row_type), VIOLATED_RULES: rule_id})
-        for rule_id, rows in gate.violations.items()
+        for rule_id, rows in violations.items()
     ]
     if not parts:
         return pl.DataFrame()
     by_row = pl.concat(parts).group_by(ROW_NUMBER, maintain_order=True).agg(VIOLATED_RULES)
+    if numbered is None:
+        from checks.engines.spark_engine import rows_numbered
+
+        numbered = rows_numbered(gate.numbered, by_row.get_column(ROW_NUMBER))
     return numbered.join(by_row, on=ROW_NUMBER).sort(ROW_NUMBER)
 
 

@@ -15,7 +15,7 @@ with the reason; the rest of the gate runs, and the gate fails the rule closed (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -40,15 +40,17 @@ PLACEHOLDERS = {
 }
 
 
-def render_query(query: str, object_name: str, property_name: str | None) -> str:
+def render_query(query: str, object_name: str, property_name: str | None, *,
+                 quote: Callable[[str], str] = quote_identifier) -> str:
     """The query with `{object}` and `{property}` replaced by quoted identifiers (also `{table}` and
-    `{column}`, and each written `${...}`, as ODCS examples write them)."""
+    `{column}`, and each written `${...}`, as ODCS examples write them); `quote` quotes for the SQL
+    dialect (double quotes by default, Spark's backticks)."""
     rendered = query
     for placeholder in sorted(PLACEHOLDERS["object"], key=len, reverse=True):
-        rendered = rendered.replace(placeholder, quote_identifier(object_name))
+        rendered = rendered.replace(placeholder, quote(object_name))
     if property_name is not None:
         for placeholder in sorted(PLACEHOLDERS["property"], key=len, reverse=True):
-            rendered = rendered.replace(placeholder, quote_identifier(property_name))
+            rendered = rendered.replace(placeholder, quote(property_name))
     return rendered
 
 

@@ -18,6 +18,7 @@ ENGINES: dict[str, str] = {
     "pandera": "checks.engines.pandera_engine:PanderaEngine",
     "soda": "checks.engines.soda_engine:SodaEngine",
     "gx": "checks.engines.gx_engine:GxEngine",
+    "spark": "checks.engines.spark_engine:SparkEngine",
 }
 DEFAULT_ENGINE = "pandera"
 
@@ -38,7 +39,7 @@ class EngineUnavailableError(RuntimeError):
 
 
 def get_engine(name: str) -> Engine:
-    """A new instance of the named engine (`pandera`, `soda` or `gx`), imported on demand."""
+    """A new instance of the named engine (`pandera`, `soda`, `gx` or `spark`), imported on demand."""
     return _engine_class(name)()
 
 

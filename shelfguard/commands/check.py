@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from checks.engines import DEFAULT_ENGINE, ENGINES
 from shelfguard.cli import UsageError
@@ -56,11 +57,9 @@ def run(args: argparse.Namespace) -> int:
         IN_PLACE,
         DataReadError,
         arrow_dataset,
-        check_sizes,
         delta_version,
         detect_format,
         explain_scan_error,
-        open_batch,
     )
     from checks.result import Verdict
 
@@ -82,12 +81,12 @@ def run(args: argparse.Namespace) -> int:
         kind = detect_format(data, hints["format"])
         columns = [p["name"] for p in contract.object(object_name).get("properties") or []]
         version = delta_version(data) if kind == "delta" else None  # one version for every reader
-        with (open_batch(data, format=kind, delimiter=hints["delimiter"], encoding=hints["encoding"],
-                         sheet=hints["sheet"], header=hints["header"], column_names=columns,
-                         version=version) as batch,
+        with (_opened(args.engine, data, format=kind, delimiter=hints["delimiter"],
+                      encoding=hints["encoding"], sheet=hints["sheet"], header=hints["header"],
+                      column_names=columns, version=version) as batch,
               contextlib.redirect_stdout(sys.stderr)):  # only the JSON document goes to stdout
-            check_sizes(data, batch)
-            in_place = partial(arrow_dataset, data, kind, version=version) if kind in IN_PLACE else None
+            in_place = partial(arrow_dataset, data, kind, version=version) \
+                if kind in IN_PLACE and args.engine != "spark" else None  # Spark runs the queries itself
             gate = run_gate(contract, object_name, batch, engine=args.engine, references=references,
                             decimal_separator=hints["decimal_separator"], dataset=in_place)
     except ContractError as exc:  # a contract the gate cannot compile (e.g. a composite relationship)
@@ -100,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     except (GateError, EngineUnavailableError) as exc:
         raise UsageError(f"{data}: cannot judge: {exc}") from None
     except Exception as exc:  # CI reads exit 2 and one line, never a traceback
+        if type(exc).__module__.startswith("pyspark."):  # Spark found it reading: name file and line
+            raise UsageError(str(explain_scan_error(data, exc, format=kind, delimiter=hints["delimiter"],
+                                                    encoding=hints["encoding"]))) from None
         raise UsageError(f"{data}: cannot judge: {type(exc).__name__}: {one_line(exc)}") from None
     result = gate.result.model_copy(update={"contract": gate.result.contract.model_copy(
         update={"path": args.contract})})
@@ -108,6 +110,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(result))
     return 1 if result.verdict == Verdict.BLOCK else 0
+
+
+@contextlib.contextmanager
+def _opened(engine: str, data: Path, **options: Any) -> Iterator[Any]:
+    """The batch as the engine reads it: Spark reads it itself for the spark engine (kept in Spark,
+    never collected, after the same header, format and encoding checks as for every engine); every
+    other engine gets a Polars scan (size limits checked first)."""
+    from checks.readers import check_sizes, open_batch
+
+    with open_batch(data, **options) as batch:
+        if engine == "spark":
+            from checks.engines.spark_engine import read_batch
+
+            options.pop("sheet")
+            yield read_batch(data, **options)
+            return
+        check_sizes(data, batch)
+        yield batch
 
 
 def _references(options: list[str]) -> dict[str, pl.DataFrame]:

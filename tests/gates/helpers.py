@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from checks.contract import Contract, load_contract
@@ -61,11 +62,24 @@ def rule(rule_id: str, metric: str, action: str | None = None, **fields: Any) ->
 
 
 def engine_params() -> list[Any]:
-    """All three engines; one whose module is not written yet is skipped, saying so."""
+    """Every engine; one whose module is not written yet is skipped, saying so. The spark engine's
+    cases carry the `spark` marker (they share the test session's one Sail)."""
     params = []
     for name, target in ENGINES.items():
         module = target.split(":")[0]
         missing = importlib.util.find_spec(module) is None
         marks = [pytest.mark.skip(reason=f"{module} is not written yet")] if missing else []
+        if name == "spark":
+            marks.append(pytest.mark.spark)
         params.append(pytest.param(name, marks=marks, id=name))
     return params
+
+
+def as_polars(frame: Any) -> pl.DataFrame:
+    """A gate's published or quarantined rows as a Polars DataFrame, whatever the engine (a Spark
+    DataFrame is collected: test batches are tiny)."""
+    if type(frame).__module__.startswith("pyspark."):
+        collected = pl.from_arrow(frame.toArrow())
+        assert isinstance(collected, pl.DataFrame)
+        return collected
+    return frame.lazy().collect()

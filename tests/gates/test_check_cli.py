@@ -97,7 +97,7 @@ def test_library_rule_without_operator_is_an_invalid_contract(capsys, tmp_path: 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--object", "nope"], "unknown object 'nope'; the contract has: products, stores, sales"),
     ([], "the contract has 3 objects; choose one with --object: products, stores, sales"),
-    (["--object", "sales", "--engine", "spark"], "unknown engine 'spark'"),
+    (["--object", "sales", "--engine", "dask"], "unknown engine 'dask'"),
 ])
 def test_unknown_object_or_engine(capsys, tmp_path: Path, argv: list[str], message: str) -> None:
     status, out, err = check(capsys, "--contract", str(ALP_DE), "--data", data(tmp_path, "a\n1\n"), *argv)

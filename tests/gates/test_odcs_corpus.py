@@ -70,4 +70,6 @@ def test_corpus_numbers_in_every_engine(case: Path, index: int, engine: str,
         found = by_id[rule_id]
         assert (found["value"], found["violating_rows"]) == (pytest.approx(value), violating), found
     for rule_id, outcome in run.get("outcomes", {}).items():
+        if engine == "spark" and by_id[rule_id]["metric"] == "custom":  # Soda/GX do not run on Spark batches
+            outcome = "not_evaluated"
         assert by_id[rule_id]["outcome"] == outcome, by_id[rule_id]
