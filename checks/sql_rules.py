@@ -95,21 +95,33 @@ def _typed_columns(schema: pl.Schema, delivered_columns: Sequence[str], context:
 def _measure(connection: object, rule: Rule, object_name: str) -> Measurement:
     import duckdb
 
-    if not rule.query:
-        return Measurement(rule.id, None, message="sql rule without a query", engine=ENGINE_NAME)
-    if rule.property is None and any(p in rule.query for p in PLACEHOLDERS["property"]):
-        return Measurement(rule.id, None, message="{property} used in an object-level rule",
-                           engine=ENGINE_NAME)
-    sql = render_query(rule.query, object_name, rule.property)
+    sql = rendered_query(rule, object_name)
+    if isinstance(sql, Measurement):
+        return sql
     try:
         rows = connection.execute(sql).fetchmany(2)
     except duckdb.Error as exc:
         return Measurement(rule.id, None, message=f"query failed: {one_line(exc)}", engine=ENGINE_NAME)
+    return query_measurement(rule, rows, ENGINE_NAME)
+
+
+def rendered_query(rule: Rule, object_name: str, *, quote: Callable[[str], str] = quote_identifier,
+                   engine: str = ENGINE_NAME) -> str | Measurement:
+    """The rule's query ready to run, or the measurement saying why there is none."""
+    if not rule.query:
+        return Measurement(rule.id, None, message="sql rule without a query", engine=engine)
+    if rule.property is None and any(p in rule.query for p in PLACEHOLDERS["property"]):
+        return Measurement(rule.id, None, message="{property} used in an object-level rule", engine=engine)
+    return render_query(rule.query, object_name, rule.property, quote=quote)
+
+
+def query_measurement(rule: Rule, rows: Sequence[Sequence[object]], engine: str) -> Measurement:
+    """The rule's measurement from (up to two of) the rows its query returned: one number, or why not."""
     if len(rows) != 1 or len(rows[0]) != 1:
         return Measurement(rule.id, None, message="the query must return exactly one row with one column",
-                           engine=ENGINE_NAME)
+                           engine=engine)
     value = rows[0][0]
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return Measurement(rule.id, None, message=f"the query must return a number, not {value!r}",
-                           engine=ENGINE_NAME)
-    return Measurement(rule.id, value, message=f"query returned {value}", engine=ENGINE_NAME)
+                           engine=engine)
+    return Measurement(rule.id, value, message=f"query returned {value}", engine=engine)

@@ -591,11 +591,10 @@ _FILE_SOURCES = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\s*\.\s*`|\bread_files\s*\(
 
 def run_sql_rules(frame: DataFrame, rules: Sequence[Rule], context: BatchContext) -> list[Measurement]:
     """`type: sql` rules as Spark SQL over a temporary view named after the object (the batch typed
-    by the contract). Spark SQL can read files by path (`parquet.\\`/x\\``) and other tables, which
-    Spark Connect cannot switch off: a query that names a path, a catalog table or writes is
-    refused (not evaluated, so it fails closed)."""
+    by the contract). Spark SQL can read files by path (`parquet.`/x``) and other tables, which
+    Spark Connect cannot switch off: a query that names a path or writes is refused (not
+    evaluated, so it fails closed)."""
     from checks.spark_session import spark_session
-    from checks.sql_rules import render_query
 
     if not rules:
         return []
@@ -603,15 +602,17 @@ def run_sql_rules(frame: DataFrame, rules: Sequence[Rule], context: BatchContext
     view = context.object_name
     typed_batch(frame.drop(ROW_NUMBER), context).createOrReplaceTempView(view)
     try:
-        return [_measure_sql(session, rule, view, render_query) for rule in rules]
+        return [_measure_sql(session, rule, view) for rule in rules]
     finally:
         session.catalog.dropTempView(view)
 
 
-def _measure_sql(session: Any, rule: Rule, view: str, render_query: Any) -> Measurement:
-    if not rule.query:
-        return Measurement(rule.id, None, message="sql rule without a query", engine=ENGINE_NAME)
-    sql = render_query(rule.query, view, rule.property, quote=_quoted)
+def _measure_sql(session: Any, rule: Rule, view: str) -> Measurement:
+    from checks.sql_rules import query_measurement, rendered_query
+
+    sql = rendered_query(rule, view, quote=_quoted, engine=ENGINE_NAME)
+    if isinstance(sql, Measurement):
+        return sql
     if _FILE_SOURCES.search(sql):
         return Measurement(rule.id, None, message="the query reads a path or changes a table, which a "
                            "gate's query may not do on Spark", engine=ENGINE_NAME)
@@ -619,14 +620,7 @@ def _measure_sql(session: Any, rule: Rule, view: str, render_query: Any) -> Meas
         rows = session.sql(sql).limit(2).collect()
     except Exception as exc:  # pyspark raises its own errors for every kind of bad query
         return Measurement(rule.id, None, message=f"query failed: {one_line(exc)}", engine=ENGINE_NAME)
-    if len(rows) != 1 or len(rows[0]) != 1:
-        return Measurement(rule.id, None, message="the query must return exactly one row with one column",
-                           engine=ENGINE_NAME)
-    value = rows[0][0]
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return Measurement(rule.id, None, message=f"the query must return a number, not {value!r}",
-                           engine=ENGINE_NAME)
-    return Measurement(rule.id, value, message=f"query returned {value}", engine=ENGINE_NAME)
+    return query_measurement(rule, [tuple(row) for row in rows], ENGINE_NAME)
 
 
 def split(numbered_frame: DataFrame, original: list[str], blocking: list[str],

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +15,12 @@ from checks import spark_session
 pytestmark = pytest.mark.spark
 
 
-def run_python(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """`code` run as a script (pyspark-client 4.2 exits at import under `python -c`: it takes a
-    main module without a file for its own doctests)."""
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`code` run as `python -c` (a main module without a file, which pyspark-client 4.2 would exit
+    on: `checks` lets it import)."""
     environment = {k: v for k, v in os.environ.items()
-                   if k != "SPARK_REMOTE" and not k.startswith("DATABRICKS_")} | env
-    script = tmp_path / f"script_{len(list(tmp_path.iterdir()))}.py"
-    script.write_text(textwrap.dedent(code), "utf-8")
-    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                   if k not in ("SPARK_REMOTE", "SPARK_HOME") and not k.startswith("DATABRICKS_")} | env
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           env=environment, timeout=300)
 
 
@@ -37,7 +34,7 @@ def test_local_sail_is_shared_and_on_loopback(spark) -> None:
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
 
 
-def test_spark_remote_is_used_and_stop_closes_local_server(spark, tmp_path: Path) -> None:
+def test_spark_remote_is_used_and_stop_closes_local_server(spark) -> None:
     target = spark_session.current_target()
     if target is None or target.kind != "sail":
         pytest.skip("the test session runs on a remote Spark")
@@ -46,7 +43,7 @@ def test_spark_remote_is_used_and_stop_closes_local_server(spark, tmp_path: Path
         from checks import spark_session
         s = spark_session.spark_session()
         print(spark_session.current_target().kind, s.range(3).count())
-    """, tmp_path, SPARK_REMOTE=target.address)
+    """, SPARK_REMOTE=target.address)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["spark-connect", "3"]
     # A process of its own starts Sail, stop() closes its port, a later call starts anew; exit is clean.
@@ -60,12 +57,12 @@ def test_spark_remote_is_used_and_stop_closes_local_server(spark, tmp_path: Path
         with socket.socket() as probe:
             print("closed" if probe.connect_ex(("127.0.0.1", port)) else "open")
         print(spark_session.spark_session().range(2).count())
-    """, tmp_path)
+    """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["closed", "2"]
 
 
-def test_databricks_connect_chosen_by_environment_and_refused_clearly_without_it(tmp_path: Path) -> None:
+def test_databricks_connect_chosen_by_environment_and_refused_clearly_without_it() -> None:
     assert spark_session.spark_target("sail") == "sail"
     assert spark_session.spark_target("sc://h:1") == "spark-connect"
     result = run_python("""
@@ -75,19 +72,19 @@ def test_databricks_connect_chosen_by_environment_and_refused_clearly_without_it
             spark_session.spark_session()
         except RuntimeError as exc:
             print(exc)
-    """, tmp_path, DATABRICKS_CLUSTER_ID="0123-456789-abc")
+    """, DATABRICKS_CLUSTER_ID="0123-456789-abc")
     assert result.returncode == 0, result.stderr
     kind, message = result.stdout.splitlines()
     assert kind == "databricks"
     assert "databricks-connect is not installed" in message
 
 
-def test_no_session_without_asking(tmp_path: Path) -> None:
+def test_no_session_without_asking() -> None:
     # Importing the module starts nothing (the gate and the pipeline import it eagerly).
     result = run_python("""
         import sys
         from checks import spark_session
         print(spark_session.current_target(), "pysail" in sys.modules, "pyspark" in sys.modules)
-    """, tmp_path)
+    """)
     assert result.stdout.split() == ["None", "False", "False"]
 
