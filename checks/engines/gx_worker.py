@@ -81,7 +81,7 @@ class _Worker:
         with self._lock:
             if self._pool is None or self._owner != os.getpid():  # a forked child needs its own
                 spawn = multiprocessing.get_context("spawn")  # not fork: the caller runs Polars' threads
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=_start_worker,
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=_watch_caller,
                                                  initargs=(os.getpid(),))
                 if self._owner != os.getpid():
                     # A multiprocessing child (a Dagster step process) joins its children when its
@@ -206,25 +206,6 @@ def _pandas(frame: pl.DataFrame) -> Any:
     indexed = converted.set_index(ROW_NUMBER)
     indexed.index.name = None  # GX gives plain index values only for an unnamed index
     return indexed
-
-
-def _start_worker(caller: int) -> None:
-    """What the worker does before its first task."""
-    _give_main_a_file()
-    _watch_caller(caller)
-
-
-def _give_main_a_file() -> None:
-    """GX imports pyspark when it is installed (the spark engine's Spark Connect client), and
-    pyspark's Spark Connect package takes a `__main__` with neither a spec nor a file for its
-    doctest runner and ends the process (`sys.exit` while looking for SPARK_HOME). A spawned worker's
-    `__main__` is such a module; its code is multiprocessing's spawn entry point, named here."""
-    import multiprocessing.spawn
-    import sys
-
-    main = sys.modules["__main__"]
-    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
-        main.__file__ = multiprocessing.spawn.__file__
 
 
 def _watch_caller(caller: int) -> None:
