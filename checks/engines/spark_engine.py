@@ -114,7 +114,10 @@ def numbered(frame: DataFrame) -> tuple[DataFrame, int]:
     """The frame with ROW_NUMBER (0-based position in delivery order, consecutive) and its row
     count. One small pass counts the rows of each partition; a row's number is the rows of the
     partitions before its own plus its position within it (`monotonically_increasing_id` counts up
-    within a partition), so numbering needs no window over the whole batch."""
+    within a partition), so numbering needs no window over the whole batch. The gate evaluates the
+    frame more than once (count, measure, split), so it must give the same rows in the same
+    partitions each time: a file scan or a local relation does; a frame built by joins or shuffles
+    should be written or cached first (its row order is not fixed between evaluations)."""
     F = _functions()
     located = frame.select("*", F.spark_partition_id().alias(_PARTITION),
                            F.monotonically_increasing_id().alias(_POSITION))
