@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 
-import dagster as dg
 import polars as pl
 import pytest
 
@@ -16,7 +14,6 @@ from assets.lineage.naming import table_dataset
 from assets.plan import (
     CANONICAL_DIMS,
     CANONICAL_FACTS,
-    CANONICAL_OBJECTS,
     bronze_table,
     build_plan,
     retailer_code,
@@ -24,29 +21,17 @@ from assets.plan import (
 from assets.silver.mapping import feeding_objects
 from assets.silver.publish import is_rollup, ledger_states, silver_ledger
 from checks.gate import run_gate
-from shelfguard.demo_data import generate
 from shelfguard.demo_report import pipeline_report
-from shelfguard.demo_sources import demo_sources
-from shelfguard.pipeline import run_pipeline
 from shelfguard.settings import CONTRACTS_DIR, DataHome
 from tests.lineage.validation import EventValidator
 
 pytestmark = pytest.mark.slow
-SIZE = {"days": 8, "stores": 3, "products": 6}
 
 
-def _run(home: DataHome) -> None:
-    with demo_sources(home):
-        run = run_pipeline(home, instance=dg.DagsterInstance.ephemeral())
-    assert run.errors() == [], "faults block batches; they never break the pipeline"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    home = DataHome(tmp_path_factory.mktemp("demo_e2e")).ensure()
-    report = generate(home, faults=["all"], **SIZE)
-    _run(home)
-    return home, report
+@pytest.fixture
+def demo(all_faults_demo):
+    """The session's all-faults demo (tests/conftest.py), read only."""
+    return all_faults_demo.home, all_faults_demo.report
 
 
 def _table(home: DataHome, layer: str, name: str) -> pl.DataFrame | None:
@@ -190,14 +175,16 @@ def test_gold_reconciles_with_silver(demo):
         assert totals[0].equals(totals[1]), f"{fact}: gold totals differ from silver"
 
 
-def test_every_lineage_event_validates_and_gold_traces_back_to_retailer_files(demo):
-    home, _ = demo
+def test_every_lineage_event_validates_and_gold_traces_back_to_retailer_files(all_faults_demo):
+    home = all_faults_demo.home
     validator = EventValidator()
-    events = [json.loads(line) for line in home.lineage_file.read_text().splitlines() if line.strip()]
-    assert events
-    problems = [f"{e['job']['name']} {e['eventType']}: {p}" for e in events for p in validator.errors(e)]
+    every = [json.loads(line) for line in home.lineage_file.read_text().splitlines() if line.strip()]
+    assert every
+    problems = [f"{e['job']['name']} {e['eventType']}: {p}" for e in every for p in validator.errors(e)]
     assert problems == []
-    store = LineageStore(events)
+    # traced through the first run's events: the later runs of the session's demo take in nothing new
+    first = all_faults_demo.lineage_first.splitlines()
+    store = LineageStore([json.loads(line) for line in first if line.strip()])
     gold = table_dataset(home, "gold", "daily_store_fact")
     traces = store.column_lineage(gold, "units_sold", depth=10)
     origins = {(o.dataset.name, o.field) for t in traces for o in t.origins()}
@@ -208,23 +195,17 @@ def test_every_lineage_event_validates_and_gold_traces_back_to_retailer_files(de
     assert landing, "table-level edges lead from gold back to landing files"
 
 
-def test_a_second_run_changes_nothing_and_keys_are_stable(demo, tmp_path):
-    home, _ = demo
-    before = {obj: _table(home, "gold", obj) for obj in CANONICAL_OBJECTS}
-    _run(home)
-    for obj, rows in before.items():
-        after = _table(home, "gold", obj)
+def test_a_second_run_changes_nothing_and_keys_are_stable(all_faults_demo):
+    for obj, rows in all_faults_demo.gold_first.items():
+        after = all_faults_demo.gold_rerun[obj]
         key = [
             c
             for c in ("retailer_code", "product_sk", "site_sk", "sale_date", "week_end_date")
             if c in rows.columns
         ]
         assert after.sort(key).equals(rows.sort(key)), f"re-running changed gold {obj}"
-    again = DataHome(tmp_path / "again").ensure()
-    generate(again, faults=["all"], **SIZE)
-    _run(again)
+    home, again = all_faults_demo.home, all_faults_demo.again  # the same demo generated and run again
     for obj in CANONICAL_DIMS:
         key = "product_sk" if obj == "prod_dim" else "site_sk"
         first, second = _table(home, "gold", obj), _table(again, "gold", obj)
         assert sorted(first[key].to_list()) == sorted(second[key].to_list()), f"{obj} surrogate keys differ"
-    shutil.rmtree(again.root)
