@@ -140,10 +140,18 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
             )
             if contract.execution_engine == "spark" and spark_job.runs_spark_steps:
                 # a Databricks job through Dagster Pipes (docs/spark-jobs.md); reported as if run here
-                outcome = silver_outcome_from_job(context, spark_job, {
-                    "canonical_object": node.object, "home": str(data_home.root), "engine": config.engine,
-                    "contract": str(contract.path), "canonical": str(canonical.path),
-                    "master": str(plan.master.path)})
+                outcome = silver_outcome_from_job(
+                    context,
+                    spark_job,
+                    {
+                        "canonical_object": node.object,
+                        "home": str(data_home.root),
+                        "engine": config.engine,
+                        "contract": str(contract.path),
+                        "canonical": str(canonical.path),
+                        "master": str(plan.master.path),
+                    },
+                )
             else:
                 outcome = publish_silver(
                     data_home,
@@ -231,6 +239,11 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
     rules = compile_rules(canonical, node.object)
     key = dg.AssetKey(list(node.key))
     codes = sorted({str(plan.node(dep).retailer) for dep in node.deps})
+    on_spark = [
+        retailer_code(c)
+        for c in plan.retailers
+        if retailer_code(c) in codes and c.execution_engine == "spark"
+    ]
     specs = rule_checks(rules, key)
     if node.object in CANONICAL_FACTS:
         specs.append(
@@ -271,11 +284,20 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
         home: DataHomeResource,
         openlineage: OpenLineageResource,
         shelfguard_notifier: NotifierResource,
+        spark: SparkResource,
     ) -> dg.MaterializeResult:
         data_home = home.home()
         inputs, outputs = gold_lineage(plan, node.key, data_home)
         with openlineage.run(context, inputs=inputs, outputs=outputs) as lineage_run:
-            outcomes = publish_gold(data_home, canonical, node.object, codes, engine=config.engine)
+            outcomes = publish_gold(
+                data_home,
+                canonical,
+                node.object,
+                codes,
+                engine=config.engine,
+                spark=spark.session() if on_spark else None,
+                on_spark=on_spark,
+            )
             for gate in (o.gate for o in outcomes if o.gate is not None):
                 lineage_run.gate([gated_batch(outputs[0], gate)])
         for outcome in outcomes:

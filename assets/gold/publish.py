@@ -10,9 +10,11 @@ and sales equal silver's) run before the MERGE; a failure blocks that retailer's
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from deltalake import DeltaTable
@@ -21,15 +23,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from assets.plan import CANONICAL_FACTS
 from assets.silver.mapping import canonical_schema
 from assets.silver.publish import references_for, silver_dims, silver_path
+from assets.silver.spark_transform import from_polars, to_polars
 from assets.silver.transform import FACT_DATES, date_partitions, natural_key
 from assets.storage import tables
 from assets.storage.durability import guarded, kill_point
+from checks import spark_session
 from checks.contract import Contract
 from checks.engines import DEFAULT_ENGINE
 from checks.gate import QUARANTINE_REASONS, run_gate
 from checks.result import GateResult, Verdict
 from checks.samples import violating_sample
 from shelfguard.settings import DataHome
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 PARTITION = "retailer_code"
 STATE_RETAILER = "shelfguard.retailer_code"
@@ -234,6 +241,45 @@ def reconcile(home: DataHome, canonical: Contract, batch: GoldBatch, published: 
     return compared.filter(differs).sort(date_column)
 
 
+def spark_reconcile(
+    spark: SparkSession, home: DataHome, canonical: Contract, batch: GoldBatch, published: pl.DataFrame
+) -> pl.DataFrame:
+    """`reconcile` on Spark: gold's partition and silver at the batch's version read and totalled
+    by Spark (the batch's own rows are small and go up from the driver)."""
+    from pyspark.sql import functions as F
+
+    date_column = FACT_DATES[batch.canonical_object]
+    key = natural_key(canonical, batch.canonical_object)
+    dates = pl.concat([published[date_column], batch.deletes[date_column]]).unique()
+    if dates.is_empty():
+        return pl.DataFrame()
+    in_scope = (F.col(PARTITION) == batch.retailer_code) & F.col(date_column).isin(dates.to_list())
+    rows = from_polars(spark, published.select(*key, *MEASURES))
+    touched = from_polars(spark, pl.concat([published.select(key), batch.deletes.select(key)]))
+    after = rows
+    gold = gold_path(home, batch.canonical_object)
+    if tables.exists(gold):
+        kept = spark.read.format("delta").load(str(gold)).where(in_scope).select(*key, *MEASURES)
+        after = kept.join(touched, key, "left_anti").unionByName(rows)
+    silver = (
+        spark.read.format("delta")
+        .option("versionAsOf", batch.silver_version)
+        .load(str(silver_path(home, batch.retailer_code, batch.canonical_object)))
+        .where(in_scope)
+    )
+
+    def totalled(frame, suffix: str):
+        return frame.groupBy(PARTITION, date_column).agg(
+            *(F.sum(m).cast("decimal(38,3)").alias(m + suffix) for m in MEASURES)
+        )
+
+    compared = totalled(after, "").join(totalled(silver, "_silver"), [PARTITION, date_column], "full")
+    differs = [F.coalesce(F.col(m), F.lit(0)) != F.coalesce(F.col(f"{m}_silver"), F.lit(0)) for m in MEASURES]
+    found = compared.where(reduce(lambda a, b: a | b, differs))
+    columns = [PARTITION, date_column, *MEASURES, *(f"{m}_silver" for m in MEASURES)]
+    return to_polars(found.select(*columns)).sort(date_column)
+
+
 def _scope(batch: GoldBatch, published: pl.DataFrame) -> str:
     """The retailer's partition, and for facts the batch's date range (files outside it are skipped)."""
     partition = tables.scope_predicate(PARTITION, [batch.retailer_code])
@@ -245,9 +291,15 @@ def _scope(batch: GoldBatch, published: pl.DataFrame) -> str:
 
 
 def publish_batch(
-    home: DataHome, canonical: Contract, batch: GoldBatch, *, engine: str = DEFAULT_ENGINE
+    home: DataHome,
+    canonical: Contract,
+    batch: GoldBatch,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    spark: SparkSession | None = None,
 ) -> GoldOutcome:
-    """Audit one retailer's batch (gate, reconciliation) and MERGE it into its partition if it passes."""
+    """Audit one retailer's batch (gate, reconciliation) and MERGE it into its partition if it passes;
+    with `spark` (a retailer on Spark), the reconciliation is computed by Spark."""
     path = gold_path(home, batch.canonical_object)
     outcome = GoldOutcome(
         canonical_object=batch.canonical_object,
@@ -279,7 +331,11 @@ def publish_batch(
             else gate.published.select(batch.upserts.columns).cast(dict(batch.upserts.schema))
         )
     if batch.canonical_object in CANONICAL_FACTS and not outcome.blocked_by:
-        mismatches = reconcile(home, canonical, batch, published)
+        mismatches = (
+            reconcile(home, canonical, batch, published)
+            if spark is None
+            else spark_reconcile(spark, home, canonical, batch, published)
+        )
         if not mismatches.is_empty():
             outcome.reconciliation = json.loads(mismatches.write_json())
             outcome.blocked_by = ["reconciliation"]
@@ -320,19 +376,34 @@ def publish_gold(
     retailer_codes: list[str],
     *,
     engine: str = DEFAULT_ENGINE,
+    spark: SparkSession | None = None,
+    on_spark: Collection[str] = (),
 ) -> list[GoldOutcome]:
     """One gold asset's run: every retailer whose silver changed, each in its own audited MERGE(s).
 
-    One outcome per retailer and part; a blocked part stops that retailer's later parts.
+    One outcome per retailer and part; a blocked part stops that retailer's later parts. The
+    retailers `on_spark` (their contract chooses Spark) are reconciled on `spark` (default: the
+    process's `checks.spark_session`).
     """
+    if on_spark and spark is None:
+        spark = spark_session.spark_session()
     path = gold_path(home, canonical_object)
     # One publisher per gold table at a time; a dead one's orphan files removed first (ADR 0018).
     with guarded(home, f"gold__{canonical_object}", [path, gold_quarantine_path(home, canonical_object)]):
-        return _publish_retailers(home, canonical, canonical_object, retailer_codes, engine=engine)
+        return _publish_retailers(
+            home, canonical, canonical_object, retailer_codes, engine=engine, spark=spark, on_spark=on_spark
+        )
 
 
 def _publish_retailers(
-    home: DataHome, canonical: Contract, canonical_object: str, retailer_codes: list[str], *, engine: str
+    home: DataHome,
+    canonical: Contract,
+    canonical_object: str,
+    retailer_codes: list[str],
+    *,
+    engine: str,
+    spark: SparkSession | None,
+    on_spark: Collection[str],
 ) -> list[GoldOutcome]:
     path = gold_path(home, canonical_object)
     taken = taken_versions(path)
@@ -342,7 +413,8 @@ def _publish_retailers(
         taken_parts = 0
         for part in prepare_batches(home, canonical, canonical_object, code, taken.get(code)):
             taken_parts += 1
-            outcomes.append(publish_batch(home, canonical, part, engine=engine))
+            session = spark if code in on_spark else None
+            outcomes.append(publish_batch(home, canonical, part, engine=engine, spark=session))
             table_version = outcomes[-1].table_version
             if outcomes[-1].blocked_by:
                 break

@@ -13,7 +13,15 @@ import polars as pl
 import pytest
 
 from assets.bronze.ingest import ingest
-from assets.gold.publish import gold_quarantine_path, publish_gold
+from assets.gold.publish import (
+    gold_path,
+    gold_quarantine_path,
+    prepare_batches,
+    publish_gold,
+    reconcile,
+    spark_reconcile,
+    taken_versions,
+)
 from assets.intake.landing import landing_delivery, landing_files
 from assets.plan import CANONICAL_OBJECTS, fed_objects
 from assets.silver import spark_transform
@@ -55,9 +63,10 @@ def run_silver_and_gold(home: DataHome, contracts: dict[str, Contract]) -> dict[
                 home, contract, canonical, master, canonical_object, master_data=master_data
             )
             outcomes.setdefault(code, []).append(outcome)
+    on_spark = [code for code, contract in contracts.items() if contract.execution_engine == "spark"]
     for canonical_object in CANONICAL_OBJECTS:
         outcomes.setdefault("gold", []).extend(
-            publish_gold(home, canonical, canonical_object, list(contracts))
+            publish_gold(home, canonical, canonical_object, list(contracts), on_spark=on_spark)
         )
     return outcomes
 
@@ -164,3 +173,37 @@ def test_spark_retailers_get_the_polars_silver_and_gold(
     assert compared > 0
     assert {m.split("/")[0] for m in mapped_on_spark} == set(RETAILERS)
     assert all(o.gate is not None for c in RETAILERS for o in results["spark"][c] if o.rows_in)
+
+
+def test_reconciliation_on_spark_finds_what_polars_finds(spark, landing: DataHome, tmp_path: Path) -> None:
+    home = DataHome(tmp_path / "home")
+    shutil.copytree(landing.root, home.root)
+    ingest_half(home, 0)
+    contracts = {c: load_contract(CONTRACTS / "retailers" / c / f"{c}.odcs.yaml") for c in RETAILERS}
+    run_silver_and_gold(home, contracts)
+    ingest_half(home, 1)
+    run_silver_and_gold(home, {"alp_de": contracts["alp_de"]})  # nwg_us's second week: silver only
+    canonical = load_contract(CONTRACTS / "canonical" / "pos_canonical.odcs.yaml")
+    publish_silver(
+        home,
+        contracts["nwg_us"],
+        canonical,
+        load_contract(CONTRACTS / "canonical" / "corporate_master.odcs.yaml"),
+        "daily_store_fact",
+    )
+    found = 0
+    for since in (None, taken_versions(gold_path(home, "daily_store_fact"))["nwg_us"]):
+        for batch in prepare_batches(home, canonical, "daily_store_fact", "nwg_us", since):
+            assert reconcile(home, canonical, batch, batch.upserts).is_empty()
+            assert spark_reconcile(spark, home, canonical, batch, batch.upserts).is_empty()
+            wrong = batch.upserts.with_columns(
+                pl.when(pl.int_range(pl.len()) == 0)
+                .then(pl.col("units_sold") + 1)
+                .otherwise("units_sold")
+                .alias("units_sold")
+            )
+            want = reconcile(home, canonical, batch, wrong)
+            got = spark_reconcile(spark, home, canonical, batch, wrong)
+            assert want.height == 1 and got.select(want.columns).cast(dict(want.schema)).equals(want)
+            found += 1
+    assert found == 2
