@@ -430,6 +430,12 @@ def check_sizes(path: Path | str, batch: pl.DataFrame | pl.LazyFrame) -> None:
 def _collected(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return frame if isinstance(frame, pl.DataFrame) else frame.collect(engine="streaming")
 
+def check_decodes(path: Path, encoding: str) -> None:
+    """A `DataReadError` naming the line of the first byte of the file that does not decode, for
+    readers that would not say (Spark replaces such bytes with U+FFFD)."""
+    _decode(path, encoding)
+
+
 def _decode(path: Path, encoding: str, utf8: BinaryIO | None = None) -> None:
     """Decode the file chunk by chunk (a character may straddle two chunks), writing it re-encoded as
     UTF-8 to `utf8` when given; a `DataReadError` at the first byte that does not decode."""

@@ -699,7 +699,7 @@ def read_batch(path: Path | str, *, format: str, delimiter: str = ",", encoding:
     table at `version` when given (the one the other readers saw). Excel and
     JSON documents (one object or an array, which Sail's JSON reader does not take) are read by
     Polars, in memory as for every engine, and handed over."""
-    from checks.readers import DataReadError, batch_files, is_json_document
+    from checks.readers import DataReadError, batch_files, check_decodes, is_json_document
     from checks.readers import read_batch as read_polars
     from checks.spark_session import spark_session
 
@@ -709,6 +709,8 @@ def read_batch(path: Path | str, *, format: str, delimiter: str = ",", encoding:
     reader = spark_session().read
     frames = []
     for file in files:
+        if format in ("csv", "text", "jsonl"):
+            check_decodes(file, encoding)
         if format in ("csv", "text"):
             frame = (reader.option("header", header).option("sep", delimiter).option("encoding", encoding)
                      .option("inferSchema", False).option("mode", "FAILFAST").csv(str(file)))

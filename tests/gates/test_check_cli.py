@@ -117,7 +117,7 @@ def test_unreadable_data_exits_2_naming_the_file(capsys, gtin_contract: Path, tm
     assert status == 2 and "gone.odcs.yaml:1:1: cannot read contract" in err
 
 
-@pytest.mark.parametrize("engine", ["pandera", "soda", "gx"])
+@pytest.mark.parametrize("engine", ["pandera", "soda", "gx", pytest.param("spark", marks=pytest.mark.spark)])
 def test_invalid_utf8_found_while_streaming_names_the_line(capsys, gtin_contract: Path, tmp_path: Path,
                                                             engine: str) -> None:
     """Every engine streams the scanned file, so the bad byte is found while an engine reads it."""
