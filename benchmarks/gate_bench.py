@@ -21,7 +21,9 @@ that its peak RSS is its own:
 - start-up: `shelfguard check` on a 10-row file of the same format against `python -c "import
   polars"` (the best of `--repeat` runs each);
 - contract load: `checks.contract.load_contract` of a generated 3,000-line nested contract
-  (`large_contract.py`) in a fresh process, imports excluded.
+  (`large_contract.py`) in a fresh process, with the libraries it loads on first use.
+Start-up and contract load are also given in CPU seconds, which a loaded machine inflates far less
+than wall time.
 Every engine's numbers are compared with the floor's before any time is reported.
 """
 
@@ -367,20 +369,21 @@ def startup(folder: Path, data_format: str, repeat: int) -> dict[str, float]:
 
 def contract_load(folder: Path, repeat: int) -> dict[str, float]:
     """The first `load_contract` of a generated 3,000-line nested contract in a fresh process
-    (imports excluded: start-up counts them); the best of `repeat` processes."""
+    (the libraries it loads on first use included, `checks.contract` imported before); the best
+    of `repeat` processes, wall and CPU seconds."""
     path = folder / "large_contract.odcs.yaml"
     path.write_text(large_contract_text(CONTRACT_LINES))
-    seconds = [json.loads(spawn(this_script("--load-contract", "--data", str(path)))[3])["seconds"]
-               for _ in range(repeat)]
-    return {"lines": path.read_text().count("\n"), "seconds": min(seconds)}
+    loads = [json.loads(spawn(this_script("--load-contract", "--data", str(path)))[3]) for _ in range(repeat)]
+    return {"lines": path.read_text().count("\n"), "seconds": min(load["seconds"] for load in loads),
+            "cpu_seconds": min(load["cpu_seconds"] for load in loads)}
 
 
 def load_contract_once(path: Path) -> dict[str, float]:
     from checks.contract import load_contract
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     load_contract(path)
-    return {"seconds": time.perf_counter() - started}
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu_started}
 
 
 def differences(run: dict[str, Any], reference: dict[str, Any]) -> list[str]:
@@ -531,7 +534,7 @@ def summary(rows: int, measured: dict[str, tuple[Any, ...]], loaded: dict[str, f
                      f"{started['check_cpu_seconds']:.2f}, {started['import_polars_cpu_seconds']:.2f} |")
     met = "met" if loaded["seconds"] <= CONTRACT_LOAD_TARGET_SECONDS else "MISSED"
     lines.append(f"\nLoad of a {loaded['lines']:,}-line nested contract: {loaded['seconds']:.2f} s "
-                 f"(target <= {CONTRACT_LOAD_TARGET_SECONDS} s: {met})")
+                 f"(target <= {CONTRACT_LOAD_TARGET_SECONDS} s: {met}), {loaded['cpu_seconds']:.2f} s of CPU")
     return "\n".join(lines)
 
 

@@ -406,11 +406,15 @@ def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, r
         quarantined_all = numbered.with_columns(reasons).select(quarantine_columns)
         return GateRun(result(Verdict.BLOCK, rows), numbered.select(original).clear(), quarantined_all)
     reasons_by_row = _reasons(quarantine_rows, numbered.collect_schema()[ROW_NUMBER])
-    is_quarantined = pl.col(ROW_NUMBER).is_in(reasons_by_row.get_column(ROW_NUMBER).implode())
     by_row = reasons_by_row.lazy() if isinstance(numbered, pl.LazyFrame) else reasons_by_row
-    quarantined = numbered.filter(is_quarantined).join(by_row, on=ROW_NUMBER, how="left",
-                                                       maintain_order="left")
-    published = numbered.filter(~is_quarantined).select(original)
+    if reasons_by_row.height:
+        is_quarantined = pl.col(ROW_NUMBER).is_in(reasons_by_row.get_column(ROW_NUMBER).implode())
+        quarantined = numbered.filter(is_quarantined).join(by_row, on=ROW_NUMBER, how="left",
+                                                           maintain_order="left")
+        published = numbered.filter(~is_quarantined).select(original)
+    else:  # no row-level rule failed: the batch as it is (selecting columns copies no rows)
+        quarantined = numbered.head(0).join(by_row, on=ROW_NUMBER, how="left")
+        published = numbered.select(original)
     verdict = Verdict.PASS
     if reasons_by_row.height:
         verdict = Verdict.QUARANTINE
