@@ -29,8 +29,11 @@ from checks.result import ContractRef, GateResult, Outcome, RuleResult, Verdict
 from checks.rules import LIBRARY_METRICS, Rule, RuleKind, compile_rules
 
 QUARANTINE_REASONS = "quarantine_reasons"
-"""Column added to quarantined rows: the ids of the rules the row violates (or `blocked` + ids)."""
+"""Column added to quarantined rows: the ids of the rules the row itself violates; `blocked` first
+when the row is held back with its blocked batch (then nothing more when it violates no rule)."""
 BLOCKED = "blocked"
+BLOCKED_BY = "blocked_by"
+"""Column added to quarantined rows: the rules that blocked the row's batch (empty when not blocked)."""
 
 Batch = Any
 """A pl.DataFrame or pl.LazyFrame, or a PySpark DataFrame (measured by the spark engine, which keeps
@@ -48,10 +51,11 @@ class GateRun:
 
     `published` has the original columns and the rows that may be promoted; `quarantined` has the
     original rows untouched plus ROW_NUMBER (0-based position in the delivery) and
-    `quarantine_reasons` (list of rule ids; `blocked` first when the whole batch was blocked). Both
+    `quarantine_reasons` (the rule ids the row violates; `blocked` first when the whole batch was
+    blocked) and `blocked_by` (the rules that blocked the batch, else empty). Both
     are DataFrames for a DataFrame batch and LazyFrames for a LazyFrame batch. `violations` has, per
     row-level rule that found any, the ROW_NUMBER values of its violating rows whatever its
-    `onViolation` (a blocked batch quarantines every row, so `quarantine_reasons` cannot tell them).
+    `onViolation` (warn rules too, which never put a row in quarantine).
     """
 
     result: GateResult
@@ -143,14 +147,12 @@ def run_gate(
         if rows_to_quarantine is not None and len(rows_to_quarantine):
             quarantine_rows[rule.id] = rows_to_quarantine
     ordered = [results[r.id] for r in rules]
+    violations = {rule_id: m.violating_rows for rule_id, m in measurements.items()
+                  if m.violating_rows is not None and len(m.violating_rows)}
     gate = _split(contract, object_name, engine, numbered, rows, ordered, quarantine_rows, unjudged=unjudged,
-                  frames=frames)
+                  frames=frames, violations=violations)
     gate.numbered = numbered
-    gate.violations = {
-        rule_id: m.violating_rows
-        for rule_id, m in measurements.items()
-        if m.violating_rows is not None and len(m.violating_rows)
-    }
+    gate.violations = violations
     return gate
 
 
@@ -378,9 +380,11 @@ def _describe(rule: Rule, count: float, rows: int) -> str:
 
 def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, rows: int,
            results: list[RuleResult], quarantine_rows: dict[str, Any], *, unjudged: bool,
-           frames: type[_PolarsFrames] | type[_SparkFrames]) -> GateRun:
+           frames: type[_PolarsFrames] | type[_SparkFrames], violations: dict[str, Any]) -> GateRun:
     """The verdict, and the batch split into published and quarantined rows. `unjudged`: some rule
-    could not be evaluated without failing (the verdict is then at least warn)."""
+    could not be evaluated without failing (the verdict is then at least warn). A blocked batch's
+    rows keep the rules each violates (`violations`, warn rules aside), so a count by rule is the
+    rows that broke it, not every row held back with them."""
     failed = [r for r in results if r.passed is False]
     blocking = [r.id for r in failed if r.on_violation != "warn"]
     reference = ContractRef(id=contract.id, version=contract.version, path=str(contract.path))
@@ -391,29 +395,41 @@ def _split(contract: Contract, object_name: str, engine: str, numbered: Batch, r
                           verdict=verdict, rules=results)
 
     original = [c for c in frames.columns(numbered) if c != ROW_NUMBER]
-    quarantine_columns = [*original, ROW_NUMBER, QUARANTINE_REASONS]
+    quarantine_columns = [*original, ROW_NUMBER, QUARANTINE_REASONS, BLOCKED_BY]
+    not_warn = {r.id for r in results if r.on_violation != "warn"}
+    own_violations = {k: v for k, v in violations.items() if k in not_warn}
     if frames.spark:
         from checks.engines.spark_engine import split
 
         published, quarantined = split(numbered, original, blocking, quarantine_rows, blocked_reason=BLOCKED,
-                                       reasons_column=QUARANTINE_REASONS)
+                                       reasons_column=QUARANTINE_REASONS, own_violations=own_violations,
+                                       blocked_by_column=BLOCKED_BY)
         count = rows if blocking else _quarantined_count(quarantine_rows)
         verdict = Verdict.BLOCK if blocking else Verdict.QUARANTINE if count else \
             Verdict.WARN if failed or unjudged else Verdict.PASS
         return GateRun(result(verdict, count), published, quarantined)
+    row_type = numbered.collect_schema()[ROW_NUMBER]
+    lazy = isinstance(numbered, pl.LazyFrame)
     if blocking:
-        reasons = pl.lit([BLOCKED, *blocking], dtype=pl.List(pl.String)).alias(QUARANTINE_REASONS)
-        quarantined_all = numbered.with_columns(reasons).select(quarantine_columns)
+        own = _reasons(own_violations, row_type)
+        quarantined_all = numbered.join(own.lazy() if lazy else own, on=ROW_NUMBER, how="left",
+                                        maintain_order="left").with_columns(
+            pl.concat_list(pl.lit([BLOCKED], dtype=pl.List(pl.String)),
+                           pl.col(QUARANTINE_REASONS).fill_null(pl.lit([], dtype=pl.List(pl.String))))
+            .alias(QUARANTINE_REASONS),
+            pl.lit(blocking, dtype=pl.List(pl.String)).alias(BLOCKED_BY),
+        ).select(quarantine_columns)
         return GateRun(result(Verdict.BLOCK, rows), numbered.select(original).clear(), quarantined_all)
-    reasons_by_row = _reasons(quarantine_rows, numbered.collect_schema()[ROW_NUMBER])
-    by_row = reasons_by_row.lazy() if isinstance(numbered, pl.LazyFrame) else reasons_by_row
+    reasons_by_row = _reasons(quarantine_rows, row_type)
+    by_row = reasons_by_row.lazy() if lazy else reasons_by_row
+    not_blocked = pl.lit([], dtype=pl.List(pl.String)).alias(BLOCKED_BY)
     if reasons_by_row.height:
         is_quarantined = pl.col(ROW_NUMBER).is_in(reasons_by_row.get_column(ROW_NUMBER).implode())
         quarantined = numbered.filter(is_quarantined).join(by_row, on=ROW_NUMBER, how="left",
-                                                           maintain_order="left")
+                                                           maintain_order="left").with_columns(not_blocked)
         published = numbered.filter(~is_quarantined).select(original)
     else:  # no row-level rule failed: the batch as it is (selecting columns copies no rows)
-        quarantined = numbered.head(0).join(by_row, on=ROW_NUMBER, how="left")
+        quarantined = numbered.head(0).join(by_row, on=ROW_NUMBER, how="left").with_columns(not_blocked)
         published = numbered.select(original)
     verdict = Verdict.PASS
     if reasons_by_row.height:

@@ -35,7 +35,7 @@ from checks.contract import Contract, format_hints, properties_of
 from checks.engines import DEFAULT_ENGINE
 from checks.engines.base import ROW_NUMBER
 from checks.errors import one_line, safe_message
-from checks.gate import QUARANTINE_REASONS, GateRun, run_gate
+from checks.gate import BLOCKED_BY, QUARANTINE_REASONS, GateRun, run_gate
 from checks.readers import DataReadError, read_batch, with_logical_names
 from checks.result import GateResult
 from checks.samples import violating_sample
@@ -378,7 +378,7 @@ def _gate_and_record(
             _stamp(contract, delivery, frame, ingested_at)
             .join(
                 gate.quarantined.select(
-                    pl.col(ROW_NUMBER).cast(pl.Int64).alias("_row_number"), QUARANTINE_REASONS
+                    pl.col(ROW_NUMBER).cast(pl.Int64).alias("_row_number"), QUARANTINE_REASONS, BLOCKED_BY
                 ),
                 on="_row_number",
             )

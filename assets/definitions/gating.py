@@ -138,12 +138,14 @@ class CheckedBatch:
     """
 
     label: str
-    """The delivery id (bronze) or the retailer and part (silver, gold)."""
+    """The delivery id (bronze), the retailer and its deliveries (silver) or part (gold)."""
     result: GateResult
     violating_sample: pl.DataFrame
     quarantine_path: str = ""
     source: str = ""
     """The delivered file or pull the batch came from (bronze)."""
+    deliveries: Sequence[str] = ()
+    """The bronze deliveries a silver batch took in."""
 
     def sample_of(self, rule_id: str) -> pl.DataFrame:
         """The sampled rows that violate `rule_id`."""
@@ -187,7 +189,8 @@ def check_results(
                 "value": result.value,
                 "violating_rows": result.violating_rows,
                 "rows_checked": batch.result.rows,
-                "delivery_id": batch.label,
+                "delivery_id" if batch.source else "batch": batch.label,
+                "deliveries": dg.MetadataValue.json(list(batch.deliveries)) if batch.deliveries else None,
                 "source_file": batch.source or None,
                 "quarantine_path": batch.quarantine_path or None,
             })

@@ -180,7 +180,8 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
                 outcome.gate.blocking_rule_ids,
             )
         batches = (
-            [CheckedBatch(code, outcome.gate, outcome.violating_sample, outcome.quarantine_path)]
+            [CheckedBatch(_silver_batch_label(code, outcome.deliveries), outcome.gate,
+                          outcome.violating_sample, outcome.quarantine_path, deliveries=outcome.deliveries)]
             if outcome.gate is not None and outcome.violating_sample is not None
             else []
         )
@@ -209,6 +210,13 @@ def _reconciliation_result(outcomes: list[GoldOutcome]) -> dg.AssetCheckResult:
     )
 
 
+def _silver_batch_label(code: str, deliveries: list[str]) -> str:
+    """What a silver check names as the batch it judged: the retailer and the deliveries it took in."""
+    if len(deliveries) == 1:
+        return f"{code} batch of delivery {deliveries[0]}"
+    return f"{code} batch of {len(deliveries)} deliveries"
+
+
 def gold_metadata(outcomes: list[GoldOutcome], node: AssetNode, path: Path) -> Metadata:
     return {
         **_table_metadata("gold", node, path),
@@ -221,9 +229,13 @@ def gold_metadata(outcomes: list[GoldOutcome], node: AssetNode, path: Path) -> M
                     "deleted": o.rows_deleted,
                     "quarantined": o.rows_quarantined,
                     "blocked_by": o.blocked_by,
+                    **({"note": o.note} if o.note else {}),
                 }
                 for o in outcomes
             }
+        ),
+        "retailers_held_back_in_silver": dg.MetadataValue.json(
+            {o.retailer_code: o.note for o in outcomes if o.note}
         ),
         "rows_upserted": sum(o.rows_upserted for o in outcomes),
         "rows_deleted": sum(o.rows_deleted for o in outcomes),

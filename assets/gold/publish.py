@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assets.plan import CANONICAL_FACTS
 from assets.silver.mapping import canonical_schema
-from assets.silver.publish import references_for, silver_dims, silver_path
+from assets.silver.publish import held_back, references_for, silver_dims, silver_path
 from assets.silver.spark_transform import from_polars, to_polars
 from assets.silver.transform import FACT_DATES, date_partitions, natural_key
 from assets.storage import tables
@@ -30,7 +30,7 @@ from assets.storage.durability import guarded, kill_point
 from checks import spark_session
 from checks.contract import Contract
 from checks.engines import DEFAULT_ENGINE
-from checks.gate import QUARANTINE_REASONS, run_gate
+from checks.gate import BLOCKED, BLOCKED_BY, QUARANTINE_REASONS, run_gate
 from checks.result import GateResult, Verdict
 from checks.samples import violating_sample
 from shelfguard.settings import DataHome
@@ -70,6 +70,9 @@ class GoldOutcome(BaseModel):
         default_factory=list, description="Blocking rule ids, and `reconciliation`."
     )
     part: str = Field("1/1", description="Which part of the retailer's batch (large batches go by date).")
+    note: str = Field(
+        "", description="Why some of the retailer's data is not in gold: the silver batch that blocked it."
+    )
     table_version: int | None = None
     quarantine_path: str = ""
     violating_sample: pl.DataFrame | None = Field(None, exclude=True)
@@ -339,10 +342,13 @@ def publish_batch(
         if not mismatches.is_empty():
             outcome.reconciliation = json.loads(mismatches.write_json())
             outcome.blocked_by = ["reconciliation"]
-            reasons = pl.lit(["blocked", "reconciliation"], dtype=pl.List(pl.String)).alias(
-                QUARANTINE_REASONS
+            tables.quarantine(
+                quarantine_path,
+                published.with_columns(
+                    pl.lit([BLOCKED], dtype=pl.List(pl.String)).alias(QUARANTINE_REASONS),
+                    pl.lit(outcome.blocked_by, dtype=pl.List(pl.String)).alias(BLOCKED_BY),
+                ),
             )
-            tables.quarantine(quarantine_path, published.with_columns(reasons))
             outcome.rows_quarantined = published.height
     if outcome.blocked_by:
         outcome.quarantine_path = str(quarantine_path)
@@ -430,4 +436,14 @@ def _publish_retailers(
                     table_version=table_version,
                 )
             )
+        deliveries, rules = held_back(home, code, canonical_object)
+        if deliveries:
+            outcomes[-1].note = _held_back_note(outcomes[-1].action, deliveries, rules)
     return outcomes
+
+
+def _held_back_note(action: str, deliveries: list[str], rules: list[str]) -> str:
+    blocked = f"silver batch blocked by {', '.join(rules)}" if rules else "silver batch blocked"
+    count = f"{len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}"
+    held = f"{count} held back: {', '.join(deliveries)}"
+    return f"not published: {blocked}; {held}" if action == "unchanged" else f"{blocked}; {held}"

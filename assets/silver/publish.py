@@ -64,7 +64,7 @@ from assets.storage.durability import guarded, kill_point, retry_commit
 from checks import spark_session
 from checks.contract import Contract, custom_properties, format_hints
 from checks.engines import DEFAULT_ENGINE
-from checks.gate import GateRun, run_gate
+from checks.gate import BLOCKED_BY, GateRun, run_gate
 from checks.readers import DataReadError, read_batch
 from checks.result import GateResult, Verdict
 from checks.samples import violating_sample
@@ -208,6 +208,20 @@ def ledger_states(home: DataHome, code: str, canonical_object: str) -> dict[str,
         home, (pl.col("retailer_code") == code) & (pl.col("canonical_object") == canonical_object)
     )
     return dict(zip(latest["delivery_id"], latest["state"], strict=True))
+
+
+def held_back(home: DataHome, code: str, canonical_object: str) -> tuple[list[str], list[str]]:
+    """The deliveries a blocked silver batch holds back now, and the rules that blocked it (from the
+    quarantined rows' `blocked_by`), so gold can say why a retailer's data is missing."""
+    states = ledger_states(home, code, canonical_object)
+    blocked = sorted(d for d, state in states.items() if state == BLOCKED)
+    if not blocked:
+        return [], []
+    rows = tables.read(silver_quarantine_path(home, code, canonical_object),
+                       where=pl.col("delivery_id").is_in(blocked))
+    if rows is None or BLOCKED_BY not in rows.columns:
+        return blocked, []
+    return blocked, sorted(set(rows[BLOCKED_BY].explode().drop_nulls()))
 
 
 def record_states(

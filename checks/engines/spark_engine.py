@@ -628,30 +628,48 @@ def _measure_sql(session: Any, rule: Rule, view: str) -> Measurement:
 
 def split(numbered_frame: DataFrame, original: list[str], blocking: list[str],
           quarantine_rows: dict[str, SparkViolations], *, blocked_reason: str,
-          reasons_column: str) -> tuple[DataFrame, DataFrame]:
+          reasons_column: str, own_violations: dict[str, SparkViolations],
+          blocked_by_column: str) -> tuple[DataFrame, DataFrame]:
     """(published, quarantined) as Spark DataFrames: quarantined rows keep every original column
-    plus ROW_NUMBER and the reasons (rule ids in rule order; `blocked` first when blocking)."""
+    plus ROW_NUMBER, the reasons (rule ids in rule order; when blocking, `blocked` and then the rules
+    the row breaks itself, `own_violations`) and the rules that blocked the batch."""
     F = _functions()
     columns = [col(c) for c in original]
+    empty = F.array().cast("array<string>")
     if blocking:
-        reasons = F.array(*[F.lit(r) for r in [blocked_reason, *blocking]])
-        quarantined = numbered_frame.select(*columns, F.col(ROW_NUMBER), reasons.alias(reasons_column))
+        with_own = _with_reasons(numbered_frame, own_violations, reasons_column)
+        reasons = F.concat(F.array(F.lit(blocked_reason)), F.coalesce(F.col(reasons_column), empty))
+        blocked_by = F.array(*[F.lit(r) for r in blocking])
+        quarantined = with_own.select(*columns, F.col(ROW_NUMBER), reasons.alias(reasons_column),
+                                      blocked_by.alias(blocked_by_column))
         return numbered_frame.select(*columns).limit(0), quarantined
     if not quarantine_rows:
-        empty = F.array().cast("array<string>")
         return (numbered_frame.select(*columns),
-                numbered_frame.select(*columns, F.col(ROW_NUMBER), empty.alias(reasons_column)).limit(0))
-    flags = next(iter(quarantine_rows.values())).frame
-    wanted = [F.when(F.col(v.column), F.lit(rule_id)) for rule_id, v in quarantine_rows.items()]
-    reasons = flags.select(F.col(ROW_NUMBER).alias("__sg_flagged"),
-                           F.filter(F.array(*wanted), lambda x: x.isNotNull()).alias(reasons_column))
-    with_reasons = (numbered_frame.join(reasons, F.col(ROW_NUMBER) == F.col("__sg_flagged"), "left")
-                    .drop("__sg_flagged"))
-    is_quarantined = F.size(F.col(reasons_column)) > 0
+                numbered_frame.select(*columns, F.col(ROW_NUMBER), empty.alias(reasons_column),
+                                      empty.alias(blocked_by_column)).limit(0))
+    with_reasons = _with_reasons(numbered_frame, quarantine_rows, reasons_column)
+    is_quarantined = F.coalesce(F.size(F.col(reasons_column)) > 0, F.lit(False))
     published = with_reasons.filter(~is_quarantined).select(*columns)
     quarantined = with_reasons.filter(is_quarantined).select(*columns, F.col(ROW_NUMBER),
-                                                             F.col(reasons_column))
+                                                             F.col(reasons_column),
+                                                             empty.alias(blocked_by_column))
     return published, quarantined
+
+
+def _with_reasons(numbered_frame: DataFrame, violations: dict[str, SparkViolations],
+                  reasons_column: str) -> DataFrame:
+    """The batch with, per row, the ids of the `violations` rules it breaks (null where none is
+    flagged: a row outside the flags frame). The flags of one measurement share one frame."""
+    F = _functions()
+    if not violations:
+        return numbered_frame.withColumn(reasons_column, F.lit(None).cast("array<string>"))
+    flags = next(iter(violations.values())).frame
+    wanted = [F.when(F.col(v.column), F.lit(rule_id))
+              for rule_id, v in violations.items() if v.frame is flags]
+    reasons = flags.select(F.col(ROW_NUMBER).alias("__sg_flagged"),
+                           F.filter(F.array(*wanted), lambda x: x.isNotNull()).alias(reasons_column))
+    return (numbered_frame.join(reasons, F.col(ROW_NUMBER) == F.col("__sg_flagged"), "left")
+            .drop("__sg_flagged"))
 
 
 def first_violations(violations: SparkViolations, rows: int) -> pl.Series:

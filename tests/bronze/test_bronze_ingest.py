@@ -68,7 +68,10 @@ def test_blocked_delivery_keeps_rows_in_bronze_and_publishes_nothing(shelfguard_
     assert pl.read_delta(str(home.table("bronze", "nwg_us__pos_daily"))).height == 11
     quarantine = pl.read_delta(str(home.quarantine / "bronze" / "nwg_us__pos_daily"))
     assert quarantine.height == 11
-    assert all("blocked" in reasons for reasons in quarantine["quarantine_reasons"].to_list())
+    reasons = dict(quarantine.select("item_nbr", "quarantine_reasons").rows())
+    assert reasons.pop(None) == ["blocked", "item_nbr_nullValues"], "the row keeps the rule it broke"
+    assert set(map(tuple, reasons.values())) == {("blocked",)}, "held back with the batch, no rule broken"
+    assert all("item_nbr_nullValues" in rules for rules in quarantine["blocked_by"].to_list())
 
 
 def test_same_content_twice_is_ingested_once(shelfguard_home, nwg_contract):

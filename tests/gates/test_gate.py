@@ -14,7 +14,7 @@ from checks.contract import ContractError
 from checks.engines import UnknownEngineError
 from checks.engines.base import ROW_NUMBER
 from checks.engines.semantics import UnsupportedDefinition, castability, number_pattern, temporal_format
-from checks.gate import QUARANTINE_REASONS, run_gate
+from checks.gate import BLOCKED_BY, QUARANTINE_REASONS, run_gate
 from checks.readers import open_batch, read_batch
 from checks.rules import RuleKind, compile_rules
 from checks.sql_rules import quote_identifier, render_query
@@ -76,8 +76,8 @@ def test_split_keeps_rows_untouched(tmp_path: Path) -> None:
     batch = pl.DataFrame({"a": [" 12 ", "7", None], "note": ["x", None, "z"]})
     run = run_gate(gate_contract, OBJECT, batch)
     assert run.published.equals(batch.slice(1, 2))
-    assert run.quarantined.columns == ["a", "note", ROW_NUMBER, QUARANTINE_REASONS]
-    assert run.quarantined.row(0) == (" 12 ", "x", 0, ["a_digits"])
+    assert run.quarantined.columns == ["a", "note", ROW_NUMBER, QUARANTINE_REASONS, BLOCKED_BY]
+    assert run.quarantined.row(0) == (" 12 ", "x", 0, ["a_digits"], [])
 
 
 def test_data_depth_is_set_whatever_pandera_is_told(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from assets.gold.publish import (
 from assets.silver.publish import MasterData, publish_silver
 from assets.storage import tables
 from tests.silver_gold.conftest import deliver_alp, deliver_nwg, nwg_line, retailer
-from tests.silver_gold.test_silver_publish import OBJECTS
+from tests.silver_gold.test_silver_publish import OBJECTS, _without_bronze_gtin_rule, run_all
 
 CODES = ["alp_de", "nwg_us"]
 
@@ -113,10 +113,9 @@ def test_reconciliation_with_silver_blocks_a_batch_that_would_not_total(home, ca
     assert outcome.reconciliation[0]["units_sold"] != outcome.reconciliation[0]["units_sold_silver"]
     assert not tables.exists(gold_path(home, "daily_store_fact"))
     quarantined = tables.read(gold_quarantine_path(home, "daily_store_fact"))
-    assert quarantined.height == 2 and quarantined["quarantine_reasons"].to_list()[0] == [
-        "blocked",
-        "reconciliation",
-    ]
+    assert quarantined.height == 2
+    assert quarantined["quarantine_reasons"].to_list() == [["blocked"]] * 2, "no row breaks a rule itself"
+    assert quarantined["blocked_by"].to_list() == [["reconciliation"]] * 2
     others = publish_gold(home, canonical, "daily_store_fact", CODES)
     assert {o.retailer_code: o.action for o in others} == {"alp_de": "published", "nwg_us": "published"}
 
@@ -164,3 +163,16 @@ def test_a_tables_version_is_its_latest_commit_read_from_the_log(home):
         changed = rows.with_columns(pl.lit(str(number)).alias("v"))
         tables.publish_changes(path, changed, rows.select("k").clear(), ["k"])
         assert tables.version(path) == DeltaTable(str(path)).version() == number
+
+
+def test_gold_says_a_retailer_is_missing_because_silver_blocked_it(home, canonical, master):
+    contract = _without_bronze_gtin_rule(retailer("nwg_us"))
+    deliver_nwg(home, "nwg_pos_20260105.csv", [nwg_line(item="1"), nwg_line(item="2", upc="12AB")], day=6,
+                contract=contract)
+    silver = run_all(home, canonical, master, contract=contract)["daily_store_fact"]
+    assert silver.blocked
+    (fact,) = publish_gold(home, canonical, "daily_store_fact", ["nwg_us"])
+    rules = ", ".join(sorted(silver.gate.blocking_rule_ids))
+    assert fact.action == "unchanged"
+    assert fact.note == (f"not published: silver batch blocked by {rules}; "
+                         f"1 delivery held back: {silver.deliveries[0]}")

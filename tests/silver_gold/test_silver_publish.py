@@ -188,9 +188,9 @@ def test_silver_gate_blocks_a_batch_and_nothing_is_written(home, canonical, mast
     assert product.gate.blocking_rule_ids == ["prod_dim_gtin_format"]
     assert tables.read(silver_path(home, "nwg_us", "prod_dim")) is None, "a blocked batch is not written"
     blocked = tables.read(silver_quarantine_path(home, "nwg_us", "prod_dim"))
-    assert [r[:2] for r in blocked["quarantine_reasons"].to_list()] == [
-        ["blocked", "prod_dim_gtin_format"]
-    ] * 2
+    reasons = dict(blocked.select("product_id", "quarantine_reasons").rows())
+    assert reasons == {"nwg_us:1": ["blocked"], "nwg_us:2": ["blocked", "prod_dim_gtin_format"]}
+    assert blocked["blocked_by"].to_list() == [["prod_dim_gtin_format"]] * 2
     fact = outcomes["daily_store_fact"]
     assert fact.action == "blocked", "facts without their product versions fail the relationship rules"
     assert "product_sk_nullValues" in fact.gate.blocking_rule_ids
