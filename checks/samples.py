@@ -39,7 +39,8 @@ def violating_sample(frame: pl.DataFrame, gate: GateRun) -> pl.DataFrame:
         from checks.engines.spark_engine import rows_numbered
 
         numbered = rows_numbered(gate.numbered, by_row.get_column(ROW_NUMBER))
-    return numbered.join(by_row, on=ROW_NUMBER).sort(ROW_NUMBER)
+    sample = numbered.join(by_row, on=ROW_NUMBER).sort(ROW_NUMBER)
+    return sample.select(ROW_NUMBER, pl.exclude(ROW_NUMBER))  # one column order on every engine
 
 
 def rows_violating(sample: pl.DataFrame, rule_id: str) -> pl.DataFrame:

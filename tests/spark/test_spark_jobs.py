@@ -55,9 +55,11 @@ def local_check_results() -> dict[str, dg.AssetCheckResult]:
 
 
 @pytest.mark.spark
-def test_pipes_job_reports_materialisation_and_the_same_checks_as_a_local_gate() -> None:
+@pytest.mark.parametrize("engine", ["pandera", "spark"])
+def test_pipes_job_reports_materialisation_and_the_same_checks_as_a_local_gate(engine: str) -> None:
+    """The job gates on `engine` (spark: on the job's own Sail); the checks equal pandera's here."""
     extras = {"step": "gate", "contract": str(CONTRACT), "object": "customers",
-              "data": str(FIXTURE / "data.csv"), "engine": "pandera"}
+              "data": str(FIXTURE / "data.csv"), "engine": engine}
     result = dg.materialize([gated_asset(extras)], resources={"spark_job": SubprocessSparkJob()},
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
@@ -78,6 +80,7 @@ def test_pipes_job_reports_materialisation_and_the_same_checks_as_a_local_gate()
                 assert remote.metadata[field] == dg.MetadataValue.normalize(local.metadata[field]) \
                     if not isinstance(local.metadata[field], dg.MetadataValue) \
                     else remote.metadata[field] == local.metadata[field], (name, field)
+    assert {e.metadata["engine"].value for e in evaluations.values()} == {engine}
     assert evaluations["code_pattern"].metadata["violating_rows"].value == 1
     assert "ab12" in evaluations["code_pattern"].metadata["violating_sample"].value
 
