@@ -67,10 +67,10 @@ def _child(step: str, home: Path, engine: str, retailers: list[str], instance_ki
         if rows is not None:
             gold[table] = rows
     layers = {}
-    for name, result in (("bronze", run.bronze), ("silver_gold", run.downstream)):
-        if result is not None:
-            stats = instance.get_run_stats(result.run_id)
-            layers[name] = round(stats.end_time - stats.start_time, 1)
+    for name, results in (("bronze", [run.bronze]), ("silver_gold", run.downstream)):
+        spans = [instance.get_run_stats(result.run_id) for result in results]
+        if spans:
+            layers[name] = round(max(s.end_time for s in spans) - min(s.start_time for s in spans), 1)
     return {
         "step": step,
         "seconds": seconds,

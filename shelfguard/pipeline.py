@@ -2,9 +2,10 @@
 benchmarks).
 
 `run_pipeline` (the demo): bronze first, every retailer object in one run; silver and gold follow in
-a second run that reads only what the delivery ledger accepted, so a blocked delivery stops nothing
-but itself. `shelfguard run` takes the waiting deliveries through each retailer's ingest job (the job
-its sensor starts, `ingest_retailer`), then silver and gold (`run_downstream`).
+the runs the automation sensors make (each retailer's silver alone, then gold, then the views), which
+read only what the delivery ledger accepted, so a blocked delivery or batch stops nothing but itself.
+`shelfguard run` takes the waiting deliveries through each retailer's ingest job (the job its sensor
+starts, `ingest_retailer`), then silver and gold the same way (`run_downstream`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.definitions import build_definitions
+from assets.definitions.automation import run_groups
 from assets.definitions.bronze import op_name
 from assets.definitions.gold_views import GOLD_VIEWS_KEY
 from assets.plan import bronze_key, build_plan
@@ -56,13 +58,14 @@ def blocked_steps(results: Iterable[dg.ExecuteInProcessResult | None]) -> list[s
 @dataclass
 class PipelineRun:
     bronze: dg.ExecuteInProcessResult
-    downstream: dg.ExecuteInProcessResult | None
+    downstream: list[dg.ExecuteInProcessResult]
+    """The silver and gold runs, one per automation run group (each retailer's silver, gold, views)."""
 
     def errors(self) -> list[str]:
-        return step_errors((self.bronze, self.downstream))
+        return step_errors((self.bronze, *self.downstream))
 
     def blocked_steps(self) -> list[str]:
-        return blocked_steps((self.bronze, self.downstream))
+        return blocked_steps((self.bronze, *self.downstream))
 
 
 def run_pipeline(
@@ -96,8 +99,7 @@ def run_pipeline(
         raise_on_error=False,
         tags={"shelfguard/run": "pipeline-bronze"},
     )
-    downstream = _execute_downstream(defs, instance, later, engine, log_level) if later else None
-    return PipelineRun(bronze, downstream)
+    return PipelineRun(bronze, _execute_downstream(defs, instance, later, engine, log_level))
 
 
 def warm_up_engines(keys: Iterable[dg.AssetKey], engine: str) -> None:
@@ -138,8 +140,8 @@ def run_downstream(
     engine: str = DEFAULT_ENGINE,
     instance: dg.DagsterInstance,
     log_level: str = "WARNING",
-) -> dg.ExecuteInProcessResult:
-    """Silver of `retailers` and gold, in one run that reads only what the ledger accepted."""
+) -> list[dg.ExecuteInProcessResult]:
+    """Silver of `retailers` and gold, as the automation sensors run them (`_execute_downstream`)."""
     defs = build_definitions(CONTRACTS_DIR)
     os.environ["SHELFGUARD_HOME"] = str(home.root)
     keys = [
@@ -185,16 +187,28 @@ def downstream_behind(home: DataHome, retailers: list[str]) -> list[str]:
 
 
 def _execute_downstream(defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[dg.AssetKey],
-                        engine: str, log_level: str) -> dg.ExecuteInProcessResult:
-    """Silver and gold `keys`; with gold, the readers' views of it after it (docs/access.md)."""
-    selection = [*keys, GOLD_VIEWS_KEY] if any(k.path[0] == "gold" for k in keys) else keys
-    return defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        run_config=_run_config(keys, engine, log_level),
-        instance=instance,
-        asset_selection=selection,
-        raise_on_error=False,
-        tags={"shelfguard/run": "pipeline-downstream"},
-    )
+                        engine: str, log_level: str) -> list[dg.ExecuteInProcessResult]:
+    """Silver and gold `keys` in the automation sensors' runs: each retailer's silver alone, then gold,
+    then (after any gold) the readers' views (docs/access.md), so a retailer's failed blocking check
+    stops no other retailer; gold reads only what silver published."""
+    wanted = set(keys)
+    results = []
+    for group in run_groups(build_plan(CONTRACTS_DIR)):
+        selected = [k for k in group.keys if k in wanted or (k == GOLD_VIEWS_KEY and _any_gold(keys))]
+        if not selected:
+            continue
+        results.append(defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            run_config=_run_config(selected, engine, log_level),
+            instance=instance,
+            asset_selection=selected,
+            raise_on_error=False,
+            tags={"shelfguard/run": "pipeline-downstream", **group.tags},
+        ))
+    return results
+
+
+def _any_gold(keys: list[dg.AssetKey]) -> bool:
+    return any(k.path[0] == "gold" for k in keys)
 
 
 def _run_config(keys: list[dg.AssetKey], engine: str, log_level: str) -> dict:

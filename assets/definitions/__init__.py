@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.definitions.automation import automation_sensors
 from assets.definitions.bronze import build_bronze_asset
 from assets.definitions.deliveries import (
     build_delivery_processed_checks,
@@ -24,7 +25,6 @@ from assets.definitions.deployments import deployment, deployment_resources
 from assets.definitions.freshness import (
     build_delivery_on_time_checks,
     build_freshness_sensor,
-    freshness_policy_for,
 )
 from assets.definitions.gold_views import build_gold_views_asset
 from assets.definitions.resources.spark import spark_deployment
@@ -43,7 +43,7 @@ def retailer_definitions(plan: PipelinePlan, contract: Contract) -> dg.Definitio
     return dg.Definitions(
         assets=[
             *(source_spec(contract, node.object) for node in nodes),
-            *(build_bronze_asset(node, freshness_policy_for(contract, node.object)) for node in nodes),
+            *(build_bronze_asset(node) for node in nodes),
         ],
         asset_checks=[
             *build_delivery_on_time_checks([contract]),
@@ -61,12 +61,7 @@ def canonical_definitions(plan: PipelinePlan) -> dg.Definitions:
         assets=[*silver_gold_assets(plan), build_gold_views_asset(plan)],
         sensors=[
             build_freshness_sensor(plan.retailers),
-            dg.AutomationConditionSensorDefinition(
-                "pipeline_automation",
-                target=dg.AssetSelection.all(),
-                default_status=dg.DefaultSensorStatus.RUNNING,
-                description="Moves accepted deliveries to silver and gold without anyone clicking.",
-            ),
+            *automation_sensors(plan),
         ],
     )
 

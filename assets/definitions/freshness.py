@@ -1,5 +1,10 @@
-"""Freshness from the contracts' SLAs: Dagster freshness policies, the `delivery_on_time` check, and
-the sensor that evaluates it and alerts.
+"""Freshness from the contracts' SLAs: the `delivery_on_time` check of every bronze asset, the sensor
+that evaluates it and alerts, and the Dagster freshness policies of silver and gold tables.
+
+A bronze asset has no Dagster freshness policy: a policy judges when the asset was materialized, the
+retailer's SLA when the retailer delivered (a file taken in late, a replay or the demo taking in a
+fortnight at once would look fresh to the policy and late to the SLA), so the two could not agree
+(ADR 0009).
 
 Dagster OSS shows freshness state but only Dagster+ alerts on it (ADR 0009), so our sensor judges
 every retailer's bronze assets on each tick with `checks.sla`, records the result as a runless
@@ -65,18 +70,6 @@ def _policy(sla: Sla, widen_by: timedelta = timedelta(0)) -> dg.FreshnessPolicy:
         return dg.FreshnessPolicy.cron(deadline_cron=sla.schedule, lower_bound_delta=lower_bound,
                                        timezone=sla.timezone)
     return dg.FreshnessPolicy.time_window(fail_window=sla.window + widen_by)
-
-
-def freshness_policy_for(contract: Contract, object_name: str) -> dg.FreshnessPolicy | None:
-    """The Dagster freshness policy of a retailer's bronze asset, from the SLA that judges its object
-    (`checks.sla.sla_for`: its own, else the contract's; none for a one-off delivery).
-
-    A cron `schedule` gives `FreshnessPolicy.cron` (deadline in the retailer's time zone, lower bound =
-    the SLA window, capped at the shortest gap between deadlines as Dagster requires); otherwise a
-    rolling `FreshnessPolicy.time_window` of the SLA window.
-    """
-    sla = sla_for(contract, object_name)
-    return _policy(sla) if sla else None
 
 
 def canonical_freshness_policy(canonical: Contract, canonical_object: str,

@@ -1,16 +1,20 @@
 """Generated silver and gold assets: one per retailer and canonical object, one per gold table.
 
-Nothing here is per retailer. Every canonical rule is an asset check with its numbers; the checks
-are not Dagster-blocking because the publish step already honours the gate (a blocked batch is
-never written), and a Dagster-blocking failure would stop a gold table for every retailer, not
-just the one whose batch was blocked. Declarative automation moves a new bronze delivery to gold
-without anyone clicking: silver and gold run whenever something upstream was materialised.
+Nothing here is per retailer. Every canonical rule is an asset check with its numbers, Dagster-blocking
+where the rule holds a batch back, as in bronze: a blocked silver batch is recorded (`action:
+blocked`, nothing published) and its failed blocking check fails the step, so the run is red and the
+retailer's downstream silver waits; a gold table whose batch of one retailer was blocked is
+materialized with the other retailers' rows and its failed blocking check fails the step.
+Declarative automation moves a new bronze delivery to gold without anyone clicking, in runs that
+never mix retailers or layers (`assets.definitions.automation`), so one retailer's blocked batch
+stops no other retailer.
 (No `from __future__ import annotations`: Dagster reads the config class from the annotation.)
 """
 
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 from pydantic import Field
 
 from assets.definitions.column_lineage import dagster_column_lineage
@@ -44,20 +48,6 @@ AUTOMATION = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_
 
 class LayerConfig(dg.Config):
     engine: str = Field(DEFAULT_ENGINE, description="Gate engine: one of checks.engines.ENGINES.")
-
-
-def rule_checks(rules: list, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    """The shared rule checks, reported but not Dagster-blocking (see the module docstring)."""
-    return [
-        dg.AssetCheckSpec(
-            spec.name,
-            asset=spec.asset_key,
-            description=spec.description,
-            blocking=False,
-            metadata=spec.metadata,
-        )
-        for spec in check_specs(rules, key)
-    ]
 
 
 def _table_metadata(layer: str, node: AssetNode, path: Path) -> Metadata:
@@ -111,7 +101,7 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
         kinds={contract.execution_engine, "delta", "silver"},
         tags={"retailer": code, "layer": "silver"},
         description=f"{canonical.object(node.object).get('description', node.object)} Retailer: {code}.",
-        check_specs=rule_checks(rules, key),
+        check_specs=check_specs(rules, key),
         freshness_policy=canonical_freshness_policy(canonical, node.object, [contract]),
         automation_condition=AUTOMATION,
         metadata={
@@ -179,16 +169,18 @@ def build_silver_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefiniti
                 ", ".join(outcome.deliveries) or node.table,
                 outcome.gate.blocking_rule_ids,
             )
+        sample = outcome.violating_sample if outcome.violating_sample is not None else pl.DataFrame()
         batches = (
             [CheckedBatch(_silver_batch_label(code, outcome.deliveries), outcome.gate,
-                          outcome.violating_sample, outcome.quarantine_path, deliveries=outcome.deliveries)]
-            if outcome.gate is not None and outcome.violating_sample is not None
+                          sample, outcome.quarantine_path, deliveries=outcome.deliveries)]
+            if outcome.gate is not None
             else []
         )
         metadata = {
             **silver_metadata(outcome, node),
             "dagster/column_lineage": dagster_column_lineage(outputs[0], plan, data_home),
         }
+        # A blocked batch is recorded with `action: blocked`; its failed blocking checks fail the step.
         return dg.MaterializeResult(
             metadata=metadata, check_results=check_results(rules, batches, canonical, config.engine)
         )
@@ -256,15 +248,16 @@ def build_gold_asset(plan: PipelinePlan, node: AssetNode) -> dg.AssetsDefinition
         for c in plan.retailers
         if retailer_code(c) in codes and c.execution_engine == "spark"
     ]
-    specs = rule_checks(rules, key)
+    specs = check_specs(rules, key)
     if node.object in CANONICAL_FACTS:
         specs.append(
             dg.AssetCheckSpec(
                 RECONCILIATION_CHECK,
                 asset=key,
+                blocking=True,
                 description=(
                     "Per retailer and date, gold's units and sales after the MERGE equal the promoted "
-                    "silver totals."
+                    "silver totals; a retailer's batch that does not is blocked."
                 ),
             )
         )

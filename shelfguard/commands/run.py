@@ -101,7 +101,7 @@ def process(home: DataHome, plan, codes: list[str], *, instance, engine: str, un
         print(f"{step + 1}. silver and gold for {', '.join(behind)} …", flush=True)
         started = time.monotonic()
         downstream = run_downstream(home, behind, engine=engine, instance=instance, log_level="CRITICAL")
-        failed = step_errors([downstream])
+        failed = step_errors(downstream)
         errors.extend(failed)
         state = "failed" if failed else "done"
         print(f"   {state} in {time.monotonic() - started:.1f} s", flush=True)

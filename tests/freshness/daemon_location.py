@@ -1,6 +1,5 @@
-"""Code location for the slow daemon test: one stand-in bronze asset, its freshness policy and
-`delivery_on_time` check, and the freshness sensor, all from the contract named by
-`SHELFGUARD_TEST_CONTRACT`."""
+"""Code location for the slow daemon test: one stand-in bronze asset, its `delivery_on_time` check,
+and the freshness sensor, all from the contract named by `SHELFGUARD_TEST_CONTRACT`."""
 
 import os
 
@@ -11,7 +10,6 @@ from assets.definitions.freshness import (
     bronze_asset_keys,
     build_delivery_on_time_checks,
     build_freshness_sensor,
-    freshness_policy_for,
 )
 from assets.definitions.resources.notifiers import NotifierResource
 from checks.contract import load_contract
@@ -19,9 +17,7 @@ from checks.contract import load_contract
 contract = load_contract(os.environ["SHELFGUARD_TEST_CONTRACT"])
 
 defs = dg.Definitions(
-    assets=[dg.AssetSpec(key, group_name="bronze",
-                         freshness_policy=freshness_policy_for(contract, name))
-            for name, key in bronze_asset_keys(contract).items()],
+    assets=[dg.AssetSpec(key, group_name="bronze") for key in bronze_asset_keys(contract).values()],
     asset_checks=build_delivery_on_time_checks([contract]),
     sensors=[build_freshness_sensor([contract], minimum_interval_seconds=2)],
     resources={NOTIFIER_RESOURCE_KEY: NotifierResource(backoff_seconds=0.1)},

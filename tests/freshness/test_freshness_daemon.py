@@ -1,6 +1,6 @@
 """The real `dagster-daemon` runs the freshness sensor against a one-minute SLA: the retailer turns
-late with no run, the webhook is told once, a delivery brings it back on time with one more alert,
-and Dagster's own freshness daemon sees the same state change from the policy."""
+late with no run, the webhook is told once, and a delivery brings it back on time with one more
+alert."""
 
 from __future__ import annotations
 
@@ -57,10 +57,6 @@ def test_daemon_turns_a_silent_retailer_late_and_alerts_once(tmp_path, make_cont
         def kinds() -> list[str]:
             return [alert["kind"] for alert in webhook.received]
 
-        def dagster_freshness_state() -> str | None:
-            record = instance.get_freshness_state_records([ASSET_KEY]).get(ASSET_KEY)
-            return record.freshness_state.value if record else None
-
         deliver("d1")
         log = tmp_path / "daemon.log"
         with log.open("w") as output:
@@ -69,8 +65,7 @@ def test_daemon_turns_a_silent_retailer_late_and_alerts_once(tmp_path, make_cont
                                       stderr=subprocess.STDOUT, start_new_session=True)
         started = time.monotonic()
         try:
-            wait_for(lambda: kinds() == ["late"] and dagster_freshness_state() == "FAIL", 180,
-                     "the late alert and Dagster's FAIL freshness state", log)
+            wait_for(lambda: kinds() == ["late"], 180, "the late alert", log)
             late_after = time.monotonic() - started
             deliver("d2")
             wait_for(lambda: kinds() == ["late", "on_time_again"], 60, "the recovery alert", log)

@@ -1,4 +1,4 @@
-"""Per-object SLAs: an SLA whose `element` names an object judges that object's asset (policy, check,
+"""Per-object SLAs: an SLA whose `element` names an object judges that object's asset (check,
 freshness report) instead of the contract's; an object delivered once (`refresh: once`) is never late."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.definitions.freshness import delivery_on_time_check_specs, delivery_statuses, freshness_policy_for
+from assets.definitions.freshness import delivery_on_time_check_specs, delivery_statuses
 from checks.contract import load_contract
 from checks.sla import DeliveryStatus
 
@@ -88,11 +88,8 @@ def test_an_objects_own_sla_changes_only_that_objects_freshness(tmp_path, instan
     assert "winkels" not in per_object, "a one-off delivery is never judged late"
 
 
-def test_policies_and_checks_follow_the_objects_sla(tmp_path):
+def test_checks_follow_the_objects_sla(tmp_path):
     contract = _contract(tmp_path, DAILY + WEEKLY_ARTICLES)
-    assert freshness_policy_for(contract, "verkoop").deadline_cron == "0 8 * * *"
-    assert freshness_policy_for(contract, "artikelen").deadline_cron == "0 8 * * 1"
-    assert freshness_policy_for(contract, "winkels") is None
     specs = {spec.asset_key.path[-1].split("__")[-1]: spec for spec in delivery_on_time_check_specs(contract)}
     assert set(specs) == {"verkoop", "artikelen"}
     assert "0 8 * * 1" in specs["artikelen"].description and "0 8 * * *" in specs["verkoop"].description

@@ -1,6 +1,6 @@
 """The deployment path, no clicks: the real `dagster-daemon` on the project's code location takes a
-file dropped in a landing folder to gold (the retailer's sensor starts bronze, the automation sensor
-silver and gold), each run in its own process as a deployment runs it."""
+file dropped in a landing folder to gold (the retailer's sensor starts bronze, the retailer's automation
+sensor silver, the gold one gold), each run in its own process as a deployment runs it."""
 
 from __future__ import annotations
 
@@ -44,5 +44,5 @@ def test_a_landed_file_reaches_gold_through_the_daemon_without_a_click(tmp_path)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         runs = instance.get_runs()
         started_by = {run.tags.get("dagster/sensor_name") for run in runs}
-        assert {"nwg_us_deliveries", "pipeline_automation"} <= started_by, started_by
+        assert {"nwg_us_deliveries", "automation_nwg_us", "automation_gold"} <= started_by, started_by
         assert {run.status for run in runs} <= {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.STARTED}

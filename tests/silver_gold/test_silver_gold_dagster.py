@@ -130,27 +130,46 @@ def test_deliveries_reach_gold_by_automation_and_a_blocked_batch_stops_only_its_
     for obj, line in alp.items():
         land(home, "alp_de", f"{ALP_FILES[obj]}_20260105.csv", [ALP_HEADERS[obj], line], encoding="latin-1")
     instance = dg.DagsterInstance.ephemeral()
-    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
+    sensors = [s for s in defs.sensors if isinstance(s, dg.AutomationConditionSensorDefinition)]
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+
+    def tick(sensor: dg.AutomationConditionSensorDefinition, cursor=None):
+        return dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=sensor.asset_selection, cursor=cursor
+        )
+
+    cursors = {sensor.name: tick(sensor).cursor for sensor in sensors}
     job = defs.resolve_implicit_global_asset_job_def()
     bronze = [dg.AssetKey(["bronze", "nwg_us__pos_daily"])] + [
         dg.AssetKey(["bronze", f"alp_de__{obj}"]) for obj in alp
     ]
     assert job.execute_in_process(instance=instance, asset_selection=bronze).success  # as the sensors do
 
-    requested_per_tick, evaluations = [], {}
-    for _ in range(4):  # the automation sensor's ticks, each followed by the run it requests
-        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-        cursor = tick.cursor
-        requested = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if tick.get_num_requested(k)]
-        if not requested:
+    runs, evaluations = [], {}
+    for _ in range(4):  # the automation sensors' ticks, each followed by the runs they request
+        requested_this_tick = []
+        for sensor in sensors:
+            result = tick(sensor, cursors[sensor.name])
+            cursors[sensor.name] = result.cursor
+            requested = [k for k in keys if result.get_num_requested(k)]
+            if requested:
+                requested_this_tick.append((sensor.name, requested))
+        if not requested_this_tick:
             break
-        requested_per_tick.append(set(requested))
-        run = job.execute_in_process(instance=instance, asset_selection=requested)
-        assert run.success
-        evaluations.update({(e.asset_key, e.check_name): e for e in run.get_asset_check_evaluations()})
-    assert requested_per_tick, "no tick requested anything"
-    assert not requested, "the automation settles once everything is up to date"
-    ran = set().union(*requested_per_tick)
+        for name, requested in requested_this_tick:
+            run = job.execute_in_process(instance=instance, asset_selection=requested, raise_on_error=False)
+            runs.append((name, set(requested), run))
+            evaluations.update({(e.asset_key, e.check_name): e for e in run.get_asset_check_evaluations()})
+    assert runs, "no tick requested anything"
+    assert not requested_this_tick, "the automation settles once everything is up to date"
+    for name, selected, _ in runs:  # a run never mixes retailers or layers
+        assert len({k.path[0] for k in selected}) == 1, (name, selected)
+        silver = {k.path[1].split("__")[0] for k in selected if k.path[0] == "silver"}
+        assert len(silver) <= 1, (name, selected)
+    status = {name: run.success for name, _, run in runs}
+    assert status["automation_nwg_us"] is False, "nwg_us's blocked batch fails its own run"
+    assert status["automation_alp_de"] and status["automation_gold"] and status["automation_reader_views"]
+    ran = set().union(*(selected for _, selected, _ in runs))
     assert {dg.AssetKey(["gold", t]) for t in ("prod_dim", "site_dim", "daily_store_fact")} <= ran
     waiting = [k for k in ran if k.path[0] == "silver" and k.path[1].startswith("kst_uk__")]
     assert not waiting, "retailers without data wait"
@@ -158,7 +177,11 @@ def test_deliveries_reach_gold_by_automation_and_a_blocked_batch_stops_only_its_
     gold = tables.read(gold_path(home, "daily_store_fact"))
     assert gold["retailer_code"].to_list() == ["alp_de"], "nwg_us's blocked batch stops nwg_us only"
     assert tables.read(gold_path(home, "prod_dim")).filter(pl.col("retailer_code") == "nwg_us").is_empty()
-    blocked = instance.get_latest_materialization_event(dg.AssetKey(["silver", "nwg_us__prod_dim"]))
+    blocked_key = dg.AssetKey(["silver", "nwg_us__prod_dim"])
+    blocked = instance.get_latest_materialization_event(blocked_key)
     assert blocked.asset_materialization.metadata["action"].value == "blocked"
-    assert not evaluations[(dg.AssetKey(["silver", "nwg_us__prod_dim"]), "prod_dim_gtin_format")].passed
+    failed = evaluations[(blocked_key, "prod_dim_gtin_format")]
+    assert not failed.passed and failed.metadata["violating_rows"].value == 1
+    graph = defs.resolve_asset_graph()
+    assert graph.get_check_spec(dg.AssetCheckKey(blocked_key, "prod_dim_gtin_format")).blocking
     assert evaluations[(dg.AssetKey(["silver", "alp_de__prod_dim"]), "prod_dim_gtin_format")].passed

@@ -72,18 +72,22 @@ def build_definitions_contract():
     return build_plan(CONTRACTS_DIR).canonical
 
 
-def test_every_rule_check_has_an_ascii_name_and_a_description_and_bronze_blocks():
-    """Bronze checks are Dagster-blocking where the rule blocks; silver and gold are not yet (one
-    retailer's blocked silver batch would skip gold for every retailer in an automation run)."""
+def test_every_rule_check_has_an_ascii_name_and_a_description_and_blocks_where_the_rule_blocks():
+    """In every layer (the UI labels a check with blocking=True "blocking"); the automation runs keep
+    one retailer's blocked batch from stopping another's (tests/silver_gold)."""
     graph = build_definitions(CONTRACTS_DIR).get_repository_def().asset_graph
+    layers = set()
     for key in graph.asset_check_keys:
         spec = graph.get_check_spec(key)
         on_violation = spec.metadata.get("on_violation")
         if on_violation is None:
             continue
         assert spec.description and key.name.isascii(), key
-        if key.asset_key.path[0] == "bronze":
-            assert spec.blocking is (on_violation in HOLDS_DATA_BACK), key
+        assert spec.blocking is (on_violation in HOLDS_DATA_BACK), key
+        layers.add((key.asset_key.path[0], spec.blocking))
+    assert layers == {(layer, blocks) for layer in ("bronze", "silver", "gold") for blocks in (True, False)}
+    reconciliation = dg.AssetCheckKey(dg.AssetKey(["gold", "daily_store_fact"]), "reconciliation_with_silver")
+    assert graph.get_check_spec(reconciliation).blocking
     products = dg.AssetKey(["bronze", "alp_de__products"])
     alp = {k.name for k in graph.asset_check_keys if k.asset_key == products}
     assert "Aenderungsdatum_type" in alp
