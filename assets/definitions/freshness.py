@@ -25,6 +25,8 @@ from pydantic import BaseModel, Field, ValidationError
 from assets.bronze.ledger import last_delivered_at as ledger_delivered_at
 from assets.bronze.ledger import read_ledger
 from assets.definitions.resources.notifiers import Alert, AlertKind, NotifierResource
+from assets.intake import channel_of
+from assets.intake.landing import landing_files, landing_refusal
 from assets.plan import bronze_key, retailer_code
 from checks.contract import Contract
 from checks.sla import (
@@ -209,13 +211,30 @@ def last_delivered_at(instance: dg.DagsterInstance, key: dg.AssetKey) -> float |
     return max((t for t in times if t is not None), default=None)
 
 
+def last_landed_at(home: DataHome, contract: Contract, object_name: str) -> float | None:
+    """The newest modification time of a regular file of the object in the retailer's landing folder:
+    the retailer delivered it then, also when its content was taken in before (a daily snapshot sent
+    again unchanged is ingested once, ADR 0004) or no bronze run has taken it in yet."""
+    if channel_of(contract) != "landing":
+        return None
+    landing = home.landing_for(retailer_code(contract))
+    times = []
+    for path in landing_files(home, contract, object_name):
+        info = path.lstat()
+        if landing_refusal(path, info, landing) is None:
+            times.append(info.st_mtime)
+    return max(times, default=None)
+
+
 def delivery_statuses(contracts: Iterable[Contract], instance: dg.DagsterInstance,
                       now: datetime, home: DataHome | None = None) -> list[AssetDeliveryStatus]:
     """Every bronze asset of every contract with an SLA, judged at `now`: the latest delivery the
-    delivery ledger of `home` (default: `SHELFGUARD_HOME`) recorded, or the instance's event log
-    reported, whichever is later. The ledger is committed with the delivery itself, so a run that
-    died before Dagster recorded its materialisation still counts (ADR 0018)."""
-    ledger = read_ledger((home or DataHome.from_env()).warehouse)
+    delivery ledger of `home` (default: `SHELFGUARD_HOME`) recorded, the instance's event log
+    reported, or the landing folder holds, whichever is later. The ledger is committed with the
+    delivery itself, so a run that died before Dagster recorded its materialisation still counts
+    (ADR 0018); a landed file counts from its arrival (`last_landed_at`)."""
+    data_home = home or DataHome.from_env()
+    ledger = read_ledger(data_home.warehouse)
     statuses = []
     for contract in contracts:
         for name, key in bronze_asset_keys(contract).items():
@@ -224,7 +243,9 @@ def delivery_statuses(contracts: Iterable[Contract], instance: dg.DagsterInstanc
                 continue
             recorded = ledger_delivered_at(ledger, retailer_code(contract), name)
             reported = last_delivered_at(instance, key)
-            times = [t for t in (recorded.timestamp() if recorded else None, reported) if t is not None]
+            landed = last_landed_at(data_home, contract, name)
+            candidates = (recorded.timestamp() if recorded else None, reported, landed)
+            times = [t for t in candidates if t is not None]
             last = timestamp_to_datetime(max(times, default=None))
             statuses.append(AssetDeliveryStatus(
                 retailer=retailer_code(contract), contract_id=contract.id, asset=key.to_user_string(),
