@@ -16,7 +16,7 @@ import pytest
 from checks.contract import load_contract
 from checks.engines.base import ROW_NUMBER
 from checks.engines.spark_engine import SparkViolations, is_spark_frame, numbered, read_batch
-from checks.gate import QUARANTINE_REASONS, run_gate
+from checks.gate import BLOCKED_BY, QUARANTINE_REASONS, run_gate
 from checks.samples import VIOLATED_RULES, violating_sample
 from shelfguard.cli import main
 from tests.gates.helpers import OBJECT, contract_file, on_violation, prop, rule
@@ -146,8 +146,11 @@ def test_blocked_batch_quarantines_every_row_in_spark(spark, tmp_path: Path) -> 
     batch = spark.createDataFrame(pl.DataFrame({"a": ["x", None, "y"]}).to_arrow())
     gate = run_gate(contract, OBJECT, batch, engine="spark")
     assert gate.result.verdict.value == "block" and gate.published.count() == 0
-    reasons = pl.from_arrow(gate.quarantined.toArrow()).get_column(QUARANTINE_REASONS).to_list()
-    assert reasons == [["blocked", "no_nulls"]] * 3
+    quarantined = pl.from_arrow(gate.quarantined.toArrow()).sort(ROW_NUMBER)
+    # every row is held back with its batch; only the null row is counted under the rule it breaks
+    assert quarantined.get_column(QUARANTINE_REASONS).to_list() == [["blocked"], ["blocked", "no_nulls"],
+                                                                     ["blocked"]]
+    assert quarantined.get_column(BLOCKED_BY).to_list() == [["no_nulls"]] * 3
 
 
 def test_sql_rules_cannot_read_paths_or_change_tables(spark, tmp_path: Path) -> None:
